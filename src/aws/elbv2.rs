@@ -1,0 +1,69 @@
+//! Elastic Load Balancing v2: resolve target group names to ARNs.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
+use aws_sdk_elasticloadbalancingv2::Client;
+
+use super::AwsError;
+
+const ACTION: &str = "elasticloadbalancing:DescribeTargetGroups";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("target group(s) not found: {}", .0.join(", "))]
+    NotFound(Vec<String>),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+/// Name -> ARN for every name, in one DescribeTargetGroups call. That call fails whole on an
+/// unknown name without saying which, so only on that path each name is looked up alone.
+pub async fn resolve_target_groups(
+    client: &Client,
+    names: &[String],
+) -> Result<BTreeMap<String, String>, ResolveError> {
+    if names.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    match describe(client, names).await {
+        Ok(found) => Ok(found),
+        Err(e) if e.code == "TargetGroupNotFound" => Err(find_unknown(client, names).await),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn describe(client: &Client, names: &[String]) -> Result<BTreeMap<String, String>, AwsError> {
+    let output = client
+        .describe_target_groups()
+        .set_names(Some(names.to_vec()))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(ACTION, e))?;
+    Ok(output
+        .target_groups()
+        .iter()
+        .filter_map(|tg| {
+            Some((
+                tg.target_group_name()?.to_owned(),
+                tg.target_group_arn()?.to_owned(),
+            ))
+        })
+        .collect())
+}
+
+async fn find_unknown(client: &Client, names: &[String]) -> ResolveError {
+    let mut unknown = Vec::new();
+    for name in names {
+        match client.describe_target_groups().names(name).send().await {
+            Ok(_) => {}
+            Err(e) if e.code() == Some("TargetGroupNotFound") => unknown.push(name.clone()),
+            Err(e) => return AwsError::from_sdk(ACTION, e).into(),
+        }
+    }
+    if unknown.is_empty() {
+        // Gone and back between the calls: still not resolvable as one set; name them all.
+        unknown = names.to_vec();
+    }
+    ResolveError::NotFound(unknown)
+}

@@ -1,0 +1,184 @@
+//! The command line: clap definitions, output, and exit codes (all in one place, below).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tokio::time::Instant;
+
+use crate::aws::Clients;
+use crate::event::{Source, Trigger};
+use crate::report::Outcome;
+use crate::run::{self, Settings};
+
+/// Exit codes of every command.
+pub mod exit {
+    /// Success: attached, already attached, skipped, ignored, or a dry run.
+    pub const OK: u8 = 0;
+    /// The work failed (and `Failed` was reported where a lifecycle hook waits), or an audit
+    /// could not check or repair a group.
+    pub const FAILED: u8 = 1;
+    /// The input is not a valid event, or the command line is wrong.
+    pub const INVALID_INPUT: u8 = 2;
+    /// `audit` without `--fix` found replacement groups missing a traffic source.
+    pub const MISSING: u8 = 3;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "codedeploy-tg-hook",
+    version,
+    about = "Gives CodeDeploy blue/green replacement Auto Scaling groups their load balancers back.",
+    long_about = "Gives CodeDeploy blue/green replacement Auto Scaling groups (COPY_AUTO_SCALING_GROUP) the \
+target groups and classic load balancers of their deployment group, after traffic has moved to them.\n\n\
+With AWS_LAMBDA_RUNTIME_API set and no command, serves Lambda events. AWS settings come from the \
+standard chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, ...).\n\n\
+Exit codes: 0 success (attached, already attached, skipped, ignored, dry run); 1 the work failed \
+(Failed was reported where a hook waits); 2 invalid event or usage; 3 audit found missing attachments."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Process one event JSON exactly as the Lambda would; print the outcome as JSON.
+    Handle {
+        /// Event file, or - for standard input.
+        #[arg(default_value = "-")]
+        file: PathBuf,
+        #[command(flatten)]
+        timing: Timing,
+    },
+    /// Repair one deployment's replacement group(s) now (for operators and appspec scripts).
+    Attach {
+        /// The CodeDeploy deployment id (d-XXXXXXXXX).
+        #[arg(long)]
+        deployment_id: String,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        timing: Timing,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Timing {
+    /// Seconds until the deadline, standing in for the Lambda's remaining time; a hook status
+    /// is reported a few seconds before it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900.0)]
+    pub timeout: f64,
+    /// Seconds to wait for `Adding` attachments to become `Added`.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30.0,
+        env = "CONFIRM_WINDOW_SECONDS"
+    )]
+    pub confirm_window: f64,
+}
+
+impl Timing {
+    fn deadline(&self) -> Instant {
+        Instant::now() + seconds(self.timeout)
+    }
+
+    fn settings(&self, dry_run: bool) -> Settings {
+        Settings {
+            confirm_window: seconds(self.confirm_window),
+            dry_run,
+            ..Settings::default()
+        }
+    }
+}
+
+fn seconds(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
+}
+
+/// Runs one command; returns the exit code.
+pub async fn run(command: Command) -> u8 {
+    match command {
+        Command::Handle { file, timing } => handle(&file, &timing).await,
+        Command::Attach {
+            deployment_id,
+            dry_run,
+            timing,
+        } => {
+            let clients = Clients::from_env(false).await;
+            let trigger = Trigger {
+                deployment_id,
+                source: Source::Direct,
+                hook_execution_id: None,
+            };
+            let outcome = run::execute(
+                &clients,
+                &trigger,
+                timing.deadline(),
+                &timing.settings(dry_run),
+            )
+            .await;
+            print_outcomes(&[outcome])
+        }
+    }
+}
+
+async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
+    let deadline = timing.deadline();
+    let bytes = match read_input(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return exit::INVALID_INPUT;
+        }
+    };
+    let payload: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: invalid event: event is not JSON: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    // Decoding first means an invalid event costs no client set-up and no AWS call.
+    if let Err(e) = crate::event::decode(payload.clone()) {
+        tracing::warn!(error = %e, "invalid event");
+        eprintln!("error: invalid event: {e}");
+        return exit::INVALID_INPUT;
+    }
+    let clients = Clients::from_env(false).await;
+    match run::handle_event(&clients, payload, deadline, &timing.settings(false)).await {
+        Ok(outcomes) => print_outcomes(&outcomes),
+        Err(e) => {
+            eprintln!("error: invalid event: {e}");
+            exit::INVALID_INPUT
+        }
+    }
+}
+
+fn read_input(file: &PathBuf) -> std::io::Result<Vec<u8>> {
+    if file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes)?;
+        Ok(bytes)
+    } else {
+        std::fs::read(file)
+    }
+}
+
+/// One JSON object per line, one line per trigger (SNS may carry several).
+fn print_outcomes(outcomes: &[Outcome]) -> u8 {
+    for outcome in outcomes {
+        match serde_json::to_string(outcome) {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("error: cannot print outcome: {e}"),
+        }
+    }
+    if outcomes.iter().any(Outcome::failed) {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}

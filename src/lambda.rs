@@ -1,0 +1,79 @@
+//! The Lambda entry: one handler over the raw event, deadline from the invocation context.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::aws::Clients;
+use crate::run::{self, Settings};
+
+/// Serves Lambda events until the runtime stops us. Clients are built once, here.
+pub async fn serve() -> Result<(), lambda_runtime::Error> {
+    let clients = Clients::from_env(false).await;
+    let settings = settings_from_env();
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let clients = clients.clone();
+        let settings = settings.clone();
+        async move { invoke(&clients, &settings, event).await }
+    }))
+    .await
+}
+
+fn settings_from_env() -> Settings {
+    let mut settings = Settings::default();
+    if let Some(window) = std::env::var("CONFIRM_WINDOW_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+    {
+        settings.confirm_window = window;
+    }
+    settings
+}
+
+async fn invoke(
+    clients: &Clients,
+    settings: &Settings,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    let deadline = deadline_of(event.context.deadline);
+    let outcomes = run::handle_event(clients, event.payload, deadline, settings)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "invalid event");
+            Diagnostic {
+                error_type: "InvalidEvent".into(),
+                error_message: e.to_string(),
+            }
+        })?;
+    let failures: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.is_function_error())
+        .filter_map(|o| o.reason.clone())
+        .collect();
+    if !failures.is_empty() {
+        return Err(Diagnostic {
+            error_type: "RepairFailed".into(),
+            error_message: failures.join("; "),
+        });
+    }
+    let value = match outcomes.as_slice() {
+        [one] => serde_json::to_value(one),
+        many => serde_json::to_value(many),
+    };
+    value.map_err(|e| Diagnostic {
+        error_type: "OutcomeNotSerializable".into(),
+        error_message: e.to_string(),
+    })
+}
+
+/// The context's deadline (epoch milliseconds) as a monotonic instant.
+fn deadline_of(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}

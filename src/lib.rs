@@ -1,0 +1,9 @@
+//! Gives CodeDeploy blue/green replacement Auto Scaling groups their load balancers back.
+
+pub mod aws;
+pub mod cli;
+pub mod event;
+pub mod lambda;
+pub mod plan;
+pub mod report;
+pub mod run;

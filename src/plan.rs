@@ -1,0 +1,604 @@
+//! Pure decisions: deployment facts and the replacement groups' state in, a plan (or why not) out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// Auto Scaling accepts at most this many target groups per AttachLoadBalancerTargetGroups
+/// call and this many classic load balancers per AttachLoadBalancers call.
+pub const ATTACH_BATCH: usize = 10;
+
+/// What GetDeployment tells us, in CodeDeploy's own words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deployment {
+    pub id: String,
+    pub deployment_group_name: String,
+    /// `Created`, `Queued`, `InProgress`, `Baking`, `Succeeded`, `Failed`, `Stopped`, `Ready`.
+    pub status: String,
+    pub compute_platform: Option<String>,
+    /// `BLUE_GREEN` or `IN_PLACE`.
+    pub deployment_type: Option<String>,
+    /// `WITH_TRAFFIC_CONTROL` or `WITHOUT_TRAFFIC_CONTROL`.
+    pub deployment_option: Option<String>,
+    /// `greenFleetProvisioningOption.action`: `COPY_AUTO_SCALING_GROUP` or `DISCOVER_EXISTING`.
+    pub green_fleet_action: Option<String>,
+    /// `loadBalancerInfo.targetGroupInfoList[].name`.
+    pub target_group_names: Vec<String>,
+    /// `loadBalancerInfo.elbInfoList[].name`: classic load balancers.
+    pub load_balancer_names: Vec<String>,
+    /// `targetInstances.autoScalingGroups`.
+    pub target_instance_groups: Vec<String>,
+}
+
+/// Why a deployment is left alone (a success: nothing of ours to do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    NotServer { compute_platform: String },
+    NotBlueGreen { deployment_type: String },
+    WithoutTrafficControl,
+    NotCopiedGroup { action: String },
+    NoLoadBalancer,
+    TrafficNotRerouted { status: String },
+    DeploymentEnded { status: String },
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::NotServer { compute_platform } => write!(
+                f,
+                "compute platform is {compute_platform}, not Server: no Auto Scaling group is copied"
+            ),
+            Skip::NotBlueGreen { deployment_type } => write!(
+                f,
+                "deployment type is {deployment_type}, not BLUE_GREEN: the Auto Scaling group is not replaced"
+            ),
+            Skip::WithoutTrafficControl => write!(
+                f,
+                "deployment runs WITHOUT_TRAFFIC_CONTROL: no load balancer routes to the replacement"
+            ),
+            Skip::NotCopiedGroup { action } => write!(
+                f,
+                "green fleet is {action}, not COPY_AUTO_SCALING_GROUP: the replacement instances are the user's own, not a copied group"
+            ),
+            Skip::NoLoadBalancer => write!(
+                f,
+                "the deployment group names no target group or classic load balancer"
+            ),
+            Skip::TrafficNotRerouted { status } => write!(
+                f,
+                "deployment is {status}: traffic has not been rerouted to the replacement fleet yet, and attaching \
+                 would register every new instance with the load balancer before the reroute"
+            ),
+            Skip::DeploymentEnded { status } => write!(
+                f,
+                "deployment is {status}: CodeDeploy rolls traffic back to the original fleet, so its replacement group is not ours to change"
+            ),
+        }
+    }
+}
+
+/// What a deployment asks for once it qualifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    pub deployment_id: String,
+    pub replacement_groups: Vec<String>,
+    pub target_group_names: Vec<String>,
+    pub load_balancer_names: Vec<String>,
+}
+
+/// The replacement group CodeDeploy creates for a `COPY_AUTO_SCALING_GROUP` deployment.
+pub fn replacement_group_name(deployment_group_name: &str, deployment_id: &str) -> String {
+    format!("CodeDeploy_{deployment_group_name}_{deployment_id}")
+}
+
+/// Splits `CodeDeploy_<deployment-group>_<deployment-id>` into its two names. Deployment group
+/// names may contain `_`; deployment ids do not, so the id is what follows the last `_`.
+pub fn parse_replacement_group_name(name: &str) -> Option<(&str, &str)> {
+    let rest = name.strip_prefix("CodeDeploy_")?;
+    let (group, id) = rest.rsplit_once('_')?;
+    (!group.is_empty() && !id.is_empty()).then_some((group, id))
+}
+
+/// Decides whether a deployment is ours to repair and, if so, what it asks for.
+pub fn assess(deployment: &Deployment) -> Result<Work, Skip> {
+    let platform = deployment.compute_platform.as_deref().unwrap_or("Server");
+    if platform != "Server" {
+        return Err(Skip::NotServer {
+            compute_platform: platform.to_owned(),
+        });
+    }
+    let deployment_type = deployment.deployment_type.as_deref().unwrap_or("IN_PLACE");
+    if deployment_type != "BLUE_GREEN" {
+        return Err(Skip::NotBlueGreen {
+            deployment_type: deployment_type.to_owned(),
+        });
+    }
+    if deployment.deployment_option.as_deref() != Some("WITH_TRAFFIC_CONTROL") {
+        return Err(Skip::WithoutTrafficControl);
+    }
+    let action = deployment
+        .green_fleet_action
+        .as_deref()
+        .unwrap_or("DISCOVER_EXISTING");
+    if action != "COPY_AUTO_SCALING_GROUP" {
+        return Err(Skip::NotCopiedGroup {
+            action: action.to_owned(),
+        });
+    }
+    if deployment.target_group_names.is_empty() && deployment.load_balancer_names.is_empty() {
+        return Err(Skip::NoLoadBalancer);
+    }
+    match deployment.status.as_str() {
+        "InProgress" | "Baking" | "Succeeded" => {}
+        "Failed" | "Stopped" => {
+            return Err(Skip::DeploymentEnded {
+                status: deployment.status.clone(),
+            })
+        }
+        other => {
+            return Err(Skip::TrafficNotRerouted {
+                status: other.to_owned(),
+            })
+        }
+    }
+    let replacement_groups = if deployment.target_instance_groups.is_empty() {
+        vec![replacement_group_name(
+            &deployment.deployment_group_name,
+            &deployment.id,
+        )]
+    } else {
+        dedup(&deployment.target_instance_groups)
+    };
+    Ok(Work {
+        deployment_id: deployment.id.clone(),
+        replacement_groups,
+        target_group_names: dedup(&deployment.target_group_names),
+        load_balancer_names: dedup(&deployment.load_balancer_names),
+    })
+}
+
+/// What an Auto Scaling group already has, from DescribeAutoScalingGroups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupState {
+    pub name: String,
+    pub target_group_arns: Vec<String>,
+    pub load_balancer_names: Vec<String>,
+    /// `TrafficSources[].Identifier`: target group ARNs and load balancer names attached
+    /// through the traffic-source API, which the two lists above do not show.
+    pub traffic_sources: Vec<String>,
+}
+
+impl GroupState {
+    fn has(&self, source: &str) -> bool {
+        self.target_group_arns.iter().any(|s| s == source)
+            || self.load_balancer_names.iter().any(|s| s == source)
+            || self.traffic_sources.iter().any(|s| s == source)
+    }
+}
+
+/// What one replacement group should end up with, and what it lacks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupPlan {
+    pub auto_scaling_group: String,
+    pub target_group_arns: Vec<String>,
+    pub load_balancer_names: Vec<String>,
+    /// Desired target group ARNs the group does not have yet.
+    pub missing_target_group_arns: Vec<String>,
+    /// Desired classic load balancers the group does not have yet.
+    pub missing_load_balancer_names: Vec<String>,
+    /// Present through the traffic-source API only: the legacy describe calls do not list them.
+    #[serde(skip)]
+    pub traffic_sources: Vec<String>,
+}
+
+impl GroupPlan {
+    pub fn is_complete(&self) -> bool {
+        self.missing_target_group_arns.is_empty() && self.missing_load_balancer_names.is_empty()
+    }
+
+    pub fn target_group_batches(&self) -> impl Iterator<Item = &[String]> {
+        self.missing_target_group_arns.chunks(ATTACH_BATCH)
+    }
+
+    pub fn load_balancer_batches(&self) -> impl Iterator<Item = &[String]> {
+        self.missing_load_balancer_names.chunks(ATTACH_BATCH)
+    }
+}
+
+/// Why a plan cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanFault {
+    MissingGroups(Vec<String>),
+    UnresolvedTargetGroups(Vec<String>),
+}
+
+/// Compares what the deployment names with what each replacement group has.
+/// `target_groups` maps target group names to ARNs (DescribeTargetGroups).
+pub fn plan(
+    work: &Work,
+    target_groups: &BTreeMap<String, String>,
+    groups: &[GroupState],
+) -> Result<Vec<GroupPlan>, PlanFault> {
+    let unresolved: Vec<String> = work
+        .target_group_names
+        .iter()
+        .filter(|name| !target_groups.contains_key(*name))
+        .cloned()
+        .collect();
+    if !unresolved.is_empty() {
+        return Err(PlanFault::UnresolvedTargetGroups(unresolved));
+    }
+    let desired_arns: Vec<String> = work
+        .target_group_names
+        .iter()
+        .map(|name| target_groups[name].clone())
+        .collect();
+    let missing_groups: Vec<String> = work
+        .replacement_groups
+        .iter()
+        .filter(|name| !groups.iter().any(|g| &g.name == *name))
+        .cloned()
+        .collect();
+    if !missing_groups.is_empty() {
+        return Err(PlanFault::MissingGroups(missing_groups));
+    }
+    Ok(work
+        .replacement_groups
+        .iter()
+        .filter_map(|name| groups.iter().find(|g| &g.name == name))
+        .map(|group| GroupPlan {
+            auto_scaling_group: group.name.clone(),
+            missing_target_group_arns: desired_arns
+                .iter()
+                .filter(|arn| !group.has(arn))
+                .cloned()
+                .collect(),
+            missing_load_balancer_names: work
+                .load_balancer_names
+                .iter()
+                .filter(|name| !group.has(name))
+                .cloned()
+                .collect(),
+            target_group_arns: desired_arns.clone(),
+            load_balancer_names: work.load_balancer_names.clone(),
+            traffic_sources: group.traffic_sources.clone(),
+        })
+        .collect())
+}
+
+/// One attachment as Auto Scaling reports it (DescribeLoadBalancerTargetGroups / DescribeLoadBalancers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Target group ARN or classic load balancer name.
+    pub source: String,
+    /// `Adding`, `Added`, `InService`, `Removing`, `Removed`.
+    pub state: String,
+}
+
+/// What a read-back shows about one group's desired traffic sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Confirmation {
+    /// Desired sources not on the group (or on their way off it): a failure.
+    pub absent: Vec<String>,
+    /// Attached, still `Adding`: the group already registers through them.
+    pub pending: Vec<String>,
+}
+
+/// Checks every desired source of a plan against what Auto Scaling reports now.
+pub fn confirm(plan: &GroupPlan, observed: &[Attachment]) -> Confirmation {
+    let mut confirmation = Confirmation::default();
+    for source in plan
+        .target_group_arns
+        .iter()
+        .chain(&plan.load_balancer_names)
+    {
+        match observed.iter().find(|a| &a.source == source) {
+            Some(a) if a.state == "Adding" => confirmation.pending.push(source.clone()),
+            Some(a) if a.state == "Added" || a.state == "InService" => {}
+            Some(_) => confirmation.absent.push(source.clone()),
+            None if plan.traffic_sources.contains(source) => {}
+            None => confirmation.absent.push(source.clone()),
+        }
+    }
+    confirmation
+}
+
+fn dedup(names: &[String]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    names
+        .iter()
+        .filter(|n| seen.insert(n.as_str()))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blue_green() -> Deployment {
+        Deployment {
+            id: "d-ABC".into(),
+            deployment_group_name: "web_dg".into(),
+            status: "InProgress".into(),
+            compute_platform: Some("Server".into()),
+            deployment_type: Some("BLUE_GREEN".into()),
+            deployment_option: Some("WITH_TRAFFIC_CONTROL".into()),
+            green_fleet_action: Some("COPY_AUTO_SCALING_GROUP".into()),
+            target_group_names: vec!["tg-a".into(), "tg-b".into()],
+            load_balancer_names: vec!["clb".into()],
+            target_instance_groups: vec![],
+        }
+    }
+
+    fn resolved() -> BTreeMap<String, String> {
+        [("tg-a", "arn:a"), ("tg-b", "arn:b")]
+            .into_iter()
+            .map(|(n, a)| (n.to_owned(), a.to_owned()))
+            .collect()
+    }
+
+    fn group(name: &str, tgs: &[&str], lbs: &[&str]) -> GroupState {
+        GroupState {
+            name: name.into(),
+            target_group_arns: tgs.iter().map(|s| s.to_string()).collect(),
+            load_balancer_names: lbs.iter().map(|s| s.to_string()).collect(),
+            traffic_sources: vec![],
+        }
+    }
+
+    #[test]
+    fn copied_blue_green_deployment_targets_the_codedeploy_named_group() {
+        let work = assess(&blue_green()).unwrap();
+        assert_eq!(work.replacement_groups, vec!["CodeDeploy_web_dg_d-ABC"]);
+        assert_eq!(work.target_group_names, vec!["tg-a", "tg-b"]);
+        assert_eq!(work.load_balancer_names, vec!["clb"]);
+    }
+
+    #[test]
+    fn target_instances_groups_take_precedence_over_the_derived_name() {
+        let mut d = blue_green();
+        d.target_instance_groups = vec!["green-1".into(), "green-2".into(), "green-1".into()];
+        assert_eq!(
+            assess(&d).unwrap().replacement_groups,
+            vec!["green-1", "green-2"]
+        );
+    }
+
+    #[test]
+    fn acts_after_traffic_moved_in_progress_baking_or_succeeded() {
+        for status in ["InProgress", "Baking", "Succeeded"] {
+            let mut d = blue_green();
+            d.status = status.into();
+            assert!(assess(&d).is_ok(), "{status}");
+        }
+    }
+
+    #[test]
+    fn skips_before_the_reroute_including_ready() {
+        for status in ["Created", "Queued", "Ready"] {
+            let mut d = blue_green();
+            d.status = status.into();
+            let skip = assess(&d).unwrap_err();
+            assert_eq!(
+                skip,
+                Skip::TrafficNotRerouted {
+                    status: status.into()
+                }
+            );
+            assert!(skip.to_string().contains("traffic has not been rerouted"));
+        }
+    }
+
+    #[test]
+    fn skips_failed_and_stopped_deployments() {
+        for status in ["Failed", "Stopped"] {
+            let mut d = blue_green();
+            d.status = status.into();
+            assert_eq!(
+                assess(&d).unwrap_err(),
+                Skip::DeploymentEnded {
+                    status: status.into()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn skips_every_shape_that_copies_no_group() {
+        let mut d = blue_green();
+        d.compute_platform = Some("Lambda".into());
+        assert_eq!(
+            assess(&d).unwrap_err(),
+            Skip::NotServer {
+                compute_platform: "Lambda".into()
+            }
+        );
+
+        let mut d = blue_green();
+        d.deployment_type = Some("IN_PLACE".into());
+        assert_eq!(
+            assess(&d).unwrap_err(),
+            Skip::NotBlueGreen {
+                deployment_type: "IN_PLACE".into()
+            }
+        );
+
+        let mut d = blue_green();
+        d.deployment_option = Some("WITHOUT_TRAFFIC_CONTROL".into());
+        assert_eq!(assess(&d).unwrap_err(), Skip::WithoutTrafficControl);
+
+        let mut d = blue_green();
+        d.green_fleet_action = Some("DISCOVER_EXISTING".into());
+        assert_eq!(
+            assess(&d).unwrap_err(),
+            Skip::NotCopiedGroup {
+                action: "DISCOVER_EXISTING".into()
+            }
+        );
+
+        let mut d = blue_green();
+        d.target_group_names.clear();
+        d.load_balancer_names.clear();
+        assert_eq!(assess(&d).unwrap_err(), Skip::NoLoadBalancer);
+    }
+
+    #[test]
+    fn missing_deployment_style_is_treated_as_in_place() {
+        let mut d = blue_green();
+        d.deployment_type = None;
+        assert!(matches!(assess(&d).unwrap_err(), Skip::NotBlueGreen { .. }));
+    }
+
+    #[test]
+    fn plans_only_what_is_missing() {
+        let work = assess(&blue_green()).unwrap();
+        let groups = [group("CodeDeploy_web_dg_d-ABC", &["arn:a"], &[])];
+        let plans = plan(&work, &resolved(), &groups).unwrap();
+        assert_eq!(plans.len(), 1);
+        assert_eq!(plans[0].missing_target_group_arns, vec!["arn:b"]);
+        assert_eq!(plans[0].missing_load_balancer_names, vec!["clb"]);
+        assert!(!plans[0].is_complete());
+    }
+
+    #[test]
+    fn complete_group_plans_nothing() {
+        let work = assess(&blue_green()).unwrap();
+        let groups = [group(
+            "CodeDeploy_web_dg_d-ABC",
+            &["arn:b", "arn:a", "arn:other"],
+            &["clb"],
+        )];
+        assert!(plan(&work, &resolved(), &groups).unwrap()[0].is_complete());
+    }
+
+    #[test]
+    fn traffic_sources_count_as_attached() {
+        let work = assess(&blue_green()).unwrap();
+        let mut g = group("CodeDeploy_web_dg_d-ABC", &[], &[]);
+        g.traffic_sources = vec!["arn:a".into(), "arn:b".into(), "clb".into()];
+        assert!(plan(&work, &resolved(), &[g]).unwrap()[0].is_complete());
+    }
+
+    #[test]
+    fn missing_replacement_group_is_named() {
+        let work = assess(&blue_green()).unwrap();
+        assert_eq!(
+            plan(&work, &resolved(), &[group("other", &[], &[])]).unwrap_err(),
+            PlanFault::MissingGroups(vec!["CodeDeploy_web_dg_d-ABC".into()])
+        );
+    }
+
+    #[test]
+    fn unresolved_target_group_is_named() {
+        let work = assess(&blue_green()).unwrap();
+        let mut tgs = resolved();
+        tgs.remove("tg-b");
+        assert_eq!(
+            plan(&work, &tgs, &[group("CodeDeploy_web_dg_d-ABC", &[], &[])]).unwrap_err(),
+            PlanFault::UnresolvedTargetGroups(vec!["tg-b".into()])
+        );
+    }
+
+    #[test]
+    fn attach_batches_respect_the_per_call_limit() {
+        let mut d = blue_green();
+        d.target_group_names = (0..23).map(|i| format!("tg{i}")).collect();
+        d.load_balancer_names = (0..11).map(|i| format!("clb{i}")).collect();
+        let work = assess(&d).unwrap();
+        let tgs = d
+            .target_group_names
+            .iter()
+            .map(|n| (n.clone(), format!("arn:{n}")))
+            .collect();
+        let plans = plan(&work, &tgs, &[group("CodeDeploy_web_dg_d-ABC", &[], &[])]).unwrap();
+        let sizes: Vec<usize> = plans[0]
+            .target_group_batches()
+            .map(<[String]>::len)
+            .collect();
+        assert_eq!(sizes, vec![10, 10, 3]);
+        let sizes: Vec<usize> = plans[0]
+            .load_balancer_batches()
+            .map(<[String]>::len)
+            .collect();
+        assert_eq!(sizes, vec![10, 1]);
+    }
+
+    fn attached(source: &str, state: &str) -> Attachment {
+        Attachment {
+            source: source.into(),
+            state: state.into(),
+        }
+    }
+
+    #[test]
+    fn confirm_accepts_added_and_in_service_and_reports_adding_as_pending() {
+        let work = assess(&blue_green()).unwrap();
+        let p = &plan(
+            &work,
+            &resolved(),
+            &[group("CodeDeploy_web_dg_d-ABC", &[], &[])],
+        )
+        .unwrap()[0];
+        let c = confirm(
+            p,
+            &[
+                attached("arn:a", "Added"),
+                attached("arn:b", "Adding"),
+                attached("clb", "InService"),
+            ],
+        );
+        assert_eq!(
+            c,
+            Confirmation {
+                absent: vec![],
+                pending: vec!["arn:b".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn confirm_names_absent_and_removing_sources() {
+        let work = assess(&blue_green()).unwrap();
+        let p = &plan(
+            &work,
+            &resolved(),
+            &[group("CodeDeploy_web_dg_d-ABC", &[], &[])],
+        )
+        .unwrap()[0];
+        let c = confirm(p, &[attached("arn:a", "Removing")]);
+        assert_eq!(c.absent, vec!["arn:a", "arn:b", "clb"]);
+    }
+
+    #[test]
+    fn confirm_trusts_traffic_sources_the_legacy_reads_do_not_list() {
+        let work = assess(&blue_green()).unwrap();
+        let mut g = group("CodeDeploy_web_dg_d-ABC", &[], &[]);
+        g.traffic_sources = vec!["arn:a".into()];
+        let p = &plan(&work, &resolved(), &[g]).unwrap()[0];
+        let c = confirm(p, &[attached("arn:b", "Added"), attached("clb", "Added")]);
+        assert_eq!(c, Confirmation::default());
+    }
+
+    #[test]
+    fn replacement_group_names_parse_with_underscores_in_the_deployment_group() {
+        assert_eq!(
+            parse_replacement_group_name("CodeDeploy_web_dg_d-ABC"),
+            Some(("web_dg", "d-ABC"))
+        );
+        assert_eq!(
+            parse_replacement_group_name("CodeDeploy_a_b_c_d-1"),
+            Some(("a_b_c", "d-1"))
+        );
+        assert_eq!(parse_replacement_group_name("CodeDeploy_web"), None);
+        assert_eq!(parse_replacement_group_name("CodeDeploy__d-1"), None);
+        assert_eq!(parse_replacement_group_name("CodeDeploy_web_"), None);
+        assert_eq!(parse_replacement_group_name("web_dg_d-ABC"), None);
+        let name = replacement_group_name("my_dg", "d-XYZ");
+        assert_eq!(
+            parse_replacement_group_name(&name),
+            Some(("my_dg", "d-XYZ"))
+        );
+    }
+}

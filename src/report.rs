@@ -1,0 +1,162 @@
+//! The outcome of one trigger: its JSON, its log line, and what it means for exit codes and Lambda.
+
+use serde::Serialize;
+
+use crate::event::Source;
+use crate::plan::GroupPlan;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutcomeKind {
+    /// Something was missing and is now attached.
+    Attached,
+    /// Every traffic source was already on the replacement group(s): nothing done.
+    AlreadyAttached,
+    /// The deployment is not one we repair (or not yet): nothing done, a success.
+    Skipped,
+    /// The event is not a signal to act (a READY notification, an instance event): no AWS call.
+    Ignored,
+    /// `--dry-run`: what would be attached; nothing changed.
+    Planned,
+    Failed,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attached {
+    pub target_group_arns: Vec<String>,
+    pub load_balancer_names: Vec<String>,
+}
+
+/// One trigger's result, printed by `handle` as one JSON object and returned to Lambda.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub deployment_id: Option<String>,
+    pub source: Source,
+    pub outcome: OutcomeKind,
+    pub auto_scaling_groups: Vec<String>,
+    pub attached: Attached,
+    /// Attached but still `Adding` when the confirm window closed.
+    pub pending: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plan: Vec<GroupPlan>,
+    /// The status reported to CodeDeploy for a lifecycle hook (`Succeeded` or `Failed`).
+    pub hook_status: Option<&'static str>,
+    pub reason: Option<String>,
+    /// AWS's error code when a call failed (`AccessDenied`, `Throttling`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+}
+
+impl Outcome {
+    pub fn new(source: Source, deployment_id: Option<String>, outcome: OutcomeKind) -> Self {
+        Outcome {
+            deployment_id,
+            source,
+            outcome,
+            auto_scaling_groups: Vec::new(),
+            attached: Attached::default(),
+            pending: Vec::new(),
+            plan: Vec::new(),
+            hook_status: None,
+            reason: None,
+            error_code: None,
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        self.outcome == OutcomeKind::Failed
+    }
+
+    /// Whether Lambda should see a function error. A lifecycle hook whose `Failed` status
+    /// CodeDeploy accepted is not one: the deployment already knows, and a Lambda retry
+    /// would only report again. Without an accepted status, the error lets Lambda retry.
+    pub fn is_function_error(&self) -> bool {
+        self.failed() && !(self.source == Source::LifecycleHook && self.hook_status.is_some())
+    }
+
+    /// The one structured line every run ends with.
+    pub fn log(&self) {
+        let outcome = serde_json::to_value(self.outcome).unwrap_or_default();
+        let outcome = outcome.as_str().unwrap_or("?");
+        let deployment_id = self.deployment_id.as_deref().unwrap_or("");
+        let groups = self.auto_scaling_groups.join(",");
+        let target_groups = self.attached.target_group_arns.join(",");
+        let load_balancers = self.attached.load_balancer_names.join(",");
+        let pending = self.pending.join(",");
+        let reason = self.reason.as_deref().unwrap_or("");
+        let hook_status = self.hook_status.unwrap_or("");
+        let error_code = self.error_code.as_deref().unwrap_or("");
+        let source = serde_json::to_value(self.source).unwrap_or_default();
+        let source = source.as_str().unwrap_or("?");
+        if self.failed() {
+            tracing::error!(
+                deployment_id,
+                source,
+                auto_scaling_groups = groups,
+                attached_target_groups = target_groups,
+                attached_load_balancers = load_balancers,
+                pending,
+                outcome,
+                hook_status,
+                error_code,
+                reason,
+                "run finished"
+            );
+        } else {
+            tracing::info!(
+                deployment_id,
+                source,
+                auto_scaling_groups = groups,
+                attached_target_groups = target_groups,
+                attached_load_balancers = load_balancers,
+                pending,
+                outcome,
+                hook_status,
+                reason,
+                "run finished"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_json_uses_the_documented_field_names() {
+        let mut o = Outcome::new(
+            Source::LifecycleHook,
+            Some("d-1".into()),
+            OutcomeKind::AlreadyAttached,
+        );
+        o.hook_status = Some("Succeeded");
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["deploymentId"], "d-1");
+        assert_eq!(v["outcome"], "already-attached");
+        assert_eq!(v["source"], "lifecycle-hook");
+        assert_eq!(v["hookStatus"], "Succeeded");
+        assert!(v["attached"]["targetGroupArns"].is_array());
+        assert!(v["attached"]["loadBalancerNames"].is_array());
+        assert!(v["pending"].is_array());
+        assert!(v.get("plan").is_none());
+    }
+
+    #[test]
+    fn reported_hook_failure_is_not_a_function_error_but_unreported_is() {
+        let mut o = Outcome::new(
+            Source::LifecycleHook,
+            Some("d-1".into()),
+            OutcomeKind::Failed,
+        );
+        assert!(o.is_function_error());
+        o.hook_status = Some("Failed");
+        assert!(!o.is_function_error());
+        let direct = Outcome::new(Source::Direct, Some("d-1".into()), OutcomeKind::Failed);
+        assert!(direct.is_function_error());
+        let skipped = Outcome::new(Source::Direct, Some("d-1".into()), OutcomeKind::Skipped);
+        assert!(!skipped.is_function_error());
+    }
+}

@@ -1,0 +1,430 @@
+//! The one workflow: fetch facts, plan, attach, confirm, report; guarded by a deadline and a panic boundary.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::aws::{self, AwsError, Clients};
+use crate::event::{self, Decoded, EventError, Source, Trigger};
+use crate::plan::{self, GroupPlan, PlanFault, Skip};
+use crate::report::{Outcome, OutcomeKind};
+
+/// Time kept back from the deadline to report a hook status, whatever the work did.
+pub const REPORT_MARGIN: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long to wait for `Adding` attachments to become `Added` (never past the deadline margin).
+    pub confirm_window: Duration,
+    /// Pause between read-backs inside the confirm window.
+    pub poll_interval: Duration,
+    /// Plan only; change nothing.
+    pub dry_run: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            confirm_window: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            dry_run: false,
+        }
+    }
+}
+
+/// What the work did for one deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repair {
+    Skipped(Skip),
+    Planned(Vec<GroupPlan>),
+    Done {
+        groups: Vec<String>,
+        attached_target_groups: Vec<String>,
+        attached_load_balancers: Vec<String>,
+        pending: Vec<String>,
+    },
+}
+
+/// Why the work failed, naming what the user needs to act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    #[error("deployment {deployment_id}: {source}")]
+    Deployment {
+        deployment_id: String,
+        source: AwsError,
+    },
+    #[error("replacement Auto Scaling group(s) not found: {}", .groups.join(", "))]
+    MissingGroups { groups: Vec<String> },
+    #[error("target group(s) named by the deployment group not found: {}", .names.join(", "))]
+    UnresolvedTargetGroups { names: Vec<String> },
+    #[error("{group}: classic load balancer(s) {} rejected: {source}", .names.join(", "))]
+    LoadBalancersRejected {
+        group: String,
+        names: Vec<String>,
+        source: AwsError,
+    },
+    #[error("{group}: {source}")]
+    Aws { group: String, source: AwsError },
+    #[error("{group}: after attaching, not on the group: {}", .sources.join(", "))]
+    NotAttached { group: String, sources: Vec<String> },
+    #[error("ran out of time: stopped {}s before the deadline to report", REPORT_MARGIN.as_secs())]
+    Deadline,
+    #[error("internal error (panic): {0}")]
+    Panic(String),
+}
+
+impl RunError {
+    /// AWS's error code, for the log line and the outcome.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            RunError::Deployment { source, .. }
+            | RunError::LoadBalancersRejected { source, .. }
+            | RunError::Aws { source, .. } => Some(&source.code),
+            _ => None,
+        }
+    }
+}
+
+/// Repairs one deployment's replacement group(s). `work_deadline` bounds the confirm window.
+pub async fn repair(
+    clients: &Clients,
+    deployment_id: &str,
+    settings: &Settings,
+    work_deadline: Instant,
+) -> Result<Repair, RunError> {
+    let deployment = aws::codedeploy::get_deployment(&clients.codedeploy, deployment_id)
+        .await
+        .map_err(|source| RunError::Deployment {
+            deployment_id: deployment_id.to_owned(),
+            source,
+        })?;
+    let work = match plan::assess(&deployment) {
+        Ok(work) => work,
+        Err(skip) => return Ok(Repair::Skipped(skip)),
+    };
+    let groups_label = work.replacement_groups.join(",");
+    let (target_groups, groups) = tokio::try_join!(
+        async {
+            aws::elbv2::resolve_target_groups(&clients.elbv2, &work.target_group_names)
+                .await
+                .map_err(|e| match e {
+                    aws::elbv2::ResolveError::NotFound(names) => {
+                        RunError::UnresolvedTargetGroups { names }
+                    }
+                    aws::elbv2::ResolveError::Aws(source) => RunError::Aws {
+                        group: groups_label.clone(),
+                        source,
+                    },
+                })
+        },
+        async {
+            aws::autoscaling::describe_groups(&clients.autoscaling, &work.replacement_groups)
+                .await
+                .map_err(|source| RunError::Aws {
+                    group: groups_label.clone(),
+                    source,
+                })
+        },
+    )?;
+    let plans = plan::plan(&work, &target_groups, &groups).map_err(|fault| match fault {
+        PlanFault::MissingGroups(groups) => RunError::MissingGroups { groups },
+        PlanFault::UnresolvedTargetGroups(names) => RunError::UnresolvedTargetGroups { names },
+    })?;
+    if settings.dry_run {
+        return Ok(Repair::Planned(plans));
+    }
+    let mut done = Repair::Done {
+        groups: work.replacement_groups.clone(),
+        attached_target_groups: Vec::new(),
+        attached_load_balancers: Vec::new(),
+        pending: Vec::new(),
+    };
+    for group_plan in plans.iter().filter(|p| !p.is_complete()) {
+        attach(clients, group_plan).await?;
+        let pending = confirm(clients, group_plan, settings, work_deadline).await?;
+        if let Repair::Done {
+            attached_target_groups,
+            attached_load_balancers,
+            pending: all_pending,
+            ..
+        } = &mut done
+        {
+            attached_target_groups.extend(group_plan.missing_target_group_arns.iter().cloned());
+            attached_load_balancers.extend(group_plan.missing_load_balancer_names.iter().cloned());
+            all_pending.extend(pending);
+        }
+    }
+    Ok(done)
+}
+
+/// Target groups and classic load balancers go on concurrently, each in batches within the per-call limit.
+async fn attach(clients: &Clients, group_plan: &GroupPlan) -> Result<(), RunError> {
+    let group = group_plan.auto_scaling_group.as_str();
+    let target_groups = async {
+        for batch in group_plan.target_group_batches() {
+            aws::autoscaling::attach_target_groups(&clients.autoscaling, group, batch)
+                .await
+                .map_err(|source| RunError::Aws {
+                    group: group.to_owned(),
+                    source,
+                })?;
+        }
+        Ok(())
+    };
+    let load_balancers = async {
+        for batch in group_plan.load_balancer_batches() {
+            aws::autoscaling::attach_load_balancers(&clients.autoscaling, group, batch)
+                .await
+                .map_err(|source| {
+                    if source.code == "ValidationError" {
+                        RunError::LoadBalancersRejected {
+                            group: group.to_owned(),
+                            names: batch.to_vec(),
+                            source,
+                        }
+                    } else {
+                        RunError::Aws {
+                            group: group.to_owned(),
+                            source,
+                        }
+                    }
+                })?;
+        }
+        Ok(())
+    };
+    tokio::try_join!(target_groups, load_balancers).map(|_| ())
+}
+
+/// Reads the attachments back until none is `Adding` or the window closes; returns what is still pending.
+async fn confirm(
+    clients: &Clients,
+    group_plan: &GroupPlan,
+    settings: &Settings,
+    work_deadline: Instant,
+) -> Result<Vec<String>, RunError> {
+    let group = group_plan.auto_scaling_group.as_str();
+    let window_end = (Instant::now() + settings.confirm_window).min(work_deadline);
+    loop {
+        let observed = aws::autoscaling::describe_attachments(&clients.autoscaling, group)
+            .await
+            .map_err(|source| RunError::Aws {
+                group: group.to_owned(),
+                source,
+            })?;
+        let confirmation = plan::confirm(group_plan, &observed);
+        if !confirmation.absent.is_empty() {
+            return Err(RunError::NotAttached {
+                group: group.to_owned(),
+                sources: confirmation.absent,
+            });
+        }
+        if confirmation.pending.is_empty() || Instant::now() + settings.poll_interval >= window_end
+        {
+            return Ok(confirmation.pending);
+        }
+        tracing::debug!(group, pending = ?confirmation.pending, "waiting for Adding to become Added");
+        tokio::time::sleep(settings.poll_interval).await;
+    }
+}
+
+/// Runs `work` as its own task so a panic anywhere in it is caught, and stops it at `work_deadline`.
+pub async fn guard<F>(work: F, work_deadline: Instant) -> Result<Repair, RunError>
+where
+    F: Future<Output = Result<Repair, RunError>> + Send + 'static,
+{
+    let mut task = tokio::spawn(work);
+    match tokio::time::timeout_at(work_deadline, &mut task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) if join.is_panic() => Err(RunError::Panic(panic_message(join.into_panic()))),
+        Ok(Err(join)) => Err(RunError::Panic(format!(
+            "work task ended abnormally: {join}"
+        ))),
+        Err(_) => {
+            task.abort();
+            Err(RunError::Deadline)
+        }
+    }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic with a non-string payload".to_owned())
+}
+
+/// One trigger end to end: the guarded work, then the hook status where CodeDeploy waits.
+pub async fn execute(
+    clients: &Clients,
+    trigger: &Trigger,
+    deadline: Instant,
+    settings: &Settings,
+) -> Outcome {
+    let work_deadline = deadline.checked_sub(REPORT_MARGIN).unwrap_or(deadline);
+    let work = {
+        let (clients, id, settings) = (
+            clients.clone(),
+            trigger.deployment_id.clone(),
+            settings.clone(),
+        );
+        async move { repair(&clients, &id, &settings, work_deadline).await }
+    };
+    execute_work(clients, trigger, work, deadline).await
+}
+
+/// `execute` with the work given: the boundary that turns any result, panic or timeout into a
+/// reported outcome.
+pub async fn execute_work<F>(
+    clients: &Clients,
+    trigger: &Trigger,
+    work: F,
+    deadline: Instant,
+) -> Outcome
+where
+    F: Future<Output = Result<Repair, RunError>> + Send + 'static,
+{
+    let work_deadline = deadline.checked_sub(REPORT_MARGIN).unwrap_or(deadline);
+    let result = guard(work, work_deadline).await;
+    let mut outcome = outcome_of(trigger, result);
+    if let Some(execution_id) = &trigger.hook_execution_id {
+        report_hook(clients, trigger, execution_id, &mut outcome, deadline).await;
+    }
+    outcome.log();
+    outcome
+}
+
+fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>) -> Outcome {
+    let id = Some(trigger.deployment_id.clone());
+    match result {
+        Ok(Repair::Skipped(skip)) => {
+            let mut o = Outcome::new(trigger.source, id, OutcomeKind::Skipped);
+            o.reason = Some(skip.to_string());
+            o
+        }
+        Ok(Repair::Planned(plans)) => {
+            let mut o = Outcome::new(trigger.source, id, OutcomeKind::Planned);
+            o.auto_scaling_groups = plans.iter().map(|p| p.auto_scaling_group.clone()).collect();
+            o.plan = plans;
+            o
+        }
+        Ok(Repair::Done {
+            groups,
+            attached_target_groups,
+            attached_load_balancers,
+            pending,
+        }) => {
+            let kind = if attached_target_groups.is_empty() && attached_load_balancers.is_empty() {
+                OutcomeKind::AlreadyAttached
+            } else {
+                OutcomeKind::Attached
+            };
+            let mut o = Outcome::new(trigger.source, id, kind);
+            o.auto_scaling_groups = groups;
+            o.attached.target_group_arns = attached_target_groups;
+            o.attached.load_balancer_names = attached_load_balancers;
+            if !pending.is_empty() {
+                o.reason = Some(format!(
+                    "attached; still Adding when the confirm window closed: {}",
+                    pending.join(", ")
+                ));
+            }
+            o.pending = pending;
+            o
+        }
+        Err(error) => {
+            let mut o = Outcome::new(trigger.source, id, OutcomeKind::Failed);
+            o.error_code = error.code().map(str::to_owned);
+            o.reason = Some(error.to_string());
+            o
+        }
+    }
+}
+
+async fn report_hook(
+    clients: &Clients,
+    trigger: &Trigger,
+    execution_id: &str,
+    outcome: &mut Outcome,
+    deadline: Instant,
+) {
+    let succeeded = !outcome.failed();
+    let status = if succeeded { "Succeeded" } else { "Failed" };
+    let call = aws::codedeploy::put_hook_status(
+        &clients.codedeploy,
+        &trigger.deployment_id,
+        execution_id,
+        succeeded,
+    );
+    match tokio::time::timeout_at(deadline, call).await {
+        Ok(Ok(report)) => {
+            if report == aws::codedeploy::HookReport::AlreadyCompleted {
+                tracing::info!(
+                    deployment_id = trigger.deployment_id,
+                    "hook execution was already completed (a retried invocation); not a failure"
+                );
+            }
+            outcome.hook_status = Some(status);
+        }
+        Ok(Err(error)) => {
+            let what = if error.code == "DeploymentDoesNotExistException" {
+                format!(
+                    "CodeDeploy refused the {status} status: deployment {} does not exist",
+                    trigger.deployment_id
+                )
+            } else {
+                format!(
+                    "could not report {status} to CodeDeploy for deployment {}: {error}",
+                    trigger.deployment_id
+                )
+            };
+            mark_report_failure(outcome, what, Some(error.code));
+        }
+        Err(_) => mark_report_failure(
+            outcome,
+            format!("could not report {status} to CodeDeploy before the deadline"),
+            None,
+        ),
+    }
+}
+
+fn mark_report_failure(outcome: &mut Outcome, what: String, code: Option<String>) {
+    outcome.reason = Some(match outcome.reason.take() {
+        Some(previous) => format!("{what}; the work itself: {previous}"),
+        None => what,
+    });
+    outcome.outcome = OutcomeKind::Failed;
+    if code.is_some() {
+        outcome.error_code = code;
+    }
+}
+
+/// Decodes one event and runs every trigger in it. An invalid event makes no AWS call.
+pub async fn handle_event(
+    clients: &Clients,
+    payload: serde_json::Value,
+    deadline: Instant,
+    settings: &Settings,
+) -> Result<Vec<Outcome>, EventError> {
+    let decoded = event::decode(payload)?;
+    let mut outcomes = Vec::with_capacity(decoded.len());
+    for item in decoded {
+        outcomes.push(match item {
+            Decoded::Act(trigger) => execute(clients, &trigger, deadline, settings).await,
+            Decoded::Ignore {
+                source,
+                deployment_id,
+                reason,
+            } => ignored(source, deployment_id, reason),
+        });
+    }
+    Ok(outcomes)
+}
+
+fn ignored(source: Source, deployment_id: Option<String>, reason: String) -> Outcome {
+    let mut o = Outcome::new(source, deployment_id, OutcomeKind::Ignored);
+    o.reason = Some(reason);
+    o.log();
+    o
+}

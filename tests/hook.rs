@@ -1,0 +1,356 @@
+//! The hook end to end against moto: each event shape, each skip and failure, what the groups end with.
+
+mod support;
+
+use std::time::Duration;
+
+use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
+use codedeploy_tg_hook::run::{handle_event, Settings};
+use serde_json::{json, Value};
+use support::{event, moto, World};
+use tokio::time::Instant;
+
+fn settings() -> Settings {
+    Settings {
+        confirm_window: Duration::from_secs(5),
+        poll_interval: Duration::from_millis(100),
+        dry_run: false,
+    }
+}
+
+async fn handle(payload: Value) -> Vec<Outcome> {
+    let clients = moto().clients().await;
+    handle_event(
+        &clients,
+        payload,
+        Instant::now() + Duration::from_secs(60),
+        &settings(),
+    )
+    .await
+    .expect("valid event")
+}
+
+async fn handle_one(payload: Value) -> Outcome {
+    let mut outcomes = handle(payload).await;
+    assert_eq!(outcomes.len(), 1);
+    outcomes.remove(0)
+}
+
+async fn sources(group: &str) -> (Vec<String>, Vec<String>) {
+    let clients = moto().clients().await;
+    moto().group_sources(&clients, group).await
+}
+
+async fn assert_fully_attached(world: &World) {
+    let (tgs, lbs) = sources(&world.replacement_group).await;
+    assert_eq!(tgs, world.all_target_groups_sorted());
+    assert_eq!(lbs, world.load_balancers);
+}
+
+async fn assert_untouched(world: &World) {
+    assert_eq!(sources(&world.replacement_group).await, (vec![], vec![]));
+    assert_eq!(sources(&world.unrelated_group).await, (vec![], vec![]));
+}
+
+#[tokio::test]
+async fn lifecycle_hook_attaches_every_target_group_and_classic_load_balancer_and_reports_succeeded(
+) {
+    let world =
+        moto().world(json!({"name": "hk-full", "targetGroups": 2, "classicLoadBalancers": 1}));
+    let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
+
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert_eq!(
+        outcome.auto_scaling_groups,
+        vec![world.replacement_group.clone()]
+    );
+    let mut attached = outcome.attached.target_group_arns.clone();
+    attached.sort();
+    assert_eq!(attached, world.all_target_groups_sorted());
+    assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
+    assert_eq!(outcome.hook_status, Some("Succeeded"));
+    assert_fully_attached(&world).await;
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
+    // Never touches a group that is not the deployment's replacement.
+    assert_eq!(sources(&world.unrelated_group).await, (vec![], vec![]));
+    let (original_tgs, original_lbs) = sources(&world.original_group).await;
+    assert_eq!(original_tgs, world.all_target_groups_sorted());
+    assert_eq!(original_lbs, world.load_balancers);
+}
+
+#[tokio::test]
+async fn partial_attachment_adds_only_what_is_missing_and_detaches_nothing() {
+    let world = moto().world(
+        json!({"name": "hk-part", "targetGroups": 3, "classicLoadBalancers": 2,
+        "attachedTargetGroups": 1, "attachedLoadBalancers": 1}),
+    );
+    let outcome = handle_one(event("direct", &world.deployment_id, "")).await;
+
+    assert_eq!(outcome.outcome, OutcomeKind::Attached);
+    assert_eq!(
+        outcome.attached.target_group_arns,
+        world.target_group_arns[1..].to_vec()
+    );
+    assert_eq!(
+        outcome.attached.load_balancer_names,
+        world.load_balancers[1..].to_vec()
+    );
+    assert_eq!(outcome.hook_status, None);
+    assert_fully_attached(&world).await;
+}
+
+#[tokio::test]
+async fn second_run_finds_everything_attached_and_changes_nothing() {
+    let world = moto().world(json!({"name": "hk-rerun"}));
+    assert_eq!(
+        handle_one(event("direct", &world.deployment_id, ""))
+            .await
+            .outcome,
+        OutcomeKind::Attached
+    );
+    let again = handle_one(event("direct", &world.deployment_id, "")).await;
+    assert_eq!(again.outcome, OutcomeKind::AlreadyAttached);
+    assert!(
+        again.attached.target_group_arns.is_empty()
+            && again.attached.load_balancer_names.is_empty()
+    );
+    assert_fully_attached(&world).await;
+}
+
+#[tokio::test]
+async fn retried_hook_invocation_is_not_a_failure() {
+    let world = moto().world(json!({"name": "hk-retry"}));
+    let first = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
+    let second = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
+    assert_eq!(first.hook_status, Some("Succeeded"));
+    assert_eq!(second.outcome, OutcomeKind::AlreadyAttached, "{second:?}");
+    assert_eq!(second.hook_status, Some("Succeeded"));
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
+}
+
+#[tokio::test]
+async fn unknown_deployment_fails_and_names_it() {
+    let outcome = handle_one(json!({"DeploymentId": "d-NOSUCH999"})).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert_eq!(
+        outcome.error_code.as_deref(),
+        Some("DeploymentDoesNotExistException")
+    );
+    assert!(
+        outcome.reason.as_deref().unwrap().contains("d-NOSUCH999"),
+        "{outcome:?}"
+    );
+    assert!(outcome.is_function_error());
+}
+
+#[tokio::test]
+async fn hook_for_unknown_deployment_says_codedeploy_refused_the_status() {
+    let outcome =
+        handle_one(json!({"DeploymentId": "d-GONE12345", "LifecycleEventHookExecutionId": "x"}))
+            .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert_eq!(outcome.hook_status, None);
+    let reason = outcome.reason.unwrap();
+    assert!(
+        reason.contains(
+            "CodeDeploy refused the Failed status: deployment d-GONE12345 does not exist"
+        ),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn missing_target_group_fails_naming_it_and_reports_failed() {
+    let world =
+        moto().world(json!({"name": "hk-ghost", "extraTargetGroupNames": ["hk-ghost-gone"]}));
+    let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    let reason = outcome.reason.unwrap();
+    assert!(reason.contains("not found: hk-ghost-gone"), "{reason}");
+    assert!(
+        !reason.contains("hk-ghost-tg0"),
+        "only the missing name is named: {reason}"
+    );
+    assert_eq!(outcome.hook_status, Some("Failed"));
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+    assert_untouched(&world).await;
+}
+
+#[tokio::test]
+async fn unknown_classic_load_balancer_fails_naming_it() {
+    let world =
+        moto().world(json!({"name": "hk-badclb", "extraLoadBalancerNames": ["hk-badclb-gone"]}));
+    let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert_eq!(outcome.error_code.as_deref(), Some("ValidationError"));
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("hk-badclb-gone"),
+        "{outcome:?}"
+    );
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+}
+
+#[tokio::test]
+async fn missing_replacement_group_fails_naming_it() {
+    let world = moto().world(json!({"name": "hk-nogrp", "createReplacement": false}));
+    let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains(&world.replacement_group),
+        "{outcome:?}"
+    );
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+}
+
+#[tokio::test]
+async fn replacement_named_in_target_instances_is_the_one_repaired() {
+    let world = moto().world(json!({"name": "hk-named", "replacementInTargetInstances": true}));
+    assert_eq!(world.replacement_group, "hk-named-green");
+    let outcome = handle_one(event("direct", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached);
+    assert_eq!(
+        outcome.auto_scaling_groups,
+        vec!["hk-named-green".to_owned()]
+    );
+    assert_fully_attached(&world).await;
+}
+
+#[tokio::test]
+async fn skips_in_place_discover_existing_and_no_load_balancer_deployments_with_success() {
+    let cases = [
+        (
+            "hk-inplace",
+            json!({"deploymentType": "IN_PLACE", "deploymentOption": "WITH_TRAFFIC_CONTROL"}),
+            "IN_PLACE",
+        ),
+        (
+            "hk-discover",
+            json!({"greenFleet": "DISCOVER_EXISTING"}),
+            "DISCOVER_EXISTING",
+        ),
+        (
+            "hk-nolb",
+            json!({"loadBalancerInfo": false}),
+            "no target group",
+        ),
+    ];
+    for (name, extra, expect) in cases {
+        let mut spec = json!({ "name": name });
+        spec.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let world = moto().world(spec);
+        let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
+        assert_eq!(outcome.outcome, OutcomeKind::Skipped, "{name}: {outcome:?}");
+        assert!(
+            outcome.reason.as_deref().unwrap().contains(expect),
+            "{name}: {outcome:?}"
+        );
+        assert_eq!(
+            moto().hook_reports(&world.deployment_id),
+            vec!["Succeeded"],
+            "{name}"
+        );
+        assert_untouched(&world).await;
+    }
+}
+
+#[tokio::test]
+async fn deployment_still_ready_is_skipped_before_the_reroute() {
+    let world = moto().world(json!({"name": "hk-ready", "status": "Ready"}));
+    let outcome = handle_one(event("direct", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Skipped);
+    assert!(outcome
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("traffic has not been rerouted"));
+    assert_untouched(&world).await;
+}
+
+#[tokio::test]
+async fn sns_succeeded_trigger_repairs_the_group() {
+    let world = moto().world(json!({"name": "hk-sns", "status": "Succeeded"}));
+    let outcome = handle_one(event("sns", &world.deployment_id, "SUCCEEDED")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert_fully_attached(&world).await;
+}
+
+#[tokio::test]
+async fn eventbridge_success_repairs_the_group() {
+    let world = moto().world(json!({"name": "hk-eb", "status": "Succeeded"}));
+    let outcome = handle_one(event("eventbridge", &world.deployment_id, "SUCCESS")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert_fully_attached(&world).await;
+}
+
+#[tokio::test]
+async fn ready_and_instance_notifications_are_ignored_for_both_shapes_and_leave_the_group_untouched(
+) {
+    let world = moto().world(json!({"name": "hk-ign", "status": "Ready"}));
+    let id = &world.deployment_id;
+    for (shape, status) in [
+        ("sns", "READY"),
+        ("sns", "CREATED"),
+        ("sns", "FAILED"),
+        ("sns-instance", "Succeeded"),
+        ("eventbridge", "READY"),
+        ("eventbridge", "START"),
+        ("eventbridge", "FAILURE"),
+        ("eventbridge-instance", "SUCCESS"),
+    ] {
+        let outcome = handle_one(event(shape, id, status)).await;
+        assert_eq!(outcome.outcome, OutcomeKind::Ignored, "{shape} {status}");
+        assert_eq!(outcome.deployment_id.as_deref(), Some(id.as_str()));
+        if status == "READY" {
+            assert!(outcome
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("traffic has not been rerouted"));
+        }
+    }
+    assert_untouched(&world).await;
+}
+
+#[tokio::test]
+async fn several_sns_records_are_each_handled_and_any_failure_fails() {
+    let good = moto().world(json!({"name": "hk-multi", "status": "Succeeded"}));
+    let mut payload = event("sns", &good.deployment_id, "SUCCEEDED");
+    let bad = event("sns", "d-MISSING01", "SUCCEEDED");
+    let second = bad["Records"][0].clone();
+    payload["Records"].as_array_mut().unwrap().push(second);
+    let outcomes = handle(payload).await;
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(outcomes[0].outcome, OutcomeKind::Attached);
+    assert_eq!(outcomes[1].outcome, OutcomeKind::Failed);
+    assert_fully_attached(&good).await;
+}
+
+#[tokio::test]
+async fn malformed_events_are_rejected_before_any_aws_call() {
+    let clients = moto().clients().await;
+    for bad in [
+        json!({"DeploymentId": ""}),
+        json!({"hello": "world"}),
+        json!([1, 2]),
+        json!({"Records": []}),
+    ] {
+        let err = handle_event(
+            &clients,
+            bad.clone(),
+            Instant::now() + Duration::from_secs(5),
+            &settings(),
+        )
+        .await;
+        assert!(err.is_err(), "{bad} should be rejected");
+    }
+}

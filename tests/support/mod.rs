@@ -1,0 +1,270 @@
+//! Starts moto (through tests/support/moto_launcher.py) and talks to its harness routes.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use aws_sdk_codedeploy::config::Credentials;
+use codedeploy_tg_hook::aws::{config_loader, Clients};
+use serde_json::{json, Value};
+
+pub const REGION: &str = "us-east-1";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Installs moto into .venv (scripts/setup-moto) unless MOTO_PYTHON names a Python that has it.
+fn python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            if let Some(p) = std::env::var_os("MOTO_PYTHON") {
+                return PathBuf::from(p);
+            }
+            let status = Command::new(repo().join("scripts/setup-moto"))
+                .status()
+                .expect("run scripts/setup-moto");
+            assert!(
+                status.success(),
+                "scripts/setup-moto failed: moto could not be installed"
+            );
+            repo().join(".venv/bin/python")
+        })
+        .clone()
+}
+
+pub struct Moto {
+    pub port: u16,
+    child: Child,
+    // Held open: the launcher exits when it closes, so a dying test never leaves moto behind.
+    _stdin: ChildStdin,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One moto per test binary, shared by its tests (each test builds its own uniquely named world).
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(Moto::start)
+}
+
+#[derive(Debug, Clone)]
+pub struct World {
+    pub deployment_id: String,
+    pub deployment_group_name: String,
+    pub original_group: String,
+    pub replacement_group: String,
+    pub unrelated_group: String,
+    pub target_group_arns: Vec<String>,
+    pub target_group_names: Vec<String>,
+    pub load_balancers: Vec<String>,
+}
+
+impl Moto {
+    /// A moto of the test's own (for request logs and faults that must not be shared).
+    pub fn start() -> Moto {
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        let mut child = Command::new(python())
+            .arg(repo().join("tests/support/moto_launcher.py"))
+            .args(["--port", "0", "--exit-on-stdin-eof"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto launcher");
+        let stdin = child.stdin.take().expect("launcher stdin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("launcher stdout"))
+            .read_line(&mut line)
+            .expect("read launcher port");
+        let port = serde_json::from_str::<Value>(&line)
+            .ok()
+            .and_then(|v| v["port"].as_u64())
+            .unwrap_or_else(|| panic!("moto launcher did not report a port: {line:?}"))
+            as u16;
+        Moto {
+            port,
+            child,
+            _stdin: stdin,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// POSTs JSON to a /_harness/ route and returns its JSON answer.
+    pub fn harness(&self, route: &str, body: Value) -> Value {
+        let body = body.to_string();
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+        stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
+        write!(
+            stream,
+            "POST /_harness/{route} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write harness request");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .expect("read harness response");
+        let (head, payload) = response.split_once("\r\n\r\n").expect("HTTP response");
+        assert!(head.contains(" 200 "), "harness {route} failed: {payload}");
+        serde_json::from_str(payload).expect("harness JSON")
+    }
+
+    pub fn world(&self, spec: Value) -> World {
+        let w = self.harness("world", spec);
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let tgs = w["targetGroups"].as_array().unwrap();
+        World {
+            deployment_id: w["deploymentId"].as_str().unwrap().into(),
+            deployment_group_name: w["deploymentGroupName"].as_str().unwrap().into(),
+            original_group: w["originalGroup"].as_str().unwrap().into(),
+            replacement_group: w["replacementGroup"].as_str().unwrap().into(),
+            unrelated_group: w["unrelatedGroup"].as_str().unwrap().into(),
+            target_group_arns: tgs
+                .iter()
+                .map(|t| t["arn"].as_str().unwrap().to_owned())
+                .collect(),
+            target_group_names: tgs
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect(),
+            load_balancers: strings(&w["loadBalancers"]),
+        }
+    }
+
+    pub fn set_status(&self, deployment_id: &str, status: &str) {
+        self.harness(
+            "deployment-status",
+            json!({"deploymentId": deployment_id, "status": status}),
+        );
+    }
+
+    /// Statuses CodeDeploy (moto) accepted for this deployment, in order.
+    pub fn hook_reports(&self, deployment_id: &str) -> Vec<String> {
+        self.harness("hook-reports", json!({ "deploymentId": deployment_id }))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Injects a fault for the next `count` requests of `action` whose body contains one of `matching`.
+    pub fn fault(&self, action: &str, kind: &str, count: u32, matching: &[&str], extra: Value) {
+        let mut spec = json!({"action": action, "kind": kind, "count": count, "match": matching});
+        if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
+            spec.extend(extra.clone());
+        }
+        self.harness("fault", spec);
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        self.harness("requests", json!({}))
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.harness("requests", json!({"clear": true}));
+    }
+
+    /// Clients with the product's own retry and timeout policy, pointed at this moto.
+    pub async fn clients(&self) -> Clients {
+        let config = config_loader(false)
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .load()
+            .await;
+        Clients::from_config(&config)
+    }
+
+    /// The real binary, with the environment a user would set to point it at this moto.
+    pub fn cli(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_codedeploy-tg-hook"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_ENDPOINT_URL", self.endpoint())
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("HOME", std::env::temp_dir());
+        command
+    }
+
+    /// What the replacement (or any) group has now: (target group ARNs, classic load balancer names), sorted.
+    pub async fn group_sources(
+        &self,
+        clients: &Clients,
+        group: &str,
+    ) -> (Vec<String>, Vec<String>) {
+        let out = clients
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(group)
+            .send()
+            .await
+            .expect("describe group");
+        let g = &out.auto_scaling_groups()[0];
+        let mut tgs = g.target_group_arns().to_vec();
+        let mut lbs = g.load_balancer_names().to_vec();
+        tgs.sort();
+        lbs.sort();
+        (tgs, lbs)
+    }
+}
+
+impl World {
+    pub fn all_target_groups_sorted(&self) -> Vec<String> {
+        let mut v = self.target_group_arns.clone();
+        v.sort();
+        v
+    }
+}
+
+pub fn fixture(path: &str) -> Value {
+    let text = std::fs::read_to_string(repo().join("tests/events").join(path)).expect("fixture");
+    serde_json::from_str(&text).expect("fixture JSON")
+}
+
+/// A complete event of the given shape for a deployment, as Lambda delivers it (tests/events/).
+pub fn event(shape: &str, deployment_id: &str, status: &str) -> Value {
+    let text = std::fs::read_to_string(repo().join("tests/events").join(format!("{shape}.json")))
+        .expect("event fixture");
+    let text = text
+        .replace("{{DEPLOYMENT_ID}}", deployment_id)
+        .replace("{{STATUS}}", status);
+    serde_json::from_str(&text).expect("event fixture JSON")
+}
+
+pub fn write_temp(name: &str, value: &Value) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("cdtg-{}-{name}.json", std::process::id()));
+    std::fs::write(&path, value.to_string()).expect("write temp event");
+    path
+}
+
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}

@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Runs moto_server on 127.0.0.1 with what our tests need and moto lacks.
+
+Additions, all behind the real AWS wire protocol except the /_harness/ control routes:
+- CodeDeploy PutLifecycleEventHookExecutionStatus (recorded; a second report of the same
+  hook execution gets LifecycleEventAlreadyCompletedException, as in AWS).
+- Auto Scaling AttachLoadBalancers rejects unknown classic load balancer names with
+  ValidationError, as AWS does (moto accepts any name).
+- Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
+  an attach that is accepted but does nothing, and attachment states held at `Adding`.
+- A request log (action, start, end) for the call-graph test and the benchmark.
+- POST /_harness/world builds a blue/green world (see `build_world`).
+
+Prints one JSON line `{"port": N}` when ready. With --exit-on-stdin-eof it exits when its
+parent closes stdin, so a test process that dies never leaves it behind.
+"""
+
+import argparse
+import io
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from urllib.parse import parse_qs
+
+from werkzeug.serving import make_server
+
+from moto.autoscaling.exceptions import ValidationError
+from moto.autoscaling.models import AutoScalingBackend
+from moto.codedeploy.exceptions import CodeDeployException
+from moto.codedeploy.models import codedeploy_backends
+from moto.codedeploy.responses import CodeDeployResponse
+from moto.core.responses import ActionResult
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+
+ACCOUNT = "123456789012"
+LOCK = threading.Lock()
+HOOK_REPORTS = []  # every PutLifecycleEventHookExecutionStatus accepted
+COMPLETED_HOOKS = set()
+FAULTS = []  # dicts: action, match (list of substrings), kind, count, seconds, state
+REQUESTS = []  # dicts: action, start, end, status
+
+
+# --- CodeDeploy: PutLifecycleEventHookExecutionStatus -------------------------------------
+
+
+class LifecycleEventAlreadyCompletedException(CodeDeployException):
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("LifecycleEventAlreadyCompletedException", message)
+
+
+class InvalidLifecycleEventHookExecutionStatusException(CodeDeployException):
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("InvalidLifecycleEventHookExecutionStatusException", message)
+
+
+def put_lifecycle_event_hook_execution_status(self):
+    deployment_id = self._get_param("deploymentId")
+    execution_id = self._get_param("lifecycleEventHookExecutionId")
+    status = self._get_param("status")
+    backend = codedeploy_backends[self.current_account][self.region]
+    backend.get_deployment(deployment_id)  # DeploymentDoesNotExistException, as in AWS
+    if status not in ("Succeeded", "Failed"):
+        raise InvalidLifecycleEventHookExecutionStatusException(
+            f"Status {status} is not valid; use Succeeded or Failed"
+        )
+    with LOCK:
+        key = (deployment_id, execution_id)
+        if key in COMPLETED_HOOKS:
+            raise LifecycleEventAlreadyCompletedException(
+                f"The lifecycle event hook execution {execution_id} is already completed"
+            )
+        COMPLETED_HOOKS.add(key)
+        HOOK_REPORTS.append(
+            {
+                "deploymentId": deployment_id,
+                "lifecycleEventHookExecutionId": execution_id,
+                "status": status,
+            }
+        )
+    return ActionResult({"lifecycleEventHookExecutionId": execution_id})
+
+
+CodeDeployResponse.put_lifecycle_event_hook_execution_status = (
+    put_lifecycle_event_hook_execution_status
+)
+
+
+# --- Auto Scaling: AttachLoadBalancers validates names, as AWS does -----------------------
+
+_moto_attach_load_balancers = AutoScalingBackend.attach_load_balancers
+
+
+def attach_load_balancers(self, group_name, load_balancer_names):
+    known = {lb.name for lb in self.elb_backend.describe_load_balancers(names=None)}
+    if any(name not in known for name in load_balancer_names):
+        raise ValidationError(
+            "Provided Load Balancers may not be valid. Please ensure they exist and try again."
+        )
+    return _moto_attach_load_balancers(self, group_name, load_balancer_names)
+
+
+AutoScalingBackend.attach_load_balancers = attach_load_balancers
+
+
+# --- Faults, on the wire ---------------------------------------------------------------------
+
+
+def action_of(environ, body):
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.split(".")[-1], "json"
+    form = parse_qs(body.decode("utf-8", "replace"))
+    return (form.get("Action") or ["?"])[0], "query"
+
+
+def error_response(protocol, status, code, message):
+    if protocol == "json":
+        body = json.dumps({"__type": code, "message": message}).encode()
+        return status, [("Content-Type", "application/x-amz-json-1.1")], body
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"<Code>{code}</Code><Message>{message}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    ).encode()
+    return status, [("Content-Type", "text/xml")], body
+
+
+def take_fault(action, body):
+    text = body.decode("utf-8", "replace")
+    with LOCK:
+        for fault in FAULTS:
+            if fault["count"] <= 0 or fault["action"] != action:
+                continue
+            if fault["match"] and not any(m in text for m in fault["match"]):
+                continue
+            fault["count"] -= 1
+            return dict(fault)
+    return None
+
+
+def injected(fault, action, protocol):
+    kind = fault["kind"]
+    if kind == "throttle":
+        code = "ThrottlingException" if protocol == "json" else "Throttling"
+        return error_response(protocol, "400 Bad Request", code, "Rate exceeded")
+    if kind == "server-error":
+        code = "InternalFailure" if protocol == "json" else "InternalFailure"
+        return error_response(protocol, "500 Internal Server Error", code, "We encountered an internal error")
+    if kind == "access-denied":
+        service = {"json": "codedeploy"}.get(protocol, fault.get("service", "autoscaling"))
+        code = "AccessDeniedException" if protocol == "json" else "AccessDenied"
+        message = (
+            f"User: arn:aws:sts::{ACCOUNT}:assumed-role/hook/fn is not authorized to perform: "
+            f"{service}:{action} because no identity-based policy allows the {service}:{action} action"
+        )
+        return error_response(protocol, "403 Forbidden", code, message)
+    if kind == "swallow":
+        if protocol == "json":
+            return "200 OK", [("Content-Type", "application/x-amz-json-1.1")], b"{}"
+        body = (
+            f"<{action}Response><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId>"
+            f"</ResponseMetadata></{action}Response>"
+        ).encode()
+        return "200 OK", [("Content-Type", "text/xml")], body
+    return None
+
+
+class Harness:
+    """WSGI middleware: control routes, fault injection and the request log around moto."""
+
+    def __init__(self, app, port_ref):
+        self.app = app
+        self.port_ref = port_ref
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_harness/"):
+            return self.control(path, environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        action, protocol = action_of(environ, body)
+        start = time.time()
+        fault = take_fault(action, body)
+        if fault and fault["kind"] == "hang":
+            time.sleep(min(float(fault.get("seconds", 30)), 120))
+        answer = injected(fault, action, protocol) if fault else None
+        if answer is not None:
+            status, headers, out = answer
+            start_response(status, headers + [("Content-Length", str(len(out)))])
+            self.log(action, start, status)
+            return [out]
+
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        chunks = b"".join(self.app(environ, capture))
+        if fault and fault["kind"] == "state":
+            chunks = chunks.replace(b"<State>Added</State>", f"<State>{fault['state']}</State>".encode())
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], headers + [("Content-Length", str(len(chunks)))])
+        self.log(action, start, captured["status"])
+        return [chunks]
+
+    def log(self, action, start, status):
+        with LOCK:
+            if len(REQUESTS) < 100_000:
+                REQUESTS.append({"action": action, "start": start, "end": time.time(), "status": int(status.split()[0])})
+
+    def control(self, path, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        payload = json.loads(raw or b"{}")
+        try:
+            result = self.route(path, payload)
+            status = "200 OK"
+        except Exception as error:  # a harness error goes back to the test, readable
+            result, status = {"error": f"{type(error).__name__}: {error}"}, "500 Internal Server Error"
+        out = json.dumps(result, default=str).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(out)))])
+        return [out]
+
+    def route(self, path, payload):
+        if path == "/_harness/world":
+            return build_world(f"http://127.0.0.1:{self.port_ref[0]}", payload)
+        if path == "/_harness/deployment-status":
+            deployment = codedeploy_backends[ACCOUNT][payload.get("region", "us-east-1")].deployments[payload["deploymentId"]]
+            deployment.status = payload["status"]
+            return {"ok": True}
+        if path == "/_harness/hook-reports":
+            with LOCK:
+                return [r for r in HOOK_REPORTS if payload.get("deploymentId") in (None, r["deploymentId"])]
+        if path == "/_harness/fault":
+            fault = {"match": [], "count": 1, **payload}
+            with LOCK:
+                FAULTS.append(fault)
+            return {"ok": True}
+        if path == "/_harness/requests":
+            with LOCK:
+                if payload.get("clear"):
+                    REQUESTS.clear()
+                    return []
+                return list(REQUESTS)
+        raise KeyError(f"no harness route {path}")
+
+
+# --- Worlds ------------------------------------------------------------------------------------
+
+
+def build_world(endpoint, spec):
+    """Creates a CodeDeploy EC2 blue/green deployment whose replacement group lacks its
+    load balancers, plus an unrelated group, and returns the names and ids."""
+    import boto3
+
+    def client(service):
+        return boto3.client(
+            service,
+            region_name="us-east-1",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    name = spec["name"]
+    n_target_groups = spec.get("targetGroups", 2)
+    n_classic = spec.get("classicLoadBalancers", 1)
+    ec2, elbv2, elb = client("ec2"), client("elbv2"), client("elb")
+    autoscaling, codedeploy = client("autoscaling"), client("codedeploy")
+
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    target_groups = []
+    for i in range(n_target_groups):
+        tg = elbv2.create_target_group(Name=f"{name}-tg{i}", Protocol="HTTP", Port=80, VpcId=vpc_id, TargetType="instance")
+        target_groups.append({"name": f"{name}-tg{i}", "arn": tg["TargetGroups"][0]["TargetGroupArn"]})
+    classic = []
+    for i in range(n_classic):
+        lb_name = f"{name}-clb{i}"
+        elb.create_load_balancer(
+            LoadBalancerName=lb_name,
+            Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}],
+            AvailabilityZones=["us-east-1a"],
+        )
+        classic.append(lb_name)
+
+    autoscaling.create_launch_configuration(LaunchConfigurationName=f"{name}-lc", ImageId="ami-12c6146b", InstanceType="t3.micro")
+
+    def group(group_name, tgs, lbs):
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=group_name,
+            LaunchConfigurationName=f"{name}-lc",
+            MinSize=0,
+            MaxSize=4,
+            DesiredCapacity=spec.get("instances", 1),
+            AvailabilityZones=["us-east-1a"],
+            TargetGroupARNs=tgs,
+            LoadBalancerNames=lbs,
+        )
+
+    original = f"{name}-blue"
+    group(original, [t["arn"] for t in target_groups], classic)
+    unrelated = f"{name}-unrelated"
+    group(unrelated, [], [])
+
+    app, dg = f"{name}-app", spec.get("deploymentGroupName", f"{name}_dg")
+    codedeploy.create_application(applicationName=app, computePlatform=spec.get("computePlatform", "Server"))
+    load_balancer_info = {
+        "targetGroupInfoList": [{"name": t["name"]} for t in target_groups]
+        + [{"name": n} for n in spec.get("extraTargetGroupNames", [])],
+        "elbInfoList": [{"name": n} for n in classic + spec.get("extraLoadBalancerNames", [])],
+    }
+    if not spec.get("loadBalancerInfo", True):
+        load_balancer_info = {}
+    codedeploy.create_deployment_group(
+        applicationName=app,
+        deploymentGroupName=dg,
+        serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/CodeDeployServiceRole",
+        autoScalingGroups=[original],
+        deploymentStyle={
+            "deploymentType": spec.get("deploymentType", "BLUE_GREEN"),
+            "deploymentOption": spec.get("deploymentOption", "WITH_TRAFFIC_CONTROL"),
+        },
+        blueGreenDeploymentConfiguration={
+            "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 5},
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
+            "greenFleetProvisioningOption": {"action": spec.get("greenFleet", "COPY_AUTO_SCALING_GROUP")},
+        },
+        loadBalancerInfo=load_balancer_info,
+    )
+    create = {
+        "applicationName": app,
+        "deploymentGroupName": dg,
+        "revision": {"revisionType": "S3", "s3Location": {"bucket": "b", "key": "k.zip", "bundleType": "zip"}},
+    }
+    named_replacement = spec.get("replacementInTargetInstances")
+    if named_replacement:
+        create["targetInstances"] = {"autoScalingGroups": [f"{name}-green"]}
+    deployment_id = codedeploy.create_deployment(**create)["deploymentId"]
+    replacement = f"{name}-green" if named_replacement else f"CodeDeploy_{dg}_{deployment_id}"
+    if spec.get("createReplacement", True):
+        attached_tgs = [t["arn"] for t in target_groups[: spec.get("attachedTargetGroups", 0)]]
+        attached_lbs = classic[: spec.get("attachedLoadBalancers", 0)]
+        group(replacement, attached_tgs, attached_lbs)
+    codedeploy_backends[ACCOUNT]["us-east-1"].deployments[deployment_id].status = spec.get("status", "InProgress")
+    return {
+        "deploymentId": deployment_id,
+        "applicationName": app,
+        "deploymentGroupName": dg,
+        "originalGroup": original,
+        "replacementGroup": replacement,
+        "unrelatedGroup": unrelated,
+        "targetGroups": target_groups,
+        "loadBalancers": classic,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--exit-on-stdin-eof", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    port_ref = [args.port]
+    app = Harness(DomainDispatcherApplication(create_backend_app), port_ref)
+    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    port_ref[0] = server.server_address[1]
+    print(json.dumps({"port": port_ref[0]}), flush=True)
+    if args.exit_on_stdin_eof:
+
+        def watch():
+            sys.stdin.read()
+            os._exit(0)
+
+        threading.Thread(target=watch, daemon=True).start()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
