@@ -18,6 +18,7 @@ parent closes stdin, so a test process that dies never leaves it behind.
 import argparse
 import io
 import json
+import logging
 import os
 import sys
 import threading
@@ -371,7 +372,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args()
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")

@@ -1,0 +1,224 @@
+//! Faults on the real wire (injected by the moto launcher): retries, fast failures, deadlines,
+//! attachments stuck in `Adding`, panics at the boundary, and many invocations at once.
+
+mod support;
+
+use std::time::Duration;
+
+use codedeploy_tg_hook::event::{Source, Trigger};
+use codedeploy_tg_hook::report::OutcomeKind;
+use codedeploy_tg_hook::run::{execute, execute_work, Repair, RunError, Settings};
+use serde_json::{json, Value};
+use support::{event, moto, write_temp, Moto, World};
+use tokio::time::Instant;
+
+fn settings(confirm_window: Duration) -> Settings {
+    Settings {
+        confirm_window,
+        poll_interval: Duration::from_millis(100),
+        dry_run: false,
+    }
+}
+
+fn hook(world: &World, execution: &str) -> Trigger {
+    Trigger {
+        deployment_id: world.deployment_id.clone(),
+        source: Source::LifecycleHook,
+        hook_execution_id: Some(execution.to_owned()),
+    }
+}
+
+async fn run_hook(moto: &Moto, world: &World, deadline: Duration, window: Duration) -> codedeploy_tg_hook::report::Outcome {
+    let clients = moto.clients().await;
+    execute(&clients, &hook(world, "exec-1"), Instant::now() + deadline, &settings(window)).await
+}
+
+fn count(requests: &[Value], action: &str) -> usize {
+    requests.iter().filter(|r| r["action"] == action).count()
+}
+
+#[tokio::test]
+async fn throttling_is_retried_and_the_run_succeeds_when_it_stops() {
+    let world = moto().world(json!({"name": "ft-throttle"}));
+    moto().fault("AttachLoadBalancerTargetGroups", "throttle", 2, &[&world.replacement_group], json!({}));
+    moto().fault("GetDeployment", "throttle", 1, &[&world.deployment_id], json!({}));
+    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::from_secs(5)).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_and_the_run_succeeds_when_they_stop() {
+    let world = moto().world(json!({"name": "ft-5xx"}));
+    moto().fault("DescribeAutoScalingGroups", "server-error", 2, &[&world.replacement_group], json!({}));
+    moto().fault("AttachLoadBalancers", "server-error", 1, &[&world.replacement_group], json!({}));
+    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::from_secs(5)).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+}
+
+#[tokio::test]
+async fn access_denied_fails_fast_naming_the_missing_permission() {
+    let own = Moto::start();
+    let world = own.world(json!({"name": "ft-denied"}));
+    own.fault("AttachLoadBalancers", "access-denied", 10, &[], json!({}));
+    own.clear_requests();
+    let outcome = run_hook(&own, &world, Duration::from_secs(60), Duration::from_secs(5)).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert_eq!(outcome.error_code.as_deref(), Some("AccessDenied"));
+    let reason = outcome.reason.unwrap();
+    assert!(reason.contains("grant autoscaling:AttachLoadBalancers"), "{reason}");
+    assert!(reason.contains(&world.replacement_group), "{reason}");
+    assert_eq!(count(&own.requests(), "AttachLoadBalancers"), 1, "AccessDenied must not be retried");
+    assert_eq!(own.hook_reports(&world.deployment_id), vec!["Failed"]);
+}
+
+#[tokio::test]
+async fn endless_throttling_reports_failed_before_the_deadline() {
+    let world = moto().world(json!({"name": "ft-endless"}));
+    moto().fault("DescribeAutoScalingGroups", "throttle", 1000, &[&world.replacement_group], json!({}));
+    let started = Instant::now();
+    let deadline = Duration::from_secs(10);
+    let outcome = run_hook(moto(), &world, deadline, Duration::from_secs(5)).await;
+    assert!(started.elapsed() < deadline, "took {:?}", started.elapsed());
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert_eq!(outcome.hook_status, Some("Failed"));
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+    // DescribeAutoScalingGroups is still throttled for this group: read the attachments instead.
+    let clients = moto().clients().await;
+    let tgs = clients
+        .autoscaling
+        .describe_load_balancer_target_groups()
+        .auto_scaling_group_name(&world.replacement_group)
+        .send()
+        .await
+        .unwrap();
+    assert!(tgs.load_balancer_target_groups().is_empty(), "nothing may be attached after a failure to plan");
+}
+
+#[test]
+fn a_hung_endpoint_still_gets_failed_reported_before_the_cli_timeout() {
+    let world = moto().world(json!({"name": "ft-hang"}));
+    moto().fault("GetDeployment", "hang", 5, &[&world.deployment_id], json!({"seconds": 30}));
+    let file = write_temp("ft-hang", &event("lifecycle-hook", &world.deployment_id, ""));
+    let started = std::time::Instant::now();
+    let output = moto().cli().args(["handle", "--timeout", "6"]).arg(&file).output().unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
+    assert_eq!(output.status.code(), Some(1));
+    let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(outcome["hookStatus"], "Failed");
+    assert!(outcome["reason"].as_str().unwrap().contains("ran out of time"), "{outcome}");
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+}
+
+#[tokio::test]
+async fn attachment_stuck_adding_is_reported_pending_and_the_run_succeeds() {
+    let world = moto().world(json!({"name": "ft-adding", "classicLoadBalancers": 0}));
+    moto().fault(
+        "DescribeLoadBalancerTargetGroups",
+        "state",
+        1000,
+        &[&world.replacement_group],
+        json!({"state": "Adding"}),
+    );
+    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::from_millis(600)).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    let mut pending = outcome.pending.clone();
+    pending.sort();
+    assert_eq!(pending, world.all_target_groups_sorted());
+    assert!(outcome.reason.unwrap().contains("still Adding"));
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
+}
+
+#[tokio::test]
+async fn adding_that_becomes_added_inside_the_window_is_not_pending() {
+    let world = moto().world(json!({"name": "ft-settle", "classicLoadBalancers": 0}));
+    moto().fault(
+        "DescribeLoadBalancerTargetGroups",
+        "state",
+        2,
+        &[&world.replacement_group],
+        json!({"state": "Adding"}),
+    );
+    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::from_secs(10)).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached);
+    assert!(outcome.pending.is_empty(), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn attach_that_did_not_take_fails_naming_what_is_absent() {
+    let world = moto().world(json!({"name": "ft-swallow", "classicLoadBalancers": 0}));
+    moto().fault("AttachLoadBalancerTargetGroups", "swallow", 1, &[&world.replacement_group], json!({}));
+    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::from_secs(5)).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    let reason = outcome.reason.unwrap();
+    assert!(reason.contains("not on the group"), "{reason}");
+    assert!(reason.contains(&world.target_group_arns[0]), "{reason}");
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+}
+
+#[tokio::test]
+async fn a_panic_in_the_work_is_caught_and_reported_failed() {
+    let world = moto().world(json!({"name": "ft-panic"}));
+    let clients = moto().clients().await;
+    let work = async {
+        if std::env::var_os("NEVER_SET_ANYWHERE_7f3a").is_none() {
+            panic!("planner invariant broken");
+        }
+        Ok::<Repair, RunError>(Repair::Planned(vec![]))
+    };
+    let outcome = execute_work(&clients, &hook(&world, "exec-panic"), work, Instant::now() + Duration::from_secs(30)).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert!(outcome.reason.unwrap().contains("(panic): planner invariant broken"));
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+}
+
+#[tokio::test]
+async fn deadline_already_inside_the_margin_reports_failed_at_once() {
+    let world = moto().world(json!({"name": "ft-late"}));
+    let outcome = run_hook(moto(), &world, Duration::from_secs(2), Duration::from_secs(5)).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert!(outcome.reason.unwrap().contains("ran out of time"));
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+}
+
+#[tokio::test]
+async fn twenty_invocations_at_once_all_succeed_and_each_source_is_attached_once() {
+    let world = moto().world(json!({"name": "ft-herd", "targetGroups": 2, "classicLoadBalancers": 2}));
+    let clients = moto().clients().await;
+    let runs = (0..20).map(|i| {
+        let clients = clients.clone();
+        let trigger = hook(&world, &format!("exec-{i}"));
+        tokio::spawn(async move {
+            execute(&clients, &trigger, Instant::now() + Duration::from_secs(60), &settings(Duration::from_secs(5))).await
+        })
+    });
+    let mut outcomes = Vec::new();
+    for run in runs.collect::<Vec<_>>() {
+        outcomes.push(run.await.unwrap());
+    }
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome.outcome, OutcomeKind::Attached | OutcomeKind::AlreadyAttached),
+            "{outcome:?}"
+        );
+        assert_eq!(outcome.hook_status, Some("Succeeded"));
+    }
+    assert_eq!(moto().hook_reports(&world.deployment_id).len(), 20);
+    let attachments = clients
+        .autoscaling
+        .describe_load_balancer_target_groups()
+        .auto_scaling_group_name(&world.replacement_group)
+        .send()
+        .await
+        .unwrap();
+    let mut arns: Vec<String> = attachments
+        .load_balancer_target_groups()
+        .iter()
+        .map(|t| t.load_balancer_target_group_arn().unwrap().to_owned())
+        .collect();
+    arns.sort();
+    assert_eq!(arns, world.all_target_groups_sorted(), "each target group exactly once");
+    let (_, lbs) = moto().group_sources(&clients, &world.replacement_group).await;
+    assert_eq!(lbs, world.load_balancers, "each classic load balancer exactly once");
+}
