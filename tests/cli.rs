@@ -10,7 +10,8 @@ use support::{event, moto, write_temp, Moto};
 
 fn stdout_json(output: &Output) -> Value {
     let text = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {text}"))
+    serde_json::from_str(text.trim())
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {text}"))
 }
 
 fn run_with_stdin(moto: &Moto, args: &[&str], stdin: &str) -> Output {
@@ -22,29 +23,55 @@ fn run_with_stdin(moto: &Moto, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn binary");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
 #[test]
 fn handle_lifecycle_hook_file_attaches_reports_and_exits_0() {
     let world = moto().world(json!({"name": "cli-hook"}));
-    let file = write_temp("cli-hook", &event("lifecycle-hook", &world.deployment_id, ""));
+    let file = write_temp(
+        "cli-hook",
+        &event("lifecycle-hook", &world.deployment_id, ""),
+    );
     let output = moto().cli().arg("handle").arg(&file).output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let outcome = stdout_json(&output);
     assert_eq!(outcome["deploymentId"], world.deployment_id.as_str());
     assert_eq!(outcome["outcome"], "attached");
     assert_eq!(outcome["hookStatus"], "Succeeded");
-    assert_eq!(outcome["autoScalingGroups"], json!([world.replacement_group]));
-    assert_eq!(outcome["attached"]["loadBalancerNames"], json!(world.load_balancers));
-    assert_eq!(outcome["attached"]["targetGroupArns"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        outcome["autoScalingGroups"],
+        json!([world.replacement_group])
+    );
+    assert_eq!(
+        outcome["attached"]["loadBalancerNames"],
+        json!(world.load_balancers)
+    );
+    assert_eq!(
+        outcome["attached"]["targetGroupArns"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
 }
 
 #[test]
 fn handle_failure_reports_failed_and_exits_1() {
-    let world = moto().world(json!({"name": "cli-fail", "extraTargetGroupNames": ["cli-fail-gone"]}));
+    let world =
+        moto().world(json!({"name": "cli-fail", "extraTargetGroupNames": ["cli-fail-gone"]}));
     let output = run_with_stdin(
         moto(),
         &["handle", "-"],
@@ -54,31 +81,50 @@ fn handle_failure_reports_failed_and_exits_1() {
     let outcome = stdout_json(&output);
     assert_eq!(outcome["outcome"], "failed");
     assert_eq!(outcome["hookStatus"], "Failed");
-    assert!(outcome["reason"].as_str().unwrap().contains("cli-fail-gone"));
+    assert!(outcome["reason"]
+        .as_str()
+        .unwrap()
+        .contains("cli-fail-gone"));
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
 }
 
 #[test]
 fn handle_invalid_event_exits_2_without_any_aws_call() {
     let own = Moto::start();
-    for bad in ["{\"DeploymentId\": 7}", "not json", "{\"foo\": 1}", "{\"Records\": [{\"Sns\": {}}]}"] {
+    for bad in [
+        "{\"DeploymentId\": 7}",
+        "not json",
+        "{\"foo\": 1}",
+        "{\"Records\": [{\"Sns\": {}}]}",
+    ] {
         let output = run_with_stdin(&own, &["handle"], bad);
         assert_eq!(output.status.code(), Some(2), "{bad}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("invalid event"), "{bad}: {stderr}");
         assert!(output.stdout.is_empty());
     }
-    assert_eq!(own.requests(), Vec::<Value>::new(), "an invalid event must make no AWS call");
+    assert_eq!(
+        own.requests(),
+        Vec::<Value>::new(),
+        "an invalid event must make no AWS call"
+    );
 }
 
 #[test]
 fn handle_ignored_notification_exits_0_without_any_aws_call() {
     let own = Moto::start();
-    let output = run_with_stdin(&own, &["handle"], &event("eventbridge", "d-READY0001", "READY").to_string());
+    let output = run_with_stdin(
+        &own,
+        &["handle"],
+        &event("eventbridge", "d-READY0001", "READY").to_string(),
+    );
     assert_eq!(output.status.code(), Some(0));
     let outcome = stdout_json(&output);
     assert_eq!(outcome["outcome"], "ignored");
-    assert!(outcome["reason"].as_str().unwrap().contains("traffic has not been rerouted"));
+    assert!(outcome["reason"]
+        .as_str()
+        .unwrap()
+        .contains("traffic has not been rerouted"));
     assert_eq!(own.requests(), Vec::<Value>::new());
 }
 
@@ -87,19 +133,37 @@ fn attach_dry_run_prints_the_plan_and_changes_nothing() {
     let world = moto().world(json!({"name": "cli-dry", "attachedTargetGroups": 1}));
     let output = moto()
         .cli()
-        .args(["attach", "--deployment-id", &world.deployment_id, "--dry-run"])
+        .args([
+            "attach",
+            "--deployment-id",
+            &world.deployment_id,
+            "--dry-run",
+        ])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let outcome = stdout_json(&output);
     assert_eq!(outcome["outcome"], "planned");
     let plan = &outcome["plan"][0];
     assert_eq!(plan["autoScalingGroup"], world.replacement_group.as_str());
-    assert_eq!(plan["missingTargetGroupArns"], json!([world.target_group_arns[1]]));
-    assert_eq!(plan["missingLoadBalancerNames"], json!(world.load_balancers));
+    assert_eq!(
+        plan["missingTargetGroupArns"],
+        json!([world.target_group_arns[1]])
+    );
+    assert_eq!(
+        plan["missingLoadBalancerNames"],
+        json!(world.load_balancers)
+    );
     let clients = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let clients = moto().clients().await;
-        moto().group_sources(&clients, &world.replacement_group).await
+        moto()
+            .group_sources(&clients, &world.replacement_group)
+            .await
     });
     assert_eq!(clients, (vec![world.target_group_arns[0].clone()], vec![]));
 }
@@ -107,10 +171,23 @@ fn attach_dry_run_prints_the_plan_and_changes_nothing() {
 #[test]
 fn attach_repairs_one_deployment() {
     let world = moto().world(json!({"name": "cli-attach"}));
-    let output = moto().cli().args(["attach", "--deployment-id", &world.deployment_id]).output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = moto()
+        .cli()
+        .args(["attach", "--deployment-id", &world.deployment_id])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(stdout_json(&output)["outcome"], "attached");
-    let again = moto().cli().args(["attach", "--deployment-id", &world.deployment_id]).output().unwrap();
+    let again = moto()
+        .cli()
+        .args(["attach", "--deployment-id", &world.deployment_id])
+        .output()
+        .unwrap();
     assert_eq!(stdout_json(&again)["outcome"], "already-attached");
 }
 
@@ -139,7 +216,13 @@ fn logs_end_with_one_structured_line_per_run() {
     assert_eq!(finished.len(), 1, "{stderr}");
     let fields = &finished[0]["fields"];
     assert_eq!(fields["deployment_id"], world.deployment_id.as_str());
-    assert_eq!(fields["auto_scaling_groups"], world.replacement_group.as_str());
+    assert_eq!(
+        fields["auto_scaling_groups"],
+        world.replacement_group.as_str()
+    );
     assert_eq!(fields["outcome"], "attached");
-    assert!(!stderr.contains("testing"), "credentials must never be logged: {stderr}");
+    assert!(
+        !stderr.contains("testing"),
+        "credentials must never be logged: {stderr}"
+    );
 }

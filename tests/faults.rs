@@ -28,9 +28,20 @@ fn hook(world: &World, execution: &str) -> Trigger {
     }
 }
 
-async fn run_hook(moto: &Moto, world: &World, deadline: Duration, window: Duration) -> codedeploy_tg_hook::report::Outcome {
+async fn run_hook(
+    moto: &Moto,
+    world: &World,
+    deadline: Duration,
+    window: Duration,
+) -> codedeploy_tg_hook::report::Outcome {
     let clients = moto.clients().await;
-    execute(&clients, &hook(world, "exec-1"), Instant::now() + deadline, &settings(window)).await
+    execute(
+        &clients,
+        &hook(world, "exec-1"),
+        Instant::now() + deadline,
+        &settings(window),
+    )
+    .await
 }
 
 fn count(requests: &[Value], action: &str) -> usize {
@@ -40,9 +51,27 @@ fn count(requests: &[Value], action: &str) -> usize {
 #[tokio::test]
 async fn throttling_is_retried_and_the_run_succeeds_when_it_stops() {
     let world = moto().world(json!({"name": "ft-throttle"}));
-    moto().fault("AttachLoadBalancerTargetGroups", "throttle", 2, &[&world.replacement_group], json!({}));
-    moto().fault("GetDeployment", "throttle", 1, &[&world.deployment_id], json!({}));
-    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::from_secs(5)).await;
+    moto().fault(
+        "AttachLoadBalancerTargetGroups",
+        "throttle",
+        2,
+        &[&world.replacement_group],
+        json!({}),
+    );
+    moto().fault(
+        "GetDeployment",
+        "throttle",
+        1,
+        &[&world.deployment_id],
+        json!({}),
+    );
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(60),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
 }
@@ -50,9 +79,27 @@ async fn throttling_is_retried_and_the_run_succeeds_when_it_stops() {
 #[tokio::test]
 async fn server_errors_are_retried_and_the_run_succeeds_when_they_stop() {
     let world = moto().world(json!({"name": "ft-5xx"}));
-    moto().fault("DescribeAutoScalingGroups", "server-error", 2, &[&world.replacement_group], json!({}));
-    moto().fault("AttachLoadBalancers", "server-error", 1, &[&world.replacement_group], json!({}));
-    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::from_secs(5)).await;
+    moto().fault(
+        "DescribeAutoScalingGroups",
+        "server-error",
+        2,
+        &[&world.replacement_group],
+        json!({}),
+    );
+    moto().fault(
+        "AttachLoadBalancers",
+        "server-error",
+        1,
+        &[&world.replacement_group],
+        json!({}),
+    );
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(60),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
 }
 
@@ -62,20 +109,39 @@ async fn access_denied_fails_fast_naming_the_missing_permission() {
     let world = own.world(json!({"name": "ft-denied"}));
     own.fault("AttachLoadBalancers", "access-denied", 10, &[], json!({}));
     own.clear_requests();
-    let outcome = run_hook(&own, &world, Duration::from_secs(60), Duration::from_secs(5)).await;
+    let outcome = run_hook(
+        &own,
+        &world,
+        Duration::from_secs(60),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     assert_eq!(outcome.error_code.as_deref(), Some("AccessDenied"));
     let reason = outcome.reason.unwrap();
-    assert!(reason.contains("grant autoscaling:AttachLoadBalancers"), "{reason}");
+    assert!(
+        reason.contains("grant autoscaling:AttachLoadBalancers"),
+        "{reason}"
+    );
     assert!(reason.contains(&world.replacement_group), "{reason}");
-    assert_eq!(count(&own.requests(), "AttachLoadBalancers"), 1, "AccessDenied must not be retried");
+    assert_eq!(
+        count(&own.requests(), "AttachLoadBalancers"),
+        1,
+        "AccessDenied must not be retried"
+    );
     assert_eq!(own.hook_reports(&world.deployment_id), vec!["Failed"]);
 }
 
 #[tokio::test]
 async fn endless_throttling_reports_failed_before_the_deadline() {
     let world = moto().world(json!({"name": "ft-endless"}));
-    moto().fault("DescribeAutoScalingGroups", "throttle", 1000, &[&world.replacement_group], json!({}));
+    moto().fault(
+        "DescribeAutoScalingGroups",
+        "throttle",
+        1000,
+        &[&world.replacement_group],
+        json!({}),
+    );
     let started = Instant::now();
     let deadline = Duration::from_secs(10);
     let outcome = run_hook(moto(), &world, deadline, Duration::from_secs(5)).await;
@@ -92,22 +158,45 @@ async fn endless_throttling_reports_failed_before_the_deadline() {
         .send()
         .await
         .unwrap();
-    assert!(tgs.load_balancer_target_groups().is_empty(), "nothing may be attached after a failure to plan");
+    assert!(
+        tgs.load_balancer_target_groups().is_empty(),
+        "nothing may be attached after a failure to plan"
+    );
 }
 
 #[test]
 fn a_hung_endpoint_still_gets_failed_reported_before_the_cli_timeout() {
     let world = moto().world(json!({"name": "ft-hang"}));
-    moto().fault("GetDeployment", "hang", 5, &[&world.deployment_id], json!({"seconds": 30}));
-    let file = write_temp("ft-hang", &event("lifecycle-hook", &world.deployment_id, ""));
+    moto().fault(
+        "GetDeployment",
+        "hang",
+        5,
+        &[&world.deployment_id],
+        json!({"seconds": 30}),
+    );
+    let file = write_temp(
+        "ft-hang",
+        &event("lifecycle-hook", &world.deployment_id, ""),
+    );
     let started = std::time::Instant::now();
-    let output = moto().cli().args(["handle", "--timeout", "6"]).arg(&file).output().unwrap();
+    let output = moto()
+        .cli()
+        .args(["handle", "--timeout", "6"])
+        .arg(&file)
+        .output()
+        .unwrap();
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
     assert_eq!(output.status.code(), Some(1));
     let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(outcome["hookStatus"], "Failed");
-    assert!(outcome["reason"].as_str().unwrap().contains("ran out of time"), "{outcome}");
+    assert!(
+        outcome["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ran out of time"),
+        "{outcome}"
+    );
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
 }
 
@@ -121,7 +210,13 @@ async fn attachment_stuck_adding_is_reported_pending_and_the_run_succeeds() {
         &[&world.replacement_group],
         json!({"state": "Adding"}),
     );
-    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::from_millis(600)).await;
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(60),
+        Duration::from_millis(600),
+    )
+    .await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
     let mut pending = outcome.pending.clone();
     pending.sort();
@@ -140,7 +235,13 @@ async fn adding_that_becomes_added_inside_the_window_is_not_pending() {
         &[&world.replacement_group],
         json!({"state": "Adding"}),
     );
-    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::from_secs(10)).await;
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(60),
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached);
     assert!(outcome.pending.is_empty(), "{outcome:?}");
 }
@@ -148,8 +249,20 @@ async fn adding_that_becomes_added_inside_the_window_is_not_pending() {
 #[tokio::test]
 async fn attach_that_did_not_take_fails_naming_what_is_absent() {
     let world = moto().world(json!({"name": "ft-swallow", "classicLoadBalancers": 0}));
-    moto().fault("AttachLoadBalancerTargetGroups", "swallow", 1, &[&world.replacement_group], json!({}));
-    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::from_secs(5)).await;
+    moto().fault(
+        "AttachLoadBalancerTargetGroups",
+        "swallow",
+        1,
+        &[&world.replacement_group],
+        json!({}),
+    );
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(60),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     let reason = outcome.reason.unwrap();
     assert!(reason.contains("not on the group"), "{reason}");
@@ -167,16 +280,31 @@ async fn a_panic_in_the_work_is_caught_and_reported_failed() {
         }
         Ok::<Repair, RunError>(Repair::Planned(vec![]))
     };
-    let outcome = execute_work(&clients, &hook(&world, "exec-panic"), work, Instant::now() + Duration::from_secs(30)).await;
+    let outcome = execute_work(
+        &clients,
+        &hook(&world, "exec-panic"),
+        work,
+        Instant::now() + Duration::from_secs(30),
+    )
+    .await;
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
-    assert!(outcome.reason.unwrap().contains("(panic): planner invariant broken"));
+    assert!(outcome
+        .reason
+        .unwrap()
+        .contains("(panic): planner invariant broken"));
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
 }
 
 #[tokio::test]
 async fn deadline_already_inside_the_margin_reports_failed_at_once() {
     let world = moto().world(json!({"name": "ft-late"}));
-    let outcome = run_hook(moto(), &world, Duration::from_secs(2), Duration::from_secs(5)).await;
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     assert!(outcome.reason.unwrap().contains("ran out of time"));
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
@@ -184,13 +312,20 @@ async fn deadline_already_inside_the_margin_reports_failed_at_once() {
 
 #[tokio::test]
 async fn twenty_invocations_at_once_all_succeed_and_each_source_is_attached_once() {
-    let world = moto().world(json!({"name": "ft-herd", "targetGroups": 2, "classicLoadBalancers": 2}));
+    let world =
+        moto().world(json!({"name": "ft-herd", "targetGroups": 2, "classicLoadBalancers": 2}));
     let clients = moto().clients().await;
     let runs = (0..20).map(|i| {
         let clients = clients.clone();
         let trigger = hook(&world, &format!("exec-{i}"));
         tokio::spawn(async move {
-            execute(&clients, &trigger, Instant::now() + Duration::from_secs(60), &settings(Duration::from_secs(5))).await
+            execute(
+                &clients,
+                &trigger,
+                Instant::now() + Duration::from_secs(60),
+                &settings(Duration::from_secs(5)),
+            )
+            .await
         })
     });
     let mut outcomes = Vec::new();
@@ -199,7 +334,10 @@ async fn twenty_invocations_at_once_all_succeed_and_each_source_is_attached_once
     }
     for outcome in &outcomes {
         assert!(
-            matches!(outcome.outcome, OutcomeKind::Attached | OutcomeKind::AlreadyAttached),
+            matches!(
+                outcome.outcome,
+                OutcomeKind::Attached | OutcomeKind::AlreadyAttached
+            ),
             "{outcome:?}"
         );
         assert_eq!(outcome.hook_status, Some("Succeeded"));
@@ -218,7 +356,16 @@ async fn twenty_invocations_at_once_all_succeed_and_each_source_is_attached_once
         .map(|t| t.load_balancer_target_group_arn().unwrap().to_owned())
         .collect();
     arns.sort();
-    assert_eq!(arns, world.all_target_groups_sorted(), "each target group exactly once");
-    let (_, lbs) = moto().group_sources(&clients, &world.replacement_group).await;
-    assert_eq!(lbs, world.load_balancers, "each classic load balancer exactly once");
+    assert_eq!(
+        arns,
+        world.all_target_groups_sorted(),
+        "each target group exactly once"
+    );
+    let (_, lbs) = moto()
+        .group_sources(&clients, &world.replacement_group)
+        .await;
+    assert_eq!(
+        lbs, world.load_balancers,
+        "each classic load balancer exactly once"
+    );
 }
