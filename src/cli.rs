@@ -63,6 +63,27 @@ pub enum Command {
         #[command(flatten)]
         timing: Timing,
     },
+    /// Check every replacement group (CodeDeploy_<deployment-group>_<deployment-id>) in the
+    /// account and region; with --fix, attach what is missing.
+    Audit {
+        /// Attach what each replacement group is missing (never detaches anything).
+        #[arg(long)]
+        fix: bool,
+        /// Output format [default: table on a terminal, json otherwise].
+        #[arg(long, value_enum)]
+        output: Option<Output>,
+        /// Groups checked at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+        #[command(flatten)]
+        timing: Timing,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +144,63 @@ pub async fn run(command: Command) -> u8 {
             .await;
             print_outcomes(&[outcome])
         }
+        Command::Audit {
+            fix,
+            output,
+            concurrency,
+            timing,
+        } => audit(fix, output, concurrency, &timing).await,
+    }
+}
+
+async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Timing) -> u8 {
+    use crate::audit::{self, Status};
+    use std::io::IsTerminal;
+
+    // One audit fans out many calls: adaptive retry rate-limits the client instead of hammering.
+    let clients = Clients::from_env(true).await;
+    let options = audit::Options {
+        fix,
+        concurrency: usize::from(concurrency),
+        settings: timing.settings(false),
+        deadline: timing.deadline(),
+    };
+    let show_progress = std::io::stderr().is_terminal();
+    let report = match audit::audit(&clients, &options, |done, total| {
+        if show_progress {
+            eprint!("\rchecked {done}/{total} replacement groups");
+        }
+    })
+    .await
+    {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: cannot list Auto Scaling groups: {e}");
+            return exit::FAILED;
+        }
+    };
+    if show_progress {
+        eprintln!();
+    }
+    let format = output.unwrap_or(if std::io::stdout().is_terminal() {
+        Output::Table
+    } else {
+        Output::Json
+    });
+    match format {
+        Output::Table => println!("{}", audit::table(&report)),
+        Output::Json => match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("error: cannot print report: {e}"),
+        },
+    }
+    tracing::info!(summary = report.summary(), "audit finished");
+    if report.count(Status::Error) > 0 {
+        exit::FAILED
+    } else if report.count(Status::Missing) > 0 {
+        exit::MISSING
+    } else {
+        exit::OK
     }
 }
 

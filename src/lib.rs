@@ -1,5 +1,6 @@
 //! Gives CodeDeploy blue/green replacement Auto Scaling groups their load balancers back.
 
+pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod event;

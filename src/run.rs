@@ -159,7 +159,7 @@ pub async fn repair(
 }
 
 /// Target groups and classic load balancers go on concurrently, each in batches within the per-call limit.
-async fn attach(clients: &Clients, group_plan: &GroupPlan) -> Result<(), RunError> {
+pub async fn attach(clients: &Clients, group_plan: &GroupPlan) -> Result<(), RunError> {
     let group = group_plan.auto_scaling_group.as_str();
     let target_groups = async {
         for batch in group_plan.target_group_batches() {
@@ -197,7 +197,7 @@ async fn attach(clients: &Clients, group_plan: &GroupPlan) -> Result<(), RunErro
 }
 
 /// Reads the attachments back until none is `Adding` or the window closes; returns what is still pending.
-async fn confirm(
+pub async fn confirm(
     clients: &Clients,
     group_plan: &GroupPlan,
     settings: &Settings,

@@ -238,6 +238,8 @@ class Harness:
     def route(self, path, payload):
         if path == "/_harness/world":
             return build_world(f"http://127.0.0.1:{self.port_ref[0]}", payload)
+        if path == "/_harness/group":
+            return build_group(f"http://127.0.0.1:{self.port_ref[0]}", payload)
         if path == "/_harness/deployment-status":
             deployment = codedeploy_backends[ACCOUNT][payload.get("region", "us-east-1")].deployments[payload["deploymentId"]]
             deployment.status = payload["status"]
@@ -366,6 +368,32 @@ def build_world(endpoint, spec):
         "targetGroups": target_groups,
         "loadBalancers": classic,
     }
+
+
+def build_group(endpoint, spec):
+    """A bare Auto Scaling group (e.g. a CodeDeploy_ group whose deployment is unknown)."""
+    import boto3
+
+    autoscaling = boto3.client(
+        "autoscaling",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    lc = f"{spec['name']}-lc"
+    autoscaling.create_launch_configuration(LaunchConfigurationName=lc, ImageId="ami-12c6146b", InstanceType="t3.micro")
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=spec["name"],
+        LaunchConfigurationName=lc,
+        MinSize=0,
+        MaxSize=1,
+        DesiredCapacity=0,
+        AvailabilityZones=["us-east-1a"],
+        TargetGroupARNs=spec.get("targetGroupArns", []),
+        LoadBalancerNames=spec.get("loadBalancerNames", []),
+    )
+    return {"name": spec["name"]}
 
 
 def main():

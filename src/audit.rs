@@ -1,0 +1,287 @@
+//! The hook's planner over every replacement group of an account and region: discover, plan, report or fix.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::aws::{self, AwsError, Clients};
+use crate::plan::{self, GroupState, PlanFault};
+use crate::run::{self, RunError, Settings};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Every traffic source of the deployment is on the group.
+    Ok,
+    /// Something is missing (and `--fix` was not given).
+    Missing,
+    /// Something was missing and is now attached.
+    Repaired,
+    /// Not a group we repair (see the reason).
+    Skipped,
+    /// Could not be checked or repaired (see the reason).
+    Error,
+}
+
+/// One replacement group's line in the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    pub auto_scaling_group: String,
+    pub deployment_id: String,
+    pub deployment_group: String,
+    pub status: Status,
+    /// Target group names missing from the group (with `--fix`: the ones attached).
+    pub target_groups: Vec<String>,
+    /// Classic load balancers missing from the group (with `--fix`: the ones attached).
+    pub load_balancers: Vec<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Every Auto Scaling group looked at.
+    pub scanned: usize,
+    pub fix: bool,
+    /// One per `CodeDeploy_<deployment-group>_<deployment-id>` group, sorted by group name.
+    pub rows: Vec<Row>,
+}
+
+impl Report {
+    pub fn count(&self, status: Status) -> usize {
+        self.rows.iter().filter(|r| r.status == status).count()
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "scanned {} Auto Scaling groups, {} replacement groups: {} ok, {} missing, {} repaired, {} skipped, {} error",
+            self.scanned,
+            self.rows.len(),
+            self.count(Status::Ok),
+            self.count(Status::Missing),
+            self.count(Status::Repaired),
+            self.count(Status::Skipped),
+            self.count(Status::Error),
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub fix: bool,
+    pub concurrency: usize,
+    pub settings: Settings,
+    pub deadline: Instant,
+}
+
+/// Lists every group, then checks (and with `fix`, repairs) each replacement group, `concurrency`
+/// at a time. Only the listing itself can fail the whole audit; each group's error stays on its row.
+pub async fn audit(
+    clients: &Clients,
+    options: &Options,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Report, AwsError> {
+    let groups = aws::autoscaling::describe_all_groups(&clients.autoscaling).await?;
+    let scanned = groups.len();
+    let replacement_groups: Vec<GroupState> = groups
+        .into_iter()
+        .filter(|g| plan::parse_replacement_group_name(&g.name).is_some())
+        .collect();
+    let total = replacement_groups.len();
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for group in replacement_groups {
+        let (clients, options, permits) = (clients.clone(), options.clone(), permits.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            check_group(&clients, group, &options).await
+        });
+    }
+    let mut rows = Vec::with_capacity(total);
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(row) => rows.push(row),
+            Err(e) => rows.push(Row {
+                auto_scaling_group: "?".into(),
+                deployment_id: String::new(),
+                deployment_group: String::new(),
+                status: Status::Error,
+                target_groups: vec![],
+                load_balancers: vec![],
+                reason: Some(format!("internal error: {e}")),
+            }),
+        }
+        progress(rows.len(), total);
+    }
+    rows.sort_by(|a, b| a.auto_scaling_group.cmp(&b.auto_scaling_group));
+    Ok(Report {
+        scanned,
+        fix: options.fix,
+        rows,
+    })
+}
+
+async fn check_group(clients: &Clients, group: GroupState, options: &Options) -> Row {
+    // Only groups that parse reach here.
+    let (deployment_group, deployment_id) = plan::parse_replacement_group_name(&group.name)
+        .map(|(g, d)| (g.to_owned(), d.to_owned()))
+        .unwrap_or_default();
+    let mut row = Row {
+        auto_scaling_group: group.name.clone(),
+        deployment_id: deployment_id.clone(),
+        deployment_group,
+        status: Status::Error,
+        target_groups: vec![],
+        load_balancers: vec![],
+        reason: None,
+    };
+    match repair_group(clients, &group, &deployment_id, options).await {
+        Ok(GroupResult::Skipped(reason)) => {
+            row.status = Status::Skipped;
+            row.reason = Some(reason);
+        }
+        Ok(GroupResult::Checked {
+            target_groups,
+            load_balancers,
+            repaired,
+            pending,
+        }) => {
+            row.status = match (
+                target_groups.is_empty() && load_balancers.is_empty(),
+                repaired,
+            ) {
+                (true, _) => Status::Ok,
+                (false, true) => Status::Repaired,
+                (false, false) => Status::Missing,
+            };
+            if !pending.is_empty() {
+                row.reason = Some(format!("still Adding: {}", pending.join(", ")));
+            }
+            row.target_groups = target_groups;
+            row.load_balancers = load_balancers;
+        }
+        Err(e) => {
+            tracing::warn!(
+                deployment_id, auto_scaling_group = group.name, error_code = e.code().unwrap_or(""),
+                error = %e, "audit could not check group"
+            );
+            row.reason = Some(e.to_string());
+        }
+    }
+    row
+}
+
+enum GroupResult {
+    Skipped(String),
+    Checked {
+        target_groups: Vec<String>,
+        load_balancers: Vec<String>,
+        repaired: bool,
+        pending: Vec<String>,
+    },
+}
+
+async fn repair_group(
+    clients: &Clients,
+    group: &GroupState,
+    deployment_id: &str,
+    options: &Options,
+) -> Result<GroupResult, RunError> {
+    let deployment = aws::codedeploy::get_deployment(&clients.codedeploy, deployment_id)
+        .await
+        .map_err(|source| RunError::Deployment {
+            deployment_id: deployment_id.to_owned(),
+            source,
+        })?;
+    let mut work = match plan::assess(&deployment) {
+        Ok(work) => work,
+        Err(skip) => return Ok(GroupResult::Skipped(skip.to_string())),
+    };
+    if !work.replacement_groups.contains(&group.name) {
+        return Ok(GroupResult::Skipped(format!(
+            "deployment {deployment_id} names other replacement groups ({}), not this one",
+            work.replacement_groups.join(", ")
+        )));
+    }
+    work.replacement_groups = vec![group.name.clone()];
+    let target_groups = aws::elbv2::resolve_target_groups(&clients.elbv2, &work.target_group_names)
+        .await
+        .map_err(|e| match e {
+            aws::elbv2::ResolveError::NotFound(names) => RunError::UnresolvedTargetGroups { names },
+            aws::elbv2::ResolveError::Aws(source) => RunError::Aws {
+                group: group.name.clone(),
+                source,
+            },
+        })?;
+    let plans =
+        plan::plan(&work, &target_groups, std::slice::from_ref(group)).map_err(|f| match f {
+            PlanFault::MissingGroups(groups) => RunError::MissingGroups { groups },
+            PlanFault::UnresolvedTargetGroups(names) => RunError::UnresolvedTargetGroups { names },
+        })?;
+    let Some(group_plan) = plans.into_iter().next() else {
+        return Err(RunError::MissingGroups {
+            groups: vec![group.name.clone()],
+        });
+    };
+    let names_by_arn: BTreeMap<&String, &String> =
+        target_groups.iter().map(|(n, a)| (a, n)).collect();
+    let target_group_names: Vec<String> = group_plan
+        .missing_target_group_arns
+        .iter()
+        .map(|arn| {
+            names_by_arn
+                .get(arn)
+                .map_or_else(|| arn.clone(), |n| (*n).clone())
+        })
+        .collect();
+    let mut pending = Vec::new();
+    let repaired = options.fix && !group_plan.is_complete();
+    if repaired {
+        run::attach(clients, &group_plan).await?;
+        let work_deadline = options
+            .deadline
+            .checked_sub(run::REPORT_MARGIN)
+            .unwrap_or(options.deadline);
+        pending = run::confirm(clients, &group_plan, &options.settings, work_deadline).await?;
+    }
+    Ok(GroupResult::Checked {
+        target_groups: target_group_names,
+        load_balancers: group_plan.missing_load_balancer_names.clone(),
+        repaired,
+        pending,
+    })
+}
+
+/// The report as a table for a terminal.
+pub fn table(report: &Report) -> String {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
+    let sources = if report.fix { "attached" } else { "missing" };
+    table.set_header(vec![
+        "auto scaling group",
+        "deployment",
+        "deployment group",
+        "status",
+        &format!("target groups {sources}"),
+        &format!("classic LBs {sources}"),
+        "reason",
+    ]);
+    for row in &report.rows {
+        let status = serde_json::to_value(row.status).unwrap_or_default();
+        table.add_row(vec![
+            row.auto_scaling_group.clone(),
+            row.deployment_id.clone(),
+            row.deployment_group.clone(),
+            status.as_str().unwrap_or("?").to_owned(),
+            row.target_groups.join(", "),
+            row.load_balancers.join(", "),
+            row.reason.clone().unwrap_or_default(),
+        ]);
+    }
+    format!("{table}\n{}", report.summary())
+}

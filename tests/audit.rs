@@ -1,0 +1,194 @@
+//! `audit` and `audit --fix` over a whole (moto) account, through the real binary.
+
+mod support;
+
+use std::process::Output;
+
+use serde_json::{json, Value};
+use support::{Moto, World};
+
+fn audit(moto: &Moto, args: &[&str]) -> (Option<i32>, Value) {
+    let output: Output = moto
+        .cli()
+        .arg("audit")
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "audit JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code(), report)
+}
+
+fn row<'a>(report: &'a Value, group: &str) -> &'a Value {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["autoScalingGroup"] == group)
+        .unwrap_or_else(|| panic!("no row for {group}: {report}"))
+}
+
+struct Account {
+    broken: World,
+    partial: World,
+    complete: World,
+    in_place: World,
+}
+
+fn account(moto: &Moto) -> Account {
+    Account {
+        broken: moto.world(json!({"name": "au-broken", "status": "Succeeded"})),
+        partial: moto.world(
+            json!({"name": "au-part", "status": "Succeeded", "targetGroups": 2,
+            "classicLoadBalancers": 2, "attachedTargetGroups": 1, "attachedLoadBalancers": 1}),
+        ),
+        complete: moto.world(
+            json!({"name": "au-done", "status": "Succeeded", "attachedTargetGroups": 2,
+            "attachedLoadBalancers": 1}),
+        ),
+        in_place: moto.world(
+            json!({"name": "au-inplace", "status": "Succeeded", "deploymentType": "IN_PLACE",
+            "createReplacement": false}),
+        ),
+    }
+}
+
+async fn sources(moto: &Moto, group: &str) -> (Vec<String>, Vec<String>) {
+    moto.group_sources(&moto.clients().await, group).await
+}
+
+#[test]
+fn audit_reports_each_replacement_group_and_an_unknown_deployment_makes_it_exit_1() {
+    let moto = Moto::start();
+    let a = account(&moto);
+    moto.harness("group", json!({"name": "CodeDeploy_gone_dg_d-UNKNOWN01"}));
+
+    let (code, report) = audit(&moto, &[]);
+    assert_eq!(code, Some(1), "{report}");
+    // Four worlds make 4 originals + 4 unrelated + 3 replacements, plus the unknown one.
+    assert_eq!(report["scanned"], 12);
+    assert_eq!(
+        report["rows"].as_array().unwrap().len(),
+        4,
+        "only CodeDeploy_ groups are listed: {report}"
+    );
+
+    let broken = row(&report, &a.broken.replacement_group);
+    assert_eq!(broken["status"], "missing");
+    assert_eq!(broken["deploymentId"], a.broken.deployment_id.as_str());
+    assert_eq!(broken["deploymentGroup"], "au-broken_dg");
+    assert_eq!(broken["targetGroups"], json!(a.broken.target_group_names));
+    assert_eq!(broken["loadBalancers"], json!(a.broken.load_balancers));
+
+    let partial = row(&report, &a.partial.replacement_group);
+    assert_eq!(partial["status"], "missing");
+    assert_eq!(
+        partial["targetGroups"],
+        json!([a.partial.target_group_names[1]])
+    );
+    assert_eq!(
+        partial["loadBalancers"],
+        json!([a.partial.load_balancers[1]])
+    );
+
+    assert_eq!(row(&report, &a.complete.replacement_group)["status"], "ok");
+
+    let unknown = row(&report, "CodeDeploy_gone_dg_d-UNKNOWN01");
+    assert_eq!(unknown["status"], "error");
+    assert_eq!(unknown["deploymentGroup"], "gone_dg");
+    assert!(
+        unknown["reason"]
+            .as_str()
+            .unwrap()
+            .contains("DeploymentDoesNotExistException"),
+        "{unknown}"
+    );
+
+    // Without --fix nothing changed.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert_eq!(
+        rt.block_on(sources(&moto, &a.broken.replacement_group)),
+        (vec![], vec![])
+    );
+
+    // --fix repairs the others and still exits 1 for the unknown one.
+    let (code, fixed) = audit(&moto, &["--fix"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        row(&fixed, &a.broken.replacement_group)["status"],
+        "repaired"
+    );
+    assert_eq!(
+        row(&fixed, &a.partial.replacement_group)["status"],
+        "repaired"
+    );
+    assert_eq!(
+        row(&fixed, &a.partial.replacement_group)["targetGroups"],
+        json!([a.partial.target_group_names[1]])
+    );
+    assert_eq!(
+        row(&fixed, "CodeDeploy_gone_dg_d-UNKNOWN01")["status"],
+        "error"
+    );
+    assert_eq!(
+        rt.block_on(sources(&moto, "CodeDeploy_gone_dg_d-UNKNOWN01")),
+        (vec![], vec![])
+    );
+}
+
+#[test]
+fn audit_exits_3_when_something_is_missing_and_0_after_fix_and_touches_nothing_else() {
+    let moto = Moto::start();
+    let a = account(&moto);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let unrelated_before = rt.block_on(sources(&moto, &a.broken.unrelated_group));
+    let in_place_before = rt.block_on(sources(&moto, &a.in_place.original_group));
+
+    let (code, _) = audit(&moto, &[]);
+    assert_eq!(code, Some(3));
+    let (code, fixed) = audit(&moto, &["--fix", "--concurrency", "2"]);
+    assert_eq!(code, Some(0), "{fixed}");
+    let (code, again) = audit(&moto, &[]);
+    assert_eq!(code, Some(0));
+    for r in again["rows"].as_array().unwrap() {
+        assert_ne!(r["status"], "missing", "{r}");
+    }
+
+    for world in [&a.broken, &a.partial] {
+        let (tgs, lbs) = rt.block_on(sources(&moto, &world.replacement_group));
+        assert_eq!(tgs, world.all_target_groups_sorted());
+        assert_eq!(lbs, world.load_balancers);
+    }
+    assert_eq!(
+        rt.block_on(sources(&moto, &a.broken.unrelated_group)),
+        unrelated_before
+    );
+    assert_eq!(
+        rt.block_on(sources(&moto, &a.in_place.original_group)),
+        in_place_before
+    );
+}
+
+#[test]
+fn audit_table_lists_rows_and_a_summary() {
+    let moto = Moto::start();
+    let world = moto.world(json!({"name": "au-tab", "status": "Succeeded"}));
+    let output = moto
+        .cli()
+        .args(["audit", "--output", "table"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains(&world.replacement_group), "{text}");
+    assert!(text.contains("missing"), "{text}");
+    assert!(
+        text.contains("scanned 3 Auto Scaling groups, 1 replacement groups: 0 ok, 1 missing"),
+        "{text}"
+    );
+}
