@@ -39,6 +39,14 @@ async fn invoke(
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     let deadline = deadline_of(event.context.deadline);
+    tracing::debug!(
+        request_id = event.context.request_id,
+        deadline_ms = event.context.deadline,
+        remaining_ms = deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis() as u64,
+        "invocation"
+    );
     let outcomes = run::handle_event(clients, event.payload, deadline, settings)
         .await
         .map_err(|e| {
@@ -69,11 +77,46 @@ async fn invoke(
     })
 }
 
-/// The context's deadline (epoch milliseconds) as a monotonic instant.
+/// The context's deadline (epoch milliseconds) as a monotonic instant. Lambda always sends epoch
+/// milliseconds; a value before 2001 cannot be one, and local emulators (cargo lambda watch 1.9
+/// sends `600000`) mean a duration by it, so it is read as milliseconds from now.
 fn deadline_of(deadline_ms: u64) -> Instant {
+    const EPOCH_2001_MS: u64 = 978_307_200_000;
+    if deadline_ms < EPOCH_2001_MS {
+        return Instant::now() + Duration::from_millis(deadline_ms);
+    }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_deadline_becomes_the_remaining_time() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let remaining = deadline_of(now_ms + 30_000).saturating_duration_since(Instant::now());
+        assert!(
+            remaining > Duration::from_secs(29) && remaining <= Duration::from_secs(30),
+            "{remaining:?}"
+        );
+        let past = deadline_of(now_ms - 5_000).saturating_duration_since(Instant::now());
+        assert_eq!(past, Duration::ZERO);
+    }
+
+    #[test]
+    fn emulator_duration_deadline_is_read_as_milliseconds_from_now() {
+        let remaining = deadline_of(600_000).saturating_duration_since(Instant::now());
+        assert!(
+            remaining > Duration::from_secs(599) && remaining <= Duration::from_secs(600),
+            "{remaining:?}"
+        );
+    }
 }

@@ -1,0 +1,290 @@
+//! The real binary under a local Lambda emulator (`cargo lambda watch`, installed into .venv by
+//! scripts/setup-moto), invoked with each event shape against moto; and the appspec hook script
+//! in both its modes.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{event, moto, repo, World};
+
+struct Watch {
+    port: u16,
+    // Holds the shell's stdin open for as long as this process lives.
+    _child: Child,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn path_with_venv() -> String {
+    format!(
+        "{}:{}",
+        repo().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// One emulator for this test binary, serving the function built from this crate.
+fn watch() -> &'static Mutex<Watch> {
+    static WATCH: OnceLock<Mutex<Watch>> = OnceLock::new();
+    WATCH.get_or_init(|| {
+        let moto = moto(); // installs .venv (with cargo-lambda) and starts moto first
+        let port = free_port();
+        let env = format!(
+            "AWS_ENDPOINT_URL={},AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,\
+             AWS_EC2_METADATA_DISABLED=true,CONFIRM_WINDOW_SECONDS=5",
+            moto.endpoint()
+        );
+        // Through a shell that ends the whole group (cargo lambda and the function it runs)
+        // when this test process goes away and its stdin closes: statics are never dropped.
+        let mut command = Command::new("bash");
+        command
+            .args(["-c", "\"$@\" & read -r _; kill -TERM 0", "watch"])
+            .arg(repo().join(".venv/bin/cargo-lambda"))
+            .args(["lambda", "watch", "--ignore-changes", "--quiet", "-A", "127.0.0.1", "-P"])
+            .arg(port.to_string())
+            .args(["--env-var", &env])
+            .current_dir(repo())
+            .env("PATH", path_with_venv())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn().expect("start cargo lambda watch");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(300), "cargo lambda watch did not start");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Mutex::new(Watch { port, _child: child })
+    })
+}
+
+fn lock() -> MutexGuard<'static, Watch> {
+    watch()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Invokes the function through the emulator's Lambda Invoke API; returns (HTTP status, body).
+fn invoke(watch: &Watch, payload: &Value) -> (u16, Value) {
+    let body = payload.to_string();
+    let mut stream = TcpStream::connect(("127.0.0.1", watch.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(300)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /2015-03-31/functions/codedeploy-tg-hook/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, payload) = response.split_once("\r\n\r\n").expect("HTTP response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let payload =
+        serde_json::from_str(payload.trim()).unwrap_or_else(|_| json!({ "raw": payload }));
+    (status, payload)
+}
+
+async fn assert_fully_attached(world: &World) {
+    let (tgs, lbs) = moto()
+        .group_sources(&moto().clients().await, &world.replacement_group)
+        .await;
+    assert_eq!(tgs, world.all_target_groups_sorted());
+    assert_eq!(lbs, world.load_balancers);
+}
+
+#[tokio::test]
+async fn every_acting_shape_repairs_the_group_under_the_lambda_emulator() {
+    let watch = lock();
+    for (name, shape, status) in [
+        ("lw-hook", "lifecycle-hook", ""),
+        ("lw-direct", "direct", ""),
+        ("lw-sns", "sns", "SUCCEEDED"),
+        ("lw-eb", "eventbridge", "SUCCESS"),
+    ] {
+        let world = moto().world(json!({ "name": name, "status": "Succeeded" }));
+        let (code, body) = invoke(&watch, &event(shape, &world.deployment_id, status));
+        assert_eq!(code, 200, "{shape}: {body}");
+        assert_eq!(body["outcome"], "attached", "{shape}: {body}");
+        assert_fully_attached(&world).await;
+        if shape == "lifecycle-hook" {
+            assert_eq!(body["hookStatus"], "Succeeded");
+            assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn ready_notification_is_ignored_and_bad_input_is_a_function_error() {
+    let watch = lock();
+    let world = moto().world(json!({ "name": "lw-ready", "status": "Ready" }));
+    let (code, body) = invoke(&watch, &event("eventbridge", &world.deployment_id, "READY"));
+    assert_eq!(code, 200);
+    assert_eq!(body["outcome"], "ignored");
+    let (tgs, lbs) = moto()
+        .group_sources(&moto().clients().await, &world.replacement_group)
+        .await;
+    assert!(tgs.is_empty() && lbs.is_empty());
+
+    let (code, body) = invoke(&watch, &json!({"DeploymentId": ""}));
+    assert_ne!(code, 200);
+    assert_eq!(body["errorType"], "InvalidEvent", "{body}");
+
+    let (code, body) = invoke(&watch, &json!({"DeploymentId": "d-UNKNOWN77"}));
+    assert_ne!(code, 200);
+    assert_eq!(body["errorType"], "RepairFailed");
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("d-UNKNOWN77"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn failed_hook_that_codedeploy_accepted_is_a_normal_return() {
+    let watch = lock();
+    let world = moto()
+        .world(json!({ "name": "lw-hookfail", "extraTargetGroupNames": ["lw-hookfail-gone"] }));
+    let (code, body) = invoke(&watch, &event("lifecycle-hook", &world.deployment_id, ""));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["outcome"], "failed");
+    assert_eq!(body["hookStatus"], "Failed");
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+}
+
+fn hook_script(mode: &str, deployment_id: &str, endpoint: (&str, String)) -> Output {
+    Command::new(repo().join("infra/hooks/after-allow-traffic.sh"))
+        .env_clear()
+        .env("PATH", path_with_venv())
+        .env("HOME", std::env::temp_dir())
+        .env("HOOK_MODE", mode)
+        .env("HOOK_BINARY", env!("CARGO_BIN_EXE_codedeploy-tg-hook"))
+        .env("DEPLOYMENT_ID", deployment_id)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env(endpoint.0, endpoint.1)
+        .output()
+        .expect("run the hook script")
+}
+
+#[tokio::test]
+async fn appspec_hook_script_in_lambda_mode_exits_0_on_success_and_1_on_failure() {
+    let watch = lock();
+    let endpoint = format!("http://127.0.0.1:{}", watch.port);
+    let good = moto().world(json!({ "name": "lw-script" }));
+    let output = hook_script(
+        "lambda",
+        &good.deployment_id,
+        ("AWS_ENDPOINT_URL_LAMBDA", endpoint.clone()),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 1, "one line: {stdout}");
+    assert!(
+        stdout.starts_with("codedeploy-tg-hook OK: ") && stdout.contains("\"attached\""),
+        "{stdout}"
+    );
+    assert_fully_attached(&good).await;
+
+    let bad = moto()
+        .world(json!({ "name": "lw-scriptbad", "extraTargetGroupNames": ["lw-scriptbad-gone"] }));
+    let output = hook_script(
+        "lambda",
+        &bad.deployment_id,
+        ("AWS_ENDPOINT_URL_LAMBDA", endpoint),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    // cargo lambda watch answers a function error with HTTP 500 (Lambda answers 200 with
+    // X-Amz-Function-Error), so here the CLI's invoke itself fails: still exit 1, one line.
+    assert!(stdout.starts_with("codedeploy-tg-hook FAILED"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "one line: {stdout}");
+}
+
+/// Lambda's own answer to a function error (200, FunctionError "Unhandled", the error document
+/// as payload), which the emulator does not reproduce: a stand-in `aws` gives exactly that.
+#[test]
+fn appspec_hook_script_fails_on_lambdas_function_error_answer() {
+    let bin = std::env::temp_dir().join(format!("fake-aws-{}", std::process::id()));
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("aws");
+    std::fs::write(
+        &fake,
+        "#!/usr/bin/env bash\nfor last; do :; done\n\
+         printf '{\"errorType\":\"RepairFailed\",\"errorMessage\":\"target group(s) not found: web-b\"}' > \"$last\"\n\
+         echo Unhandled\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let output = Command::new(repo().join("infra/hooks/after-allow-traffic.sh"))
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("DEPLOYMENT_ID", "d-ABCDEF123")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert_eq!(
+        stdout.trim(),
+        "codedeploy-tg-hook FAILED (Unhandled): {\"errorType\":\"RepairFailed\",\"errorMessage\":\"target group(s) not found: web-b\"}"
+    );
+}
+
+#[tokio::test]
+async fn appspec_hook_script_in_binary_mode_exits_0_on_success_and_1_on_failure() {
+    let good = moto().world(json!({ "name": "lw-bin" }));
+    let output = hook_script(
+        "binary",
+        &good.deployment_id,
+        ("AWS_ENDPOINT_URL", moto().endpoint()),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with("codedeploy-tg-hook OK: "), "{stdout}");
+    assert_fully_attached(&good).await;
+
+    let output = hook_script(
+        "binary",
+        "d-NOTREAL01",
+        ("AWS_ENDPOINT_URL", moto().endpoint()),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("codedeploy-tg-hook FAILED (exit 1)") && stdout.contains("d-NOTREAL01"),
+        "{stdout}"
+    );
+
+    let output = hook_script("binary", "", ("AWS_ENDPOINT_URL", moto().endpoint()));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("DEPLOYMENT_ID is not set"));
+}
