@@ -212,7 +212,10 @@ async fn repair_group(
     let target_groups = aws::elbv2::resolve_target_groups(&clients.elbv2, &work.target_group_names)
         .await
         .map_err(|e| match e {
-            aws::elbv2::ResolveError::NotFound(names) => RunError::UnresolvedTargetGroups { names },
+            aws::elbv2::ResolveError::NotFound(names) => RunError::UnresolvedTargetGroups {
+                names,
+                groups: vec![group.name.clone()],
+            },
             aws::elbv2::ResolveError::Aws(source) => RunError::Aws {
                 group: group.name.clone(),
                 source,
@@ -221,7 +224,10 @@ async fn repair_group(
     let plans =
         plan::plan(&work, &target_groups, std::slice::from_ref(group)).map_err(|f| match f {
             PlanFault::MissingGroups(groups) => RunError::MissingGroups { groups },
-            PlanFault::UnresolvedTargetGroups(names) => RunError::UnresolvedTargetGroups { names },
+            PlanFault::UnresolvedTargetGroups(names) => RunError::UnresolvedTargetGroups {
+                names,
+                groups: vec![group.name.clone()],
+            },
         })?;
     let Some(group_plan) = plans.into_iter().next() else {
         return Err(RunError::MissingGroups {

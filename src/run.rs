@@ -57,7 +57,10 @@ pub enum RunError {
     #[error("replacement Auto Scaling group(s) not found: {}", .groups.join(", "))]
     MissingGroups { groups: Vec<String> },
     #[error("target group(s) named by the deployment group not found: {}", .names.join(", "))]
-    UnresolvedTargetGroups { names: Vec<String> },
+    UnresolvedTargetGroups {
+        names: Vec<String>,
+        groups: Vec<String>,
+    },
     #[error("{group}: classic load balancer(s) {} rejected: {source}", .names.join(", "))]
     LoadBalancersRejected {
         group: String,
@@ -82,6 +85,18 @@ impl RunError {
             | RunError::LoadBalancersRejected { source, .. }
             | RunError::Aws { source, .. } => Some(&source.code),
             _ => None,
+        }
+    }
+
+    /// The Auto Scaling group(s) the failure concerns, where known by then.
+    pub fn groups(&self) -> Vec<String> {
+        match self {
+            RunError::MissingGroups { groups }
+            | RunError::UnresolvedTargetGroups { groups, .. } => groups.clone(),
+            RunError::LoadBalancersRejected { group, .. }
+            | RunError::Aws { group, .. }
+            | RunError::NotAttached { group, .. } => group.split(',').map(str::to_owned).collect(),
+            RunError::Deployment { .. } | RunError::Deadline | RunError::Panic(_) => Vec::new(),
         }
     }
 }
@@ -109,9 +124,10 @@ pub async fn repair(
             aws::elbv2::resolve_target_groups(&clients.elbv2, &work.target_group_names)
                 .await
                 .map_err(|e| match e {
-                    aws::elbv2::ResolveError::NotFound(names) => {
-                        RunError::UnresolvedTargetGroups { names }
-                    }
+                    aws::elbv2::ResolveError::NotFound(names) => RunError::UnresolvedTargetGroups {
+                        names,
+                        groups: work.replacement_groups.clone(),
+                    },
                     aws::elbv2::ResolveError::Aws(source) => RunError::Aws {
                         group: groups_label.clone(),
                         source,
@@ -129,7 +145,10 @@ pub async fn repair(
     )?;
     let plans = plan::plan(&work, &target_groups, &groups).map_err(|fault| match fault {
         PlanFault::MissingGroups(groups) => RunError::MissingGroups { groups },
-        PlanFault::UnresolvedTargetGroups(names) => RunError::UnresolvedTargetGroups { names },
+        PlanFault::UnresolvedTargetGroups(names) => RunError::UnresolvedTargetGroups {
+            names,
+            groups: work.replacement_groups.clone(),
+        },
     })?;
     if settings.dry_run {
         return Ok(Repair::Planned(plans));
@@ -335,6 +354,7 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>) -> Outcome {
         }
         Err(error) => {
             let mut o = Outcome::new(trigger.source, id, OutcomeKind::Failed);
+            o.auto_scaling_groups = error.groups();
             o.error_code = error.code().map(str::to_owned);
             o.reason = Some(error.to_string());
             o

@@ -226,3 +226,34 @@ fn logs_end_with_one_structured_line_per_run() {
         "credentials must never be logged: {stderr}"
     );
 }
+
+#[test]
+fn failure_log_line_carries_deployment_group_and_aws_error_code() {
+    let world = moto()
+        .world(json!({"name": "cli-faillog", "extraLoadBalancerNames": ["cli-faillog-gone"]}));
+    let output = moto()
+        .cli()
+        .env("LOG_FORMAT", "json")
+        .args(["attach", "--deployment-id", &world.deployment_id])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line: Value = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["fields"]["message"] == "run finished")
+        .unwrap_or_else(|| panic!("no run finished line: {stderr}"));
+    assert_eq!(line["level"], "ERROR");
+    let fields = &line["fields"];
+    assert_eq!(fields["deployment_id"], world.deployment_id.as_str());
+    assert_eq!(
+        fields["auto_scaling_groups"],
+        world.replacement_group.as_str()
+    );
+    assert_eq!(fields["error_code"], "ValidationError");
+    assert!(fields["reason"]
+        .as_str()
+        .unwrap()
+        .contains("cli-faillog-gone"));
+}

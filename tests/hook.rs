@@ -171,6 +171,10 @@ async fn missing_target_group_fails_naming_it_and_reports_failed() {
         !reason.contains("hk-ghost-tg0"),
         "only the missing name is named: {reason}"
     );
+    assert_eq!(
+        outcome.auto_scaling_groups,
+        vec![world.replacement_group.clone()]
+    );
     assert_eq!(outcome.hook_status, Some("Failed"));
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
     assert_untouched(&world).await;
