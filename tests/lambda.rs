@@ -19,6 +19,15 @@ struct Watch {
     _child: Child,
 }
 
+/// Each test is synchronous (it holds the emulator's lock); AWS reads run on a runtime of their own.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -112,8 +121,8 @@ async fn assert_fully_attached(world: &World) {
     assert_eq!(lbs, world.load_balancers);
 }
 
-#[tokio::test]
-async fn every_acting_shape_repairs_the_group_under_the_lambda_emulator() {
+#[test]
+fn every_acting_shape_repairs_the_group_under_the_lambda_emulator() {
     let watch = lock();
     for (name, shape, status) in [
         ("lw-hook", "lifecycle-hook", ""),
@@ -125,7 +134,7 @@ async fn every_acting_shape_repairs_the_group_under_the_lambda_emulator() {
         let (code, body) = invoke(&watch, &event(shape, &world.deployment_id, status));
         assert_eq!(code, 200, "{shape}: {body}");
         assert_eq!(body["outcome"], "attached", "{shape}: {body}");
-        assert_fully_attached(&world).await;
+        block_on(assert_fully_attached(&world));
         if shape == "lifecycle-hook" {
             assert_eq!(body["hookStatus"], "Succeeded");
             assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
@@ -133,16 +142,19 @@ async fn every_acting_shape_repairs_the_group_under_the_lambda_emulator() {
     }
 }
 
-#[tokio::test]
-async fn ready_notification_is_ignored_and_bad_input_is_a_function_error() {
+#[test]
+fn ready_notification_is_ignored_and_bad_input_is_a_function_error() {
     let watch = lock();
     let world = moto().world(json!({ "name": "lw-ready", "status": "Ready" }));
     let (code, body) = invoke(&watch, &event("eventbridge", &world.deployment_id, "READY"));
     assert_eq!(code, 200);
     assert_eq!(body["outcome"], "ignored");
-    let (tgs, lbs) = moto()
-        .group_sources(&moto().clients().await, &world.replacement_group)
-        .await;
+    let (tgs, lbs) = block_on(async {
+        let clients = moto().clients().await;
+        moto()
+            .group_sources(&clients, &world.replacement_group)
+            .await
+    });
     assert!(tgs.is_empty() && lbs.is_empty());
 
     let (code, body) = invoke(&watch, &json!({"DeploymentId": ""}));
@@ -161,8 +173,8 @@ async fn ready_notification_is_ignored_and_bad_input_is_a_function_error() {
     );
 }
 
-#[tokio::test]
-async fn failed_hook_that_codedeploy_accepted_is_a_normal_return() {
+#[test]
+fn failed_hook_that_codedeploy_accepted_is_a_normal_return() {
     let watch = lock();
     let world = moto()
         .world(json!({ "name": "lw-hookfail", "extraTargetGroupNames": ["lw-hookfail-gone"] }));
@@ -191,8 +203,8 @@ fn hook_script(mode: &str, deployment_id: &str, endpoint: (&str, String)) -> Out
         .expect("run the hook script")
 }
 
-#[tokio::test]
-async fn appspec_hook_script_in_lambda_mode_exits_0_on_success_and_1_on_failure() {
+#[test]
+fn appspec_hook_script_in_lambda_mode_exits_0_on_success_and_1_on_failure() {
     let watch = lock();
     let endpoint = format!("http://127.0.0.1:{}", watch.port);
     let good = moto().world(json!({ "name": "lw-script" }));
@@ -213,7 +225,7 @@ async fn appspec_hook_script_in_lambda_mode_exits_0_on_success_and_1_on_failure(
         stdout.starts_with("codedeploy-tg-hook OK: ") && stdout.contains("\"attached\""),
         "{stdout}"
     );
-    assert_fully_attached(&good).await;
+    block_on(assert_fully_attached(&good));
 
     let bad = moto()
         .world(json!({ "name": "lw-scriptbad", "extraTargetGroupNames": ["lw-scriptbad-gone"] }));
@@ -259,8 +271,8 @@ fn appspec_hook_script_fails_on_lambdas_function_error_answer() {
     );
 }
 
-#[tokio::test]
-async fn appspec_hook_script_in_binary_mode_exits_0_on_success_and_1_on_failure() {
+#[test]
+fn appspec_hook_script_in_binary_mode_exits_0_on_success_and_1_on_failure() {
     let good = moto().world(json!({ "name": "lw-bin" }));
     let output = hook_script(
         "binary",
@@ -270,7 +282,7 @@ async fn appspec_hook_script_in_binary_mode_exits_0_on_success_and_1_on_failure(
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(stdout.starts_with("codedeploy-tg-hook OK: "), "{stdout}");
-    assert_fully_attached(&good).await;
+    block_on(assert_fully_attached(&good));
 
     let output = hook_script(
         "binary",
