@@ -238,6 +238,8 @@ class Harness:
     def route(self, path, payload):
         if path == "/_harness/world":
             return build_world(f"http://127.0.0.1:{self.port_ref[0]}", payload)
+        if path == "/_harness/bulk":
+            return build_bulk(f"http://127.0.0.1:{self.port_ref[0]}", payload)
         if path == "/_harness/group":
             return build_group(f"http://127.0.0.1:{self.port_ref[0]}", payload)
         if path == "/_harness/deployment-status":
@@ -368,6 +370,44 @@ def build_world(endpoint, spec):
         "targetGroups": target_groups,
         "loadBalancers": classic,
     }
+
+
+def build_bulk(endpoint, spec):
+    """`count` replacement groups of one deployment group, each of its own deployment, none with
+    its load balancers (the account the audit benchmark scans)."""
+    import boto3
+
+    def client(service):
+        return boto3.client(
+            service,
+            region_name="us-east-1",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    name = spec["name"]
+    world = build_world(endpoint, {**spec, "createReplacement": True})
+    codedeploy, autoscaling = client("codedeploy"), client("autoscaling")
+    groups = [world["replacementGroup"]]
+    for _ in range(spec.get("count", 1) - 1):
+        deployment_id = codedeploy.create_deployment(
+            applicationName=world["applicationName"],
+            deploymentGroupName=world["deploymentGroupName"],
+            revision={"revisionType": "S3", "s3Location": {"bucket": "b", "key": "k.zip", "bundleType": "zip"}},
+        )["deploymentId"]
+        codedeploy_backends[ACCOUNT]["us-east-1"].deployments[deployment_id].status = "Succeeded"
+        group_name = f"CodeDeploy_{world['deploymentGroupName']}_{deployment_id}"
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=group_name,
+            LaunchConfigurationName=f"{name}-lc",
+            MinSize=0,
+            MaxSize=1,
+            DesiredCapacity=0,
+            AvailabilityZones=["us-east-1a"],
+        )
+        groups.append(group_name)
+    return {"groups": len(groups)}
 
 
 def build_group(endpoint, spec):
