@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""The figures of the README's Performance section: medians (min..max) over fresh worlds.
+
+Run through bench/run, which installs moto, builds the release binary and the zip first.
+Measures whole processes of the release binary against moto on 127.0.0.1.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BINARY = ROOT / "target/release/codedeploy-tg-hook"
+ZIP = ROOT / "target/lambda/codedeploy-tg-hook/bootstrap.zip"
+EVENTS = ROOT / "tests/events"
+
+
+class Moto:
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv/bin/python"), str(ROOT / "tests/support/moto_launcher.py"), "--port", "0", "--exit-on-stdin-eof"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.port = json.loads(self.process.stdout.readline())["port"]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def harness(self, route, body):
+        request = urllib.request.Request(f"{self.endpoint}/_harness/{route}", data=json.dumps(body).encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=600) as response:
+            return json.loads(response.read())
+
+    def stop(self):
+        self.process.kill()
+
+
+def env(moto):
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": tempfile.gettempdir(),
+        "AWS_ENDPOINT_URL": moto.endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "RUST_LOG": "warn",
+    }
+
+
+def event_file(shape, deployment_id, status):
+    text = (EVENTS / f"{shape}.json").read_text().replace("{{DEPLOYMENT_ID}}", deployment_id).replace("{{STATUS}}", status)
+    handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    handle.write(text)
+    handle.close()
+    return handle.name
+
+
+def timed(args, environment):
+    """Whole-process wall time (ms) and peak RSS (MB) of one run."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, env=environment, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = (time.perf_counter() - start) * 1000
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss / 1024, process.returncode, out
+
+
+class RuntimeApiStub(BaseHTTPRequestHandler):
+    """Just enough of the Lambda Runtime API to see when the function asks for its first event."""
+
+    first_request = None
+    seen = threading.Event()
+
+    def do_GET(self):
+        if self.path == "/2018-06-01/runtime/invocation/next" and not RuntimeApiStub.seen.is_set():
+            RuntimeApiStub.first_request = time.perf_counter()
+            RuntimeApiStub.seen.set()
+        time.sleep(5)  # long-poll: the process is killed before this answers
+
+    def log_message(self, *args):
+        pass
+
+
+def measure_init(moto, runs):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApiStub)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    environment = env(moto) | {
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
+        "AWS_LAMBDA_FUNCTION_NAME": "codedeploy-tg-hook",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    }
+    samples = []
+    for _ in range(runs):
+        RuntimeApiStub.seen.clear()
+        start = time.perf_counter()
+        process = subprocess.Popen([str(BINARY)], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not RuntimeApiStub.seen.wait(10):
+            process.kill()
+            raise SystemExit("the function never asked the Runtime API for an event")
+        samples.append((RuntimeApiStub.first_request - start) * 1000)
+        process.kill()
+        process.wait()
+    server.shutdown()
+    return samples
+
+
+def rounds(calls):
+    """Sequential rounds on the critical path: a round starts when a call starts after every earlier call ended."""
+    count, horizon = 0, None
+    for call in sorted(calls, key=lambda c: c["start"]):
+        if horizon is None or call["start"] >= horizon:
+            count += 1
+            horizon = call["end"]
+        else:
+            horizon = max(horizon, call["end"])
+    return count
+
+
+def stats(samples):
+    return f"{statistics.median(samples):8.1f} ({min(samples):.1f}..{max(samples):.1f})"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--audit-groups", type=int, default=500)
+    args = parser.parse_args()
+    runs = max(args.runs, 1)
+
+    moto = Moto()
+    environment = env(moto)
+    rows = []
+    try:
+        rows.append(("init (exec -> first /invocation/next), ms", stats(measure_init(moto, runs))))
+
+        ignored = event_file("eventbridge", "d-IGNORED01", "READY")
+        samples = [timed([str(BINARY), "handle", ignored], environment)[0] for _ in range(runs)]
+        rows.append(("ignored event, whole process, ms", stats(samples)))
+
+        hook, rss, call_log = [], [], None
+        for i in range(runs):
+            world = moto.harness("world", {"name": f"bh{i}", "targetGroups": 2, "classicLoadBalancers": 1})
+            hook_event = event_file("lifecycle-hook", world["deploymentId"], "")
+            moto.harness("requests", {"clear": True})
+            elapsed, peak, code, out = timed([str(BINARY), "handle", hook_event], environment)
+            assert code == 0 and json.loads(out)["outcome"] == "attached", out
+            hook.append(elapsed)
+            rss.append(peak)
+            call_log = moto.harness("requests", {})
+        rows.append(("hook end to end (2 TGs + 1 CLB), whole process, ms", stats(hook)))
+        rows.append(("hook peak RSS, MB", stats(rss)))
+
+        scale = []
+        for i in range(runs):
+            world = moto.harness("world", {"name": f"bs{i}", "targetGroups": 10, "classicLoadBalancers": 10})
+            scale_event = event_file("lifecycle-hook", world["deploymentId"], "")
+            elapsed, _, code, out = timed([str(BINARY), "handle", scale_event], environment)
+            assert code == 0 and json.loads(out)["outcome"] == "attached", out
+            scale.append(elapsed)
+        rows.append(("hook with 10 TGs + 10 CLBs, whole process, ms", stats(scale)))
+
+        audit_moto = Moto()
+        try:
+            audit_moto.harness("bulk", {"name": "ba", "count": args.audit_groups, "targetGroups": 2, "classicLoadBalancers": 1})
+            elapsed, _, code, out = timed([str(BINARY), "audit", "--output", "json"], env(audit_moto))
+            report = json.loads(out)
+            assert code == 3 and len(report["rows"]) == args.audit_groups, (code, len(report["rows"]))
+            rows.append((f"audit over {args.audit_groups} replacement groups (1 run), ms", f"{elapsed:8.1f}"))
+            elapsed, _, code, out = timed([str(BINARY), "audit", "--fix", "--output", "json"], env(audit_moto))
+            assert code == 0, out[:500]
+            rows.append((f"audit --fix over {args.audit_groups} replacement groups (1 run), ms", f"{elapsed:8.1f}"))
+        finally:
+            audit_moto.stop()
+
+        rows.append(("binary size, MB", f"{BINARY.stat().st_size / 1e6:8.2f}"))
+        if ZIP.exists():
+            rows.append(("deployment zip (x86_64), MB", f"{ZIP.stat().st_size / 1e6:8.2f}"))
+    finally:
+        moto.stop()
+
+    print(f"codedeploy-tg-hook benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, moto on 127.0.0.1, {runs} runs")
+    print()
+    print(f"| {'figure':<58} | {'median (min..max)':<26} |")
+    print(f"|{'-' * 60}|{'-' * 28}|")
+    for name, value in rows:
+        print(f"| {name:<58} | {value:<26} |")
+    print()
+    print("AWS calls of the last hook run (ms from its first call):")
+    first = min(c["start"] for c in call_log)
+    for call in sorted(call_log, key=lambda c: c["start"]):
+        print(f"  {(call['start'] - first) * 1000:7.1f} .. {(call['end'] - first) * 1000:7.1f}  {call['action']}")
+    actions = [c["action"] for c in call_log]
+    print(f"  {len(call_log)} requests, {len(set(actions))} distinct, {rounds(call_log)} sequential rounds")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
