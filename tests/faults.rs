@@ -369,3 +369,41 @@ async fn twenty_invocations_at_once_all_succeed_and_each_source_is_attached_once
         "each classic load balancer exactly once"
     );
 }
+
+#[tokio::test]
+async fn a_status_codedeploy_never_accepts_makes_a_function_error_so_lambda_retries() {
+    let world = moto().world(json!({"name": "ft-noreport"}));
+    moto().fault(
+        "PutLifecycleEventHookExecutionStatus",
+        "server-error",
+        1000,
+        &[&world.deployment_id],
+        json!({}),
+    );
+    let started = Instant::now();
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(30),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert_eq!(outcome.hook_status, None);
+    assert!(
+        outcome.is_function_error(),
+        "Lambda must see an error so it retries the report"
+    );
+    let reason = outcome.reason.unwrap();
+    assert!(
+        reason.starts_with("could not report Succeeded to CodeDeploy"),
+        "{reason}"
+    );
+    assert_eq!(outcome.error_code.as_deref(), Some("InternalFailure"));
+    // The work itself was done.
+    let (tgs, _) = moto()
+        .group_sources(&moto().clients().await, &world.replacement_group)
+        .await;
+    assert_eq!(tgs, world.all_target_groups_sorted());
+}
