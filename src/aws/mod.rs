@@ -69,7 +69,9 @@ pub fn config_loader(adaptive: bool) -> aws_config::ConfigLoader {
         RetryConfig::standard()
     };
     let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
         .build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https)

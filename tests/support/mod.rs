@@ -40,6 +40,8 @@ fn python() -> PathBuf {
 
 pub struct Moto {
     pub port: u16,
+    /// HTTPS port on the same state, when started with `start_tls`.
+    pub tls_port: Option<u16>,
     child: Child,
     // Held open: the launcher exits when it closes, so a dying test never leaves moto behind.
     _stdin: ChildStdin,
@@ -73,10 +75,21 @@ pub struct World {
 impl Moto {
     /// A moto of the test's own (for request logs and faults that must not be shared).
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// Also serves HTTPS with this certificate (for the production TLS stack).
+    pub fn start_tls(cert: &Path, key: &Path) -> Moto {
+        let (cert, key) = (cert.display().to_string(), key.display().to_string());
+        Moto::start_with(&["--tls-cert", &cert, "--tls-key", &key])
+    }
+
+    fn start_with(extra: &[&str]) -> Moto {
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
         let mut child = Command::new(python())
             .arg(repo().join("tests/support/moto_launcher.py"))
             .args(["--port", "0", "--exit-on-stdin-eof"])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -87,13 +100,11 @@ impl Moto {
         BufReader::new(child.stdout.take().expect("launcher stdout"))
             .read_line(&mut line)
             .expect("read launcher port");
-        let port = serde_json::from_str::<Value>(&line)
-            .ok()
-            .and_then(|v| v["port"].as_u64())
-            .unwrap_or_else(|| panic!("moto launcher did not report a port: {line:?}"))
-            as u16;
+        let ready: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("moto launcher did not report a port: {line:?}"));
         Moto {
-            port,
+            port: ready["port"].as_u64().expect("port") as u16,
+            tls_port: ready["tlsPort"].as_u64().map(|p| p as u16),
             child,
             _stdin: stdin,
         }
@@ -263,8 +274,4 @@ pub fn write_temp(name: &str, value: &Value) -> PathBuf {
     let path = std::env::temp_dir().join(format!("cdtg-{}-{name}.json", std::process::id()));
     std::fs::write(&path, value.to_string()).expect("write temp event");
     path
-}
-
-pub fn exists(path: &Path) -> bool {
-    path.exists()
 }

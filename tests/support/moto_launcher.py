@@ -441,6 +441,8 @@ def main():
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--tls-cert", help="also serve HTTPS (same state) on a second port with this certificate")
+    parser.add_argument("--tls-key", help="the certificate's private key")
     args = parser.parse_args()
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -451,7 +453,16 @@ def main():
     app = Harness(DomainDispatcherApplication(create_backend_app), port_ref)
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
     port_ref[0] = server.server_address[1]
-    print(json.dumps({"port": port_ref[0]}), flush=True)
+    ready = {"port": port_ref[0]}
+    if args.tls_cert:
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        tls = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler, ssl_context=context)
+        threading.Thread(target=tls.serve_forever, daemon=True).start()
+        ready["tlsPort"] = tls.server_address[1]
+    print(json.dumps(ready), flush=True)
     if args.exit_on_stdin_eof:
 
         def watch():

@@ -1,0 +1,82 @@
+//! The production HTTPS stack (rustls on ring, the system's trust store) against moto over TLS:
+//! a certificate the store trusts works end to end, one it does not is refused.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{json, Value};
+use support::Moto;
+
+fn openssl(dir: &Path, args: &str) {
+    let status = Command::new("openssl")
+        .args(args.split(' '))
+        .current_dir(dir)
+        .status()
+        .expect("openssl");
+    assert!(status.success(), "openssl {args}");
+}
+
+/// A throwaway CA, a leaf certificate for 127.0.0.1 signed by it, and an unrelated CA.
+fn certificates(dir: &Path) {
+    let ca =
+        "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca -keyout ca.key -out ca.crt";
+    openssl(dir, ca);
+    openssl(
+        dir,
+        "req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout leaf.key -out leaf.csr",
+    );
+    let ext =
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
+    std::fs::write(dir.join("leaf.ext"), ext).unwrap();
+    openssl(dir, "x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile leaf.ext -out leaf.crt");
+    let other = "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca -keyout other.key -out other-ca.crt";
+    openssl(dir, other);
+}
+
+#[test]
+fn https_endpoint_with_a_trusted_certificate_works_and_an_untrusted_one_is_refused() {
+    let dir = std::env::temp_dir().join(format!("cdtg-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    certificates(&dir);
+    let moto = Moto::start_tls(&dir.join("leaf.crt"), &dir.join("leaf.key"));
+    let https = format!("https://127.0.0.1:{}", moto.tls_port.expect("TLS port"));
+    let world = moto.world(json!({"name": "tls"}));
+
+    let trusted = moto
+        .cli()
+        .env("AWS_ENDPOINT_URL", &https)
+        .env("SSL_CERT_FILE", dir.join("ca.crt"))
+        .args(["attach", "--deployment-id", &world.deployment_id])
+        .output()
+        .unwrap();
+    assert_eq!(
+        trusted.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    let outcome: Value = serde_json::from_slice(&trusted.stdout).unwrap();
+    assert_eq!(outcome["outcome"], "attached");
+
+    let untrusted = moto
+        .cli()
+        .env("AWS_ENDPOINT_URL", &https)
+        .env("SSL_CERT_FILE", dir.join("other-ca.crt")) // trusts only a CA that did not sign moto's certificate
+        .args(["attach", "--deployment-id", &world.deployment_id])
+        .output()
+        .unwrap();
+    assert_eq!(
+        untrusted.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&untrusted.stderr)
+    );
+    let outcome: Value = serde_json::from_slice(&untrusted.stdout).unwrap();
+    assert_eq!(outcome["errorCode"], "DispatchFailure");
+    assert!(
+        outcome["reason"].as_str().unwrap().contains("certificate"),
+        "{outcome}"
+    );
+}
