@@ -463,6 +463,26 @@ mod tests {
     }
 
     #[test]
+    fn several_replacement_groups_each_get_their_own_plan() {
+        let mut d = blue_green();
+        d.target_instance_groups = vec!["green-1".into(), "green-2".into()];
+        let work = assess(&d).unwrap();
+        let groups = [
+            group("green-2", &["arn:a", "arn:b"], &["clb"]),
+            group("green-1", &["arn:b"], &[]),
+        ];
+        let plans = plan(&work, &resolved(), &groups).unwrap();
+        assert_eq!(plans.len(), 2);
+        assert_eq!(plans[0].auto_scaling_group, "green-1");
+        assert_eq!(plans[0].missing_target_group_arns, vec!["arn:a"]);
+        assert_eq!(plans[0].missing_load_balancer_names, vec!["clb"]);
+        assert_eq!(plans[1].auto_scaling_group, "green-2");
+        assert!(plans[1].is_complete());
+        let missing = plan(&work, &resolved(), &groups[..1]).unwrap_err();
+        assert_eq!(missing, PlanFault::MissingGroups(vec!["green-1".into()]));
+    }
+
+    #[test]
     fn complete_group_plans_nothing() {
         let work = assess(&blue_green()).unwrap();
         let groups = [group(
