@@ -66,14 +66,18 @@ def event_file(shape, deployment_id, status):
 
 
 def timed(args, environment):
-    """Whole-process wall time (ms) and peak RSS (MB) of one run."""
+    """Whole-process wall time (ms), exit code and stdout of one run."""
     start = time.perf_counter()
-    process = subprocess.Popen(args, env=environment, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = (time.perf_counter() - start) * 1000
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss / 1024, process.returncode, out
+    process = subprocess.run(args, env=environment, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - start) * 1000, process.returncode, process.stdout
+
+
+def peak_rss(args, environment):
+    """Peak RSS (MB) of one run, from GNU time. wait4's ru_maxrss would count the forked Python
+    parent's pages too (Linux keeps the pre-exec high-water mark), so it cannot be used here."""
+    process = subprocess.run(["/usr/bin/time", "-f", "%M", *args], env=environment, capture_output=True, text=True)
+    assert process.returncode == 0, process.stdout
+    return int(process.stderr.strip().splitlines()[-1]) / 1024
 
 
 class RuntimeApiStub(BaseHTTPRequestHandler):
@@ -150,24 +154,31 @@ def main():
         samples = [timed([str(BINARY), "handle", ignored], environment)[0] for _ in range(runs)]
         rows.append(("ignored event, whole process, ms", stats(samples)))
 
-        hook, rss, call_log = [], [], None
+        hook, rss, call_log, before_calls, calls_span = [], [], None, [], []
         for i in range(runs):
             world = moto.harness("world", {"name": f"bh{i}", "targetGroups": 2, "classicLoadBalancers": 1})
             hook_event = event_file("lifecycle-hook", world["deploymentId"], "")
             moto.harness("requests", {"clear": True})
-            elapsed, peak, code, out = timed([str(BINARY), "handle", hook_event], environment)
+            launched = time.time()
+            elapsed, code, out = timed([str(BINARY), "handle", hook_event], environment)
             assert code == 0 and json.loads(out)["outcome"] == "attached", out
             hook.append(elapsed)
-            rss.append(peak)
             call_log = moto.harness("requests", {})
+            before_calls.append((min(c["start"] for c in call_log) - launched) * 1000)
+            calls_span.append((max(c["end"] for c in call_log) - min(c["start"] for c in call_log)) * 1000)
+            # The same run again on a fresh world, under GNU time, for its peak RSS.
+            world = moto.harness("world", {"name": f"br{i}", "targetGroups": 2, "classicLoadBalancers": 1})
+            rss.append(peak_rss([str(BINARY), "handle", event_file("lifecycle-hook", world["deploymentId"], "")], environment))
         rows.append(("hook end to end (2 TGs + 1 CLB), whole process, ms", stats(hook)))
+        rows.append(("  of which: exec -> first AWS call, ms", stats(before_calls)))
+        rows.append(("  of which: first AWS call -> last one answered, ms", stats(calls_span)))
         rows.append(("hook peak RSS, MB", stats(rss)))
 
         scale = []
         for i in range(runs):
             world = moto.harness("world", {"name": f"bs{i}", "targetGroups": 10, "classicLoadBalancers": 10})
             scale_event = event_file("lifecycle-hook", world["deploymentId"], "")
-            elapsed, _, code, out = timed([str(BINARY), "handle", scale_event], environment)
+            elapsed, code, out = timed([str(BINARY), "handle", scale_event], environment)
             assert code == 0 and json.loads(out)["outcome"] == "attached", out
             scale.append(elapsed)
         rows.append(("hook with 10 TGs + 10 CLBs, whole process, ms", stats(scale)))
@@ -175,11 +186,11 @@ def main():
         audit_moto = Moto()
         try:
             audit_moto.harness("bulk", {"name": "ba", "count": args.audit_groups, "targetGroups": 2, "classicLoadBalancers": 1})
-            elapsed, _, code, out = timed([str(BINARY), "audit", "--output", "json"], env(audit_moto))
+            elapsed, code, out = timed([str(BINARY), "audit", "--output", "json"], env(audit_moto))
             report = json.loads(out)
             assert code == 3 and len(report["rows"]) == args.audit_groups, (code, len(report["rows"]))
             rows.append((f"audit over {args.audit_groups} replacement groups (1 run), ms", f"{elapsed:8.1f}"))
-            elapsed, _, code, out = timed([str(BINARY), "audit", "--fix", "--output", "json"], env(audit_moto))
+            elapsed, code, out = timed([str(BINARY), "audit", "--fix", "--output", "json"], env(audit_moto))
             assert code == 0, out[:500]
             rows.append((f"audit --fix over {args.audit_groups} replacement groups (1 run), ms", f"{elapsed:8.1f}"))
         finally:

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use codedeploy_tg_hook::cli::{self, Cli};
-use tracing_subscriber::EnvFilter;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 fn main() -> ExitCode {
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
@@ -40,21 +42,32 @@ fn main() -> ExitCode {
 }
 
 /// JSON lines in Lambda (or with LOG_FORMAT=json), compact text on stderr for people otherwise.
+/// `RUST_LOG` takes `level` and `target=level` directives; the SDK's own logs stay at warn by default.
 fn init_tracing(in_lambda: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,aws_runtime=warn")
-    });
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| {
+            Targets::new()
+                .with_default(Level::INFO)
+                .with_target("aws_config", Level::WARN)
+                .with_target("aws_smithy_runtime", Level::WARN)
+                .with_target("aws_runtime", Level::WARN)
+        });
     let json = in_lambda || std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
     if json {
-        builder
+        let layer = tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(false)
             .with_span_list(false)
-            .init();
+            .with_writer(std::io::stderr);
+        registry.with(layer).init();
     } else {
-        builder.compact().with_target(false).init();
+        let layer = tracing_subscriber::fmt::layer()
+            .compact()
+            .with_target(false)
+            .with_writer(std::io::stderr);
+        registry.with(layer).init();
     }
 }
