@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
-use crate::plan::{self, GroupState, PlanFault};
+use crate::plan::{self, GroupState};
 use crate::run::{self, RunError, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,12 +192,7 @@ async fn repair_group(
     deployment_id: &str,
     options: &Options,
 ) -> Result<GroupResult, RunError> {
-    let deployment = aws::codedeploy::get_deployment(&clients.codedeploy, deployment_id)
-        .await
-        .map_err(|source| RunError::Deployment {
-            deployment_id: deployment_id.to_owned(),
-            source,
-        })?;
+    let deployment = run::fetch_deployment(clients, deployment_id).await?;
     let mut work = match plan::assess(&deployment) {
         Ok(work) => work,
         Err(skip) => return Ok(GroupResult::Skipped(skip.to_string())),
@@ -209,26 +204,8 @@ async fn repair_group(
         )));
     }
     work.replacement_groups = vec![group.name.clone()];
-    let target_groups = aws::elbv2::resolve_target_groups(&clients.elbv2, &work.target_group_names)
-        .await
-        .map_err(|e| match e {
-            aws::elbv2::ResolveError::NotFound(names) => RunError::UnresolvedTargetGroups {
-                names,
-                groups: vec![group.name.clone()],
-            },
-            aws::elbv2::ResolveError::Aws(source) => RunError::Aws {
-                group: group.name.clone(),
-                source,
-            },
-        })?;
-    let plans =
-        plan::plan(&work, &target_groups, std::slice::from_ref(group)).map_err(|f| match f {
-            PlanFault::MissingGroups(groups) => RunError::MissingGroups { groups },
-            PlanFault::UnresolvedTargetGroups(names) => RunError::UnresolvedTargetGroups {
-                names,
-                groups: vec![group.name.clone()],
-            },
-        })?;
+    let target_groups = run::resolve_target_groups(clients, &work).await?;
+    let plans = run::plan_groups(&work, &target_groups, std::slice::from_ref(group))?;
     let Some(group_plan) = plans.into_iter().next() else {
         return Err(RunError::MissingGroups {
             groups: vec![group.name.clone()],

@@ -1,5 +1,6 @@
 //! The one workflow: fetch facts, plan, attach, confirm, report; guarded by a deadline and a panic boundary.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
 use crate::event::{self, Decoded, EventError, Source, Trigger};
-use crate::plan::{self, GroupPlan, PlanFault, Skip};
+use crate::plan::{self, GroupPlan, GroupState, PlanFault, Skip, Work};
 use crate::report::{Outcome, OutcomeKind};
 
 /// Time kept back from the deadline to report a hook status, whatever the work did.
@@ -108,48 +109,20 @@ pub async fn repair(
     settings: &Settings,
     work_deadline: Instant,
 ) -> Result<Repair, RunError> {
-    let deployment = aws::codedeploy::get_deployment(&clients.codedeploy, deployment_id)
-        .await
-        .map_err(|source| RunError::Deployment {
-            deployment_id: deployment_id.to_owned(),
-            source,
-        })?;
+    let deployment = fetch_deployment(clients, deployment_id).await?;
     let work = match plan::assess(&deployment) {
         Ok(work) => work,
         Err(skip) => return Ok(Repair::Skipped(skip)),
     };
-    let groups_label = work.replacement_groups.join(",");
-    let (target_groups, groups) = tokio::try_join!(
-        async {
-            aws::elbv2::resolve_target_groups(&clients.elbv2, &work.target_group_names)
-                .await
-                .map_err(|e| match e {
-                    aws::elbv2::ResolveError::NotFound(names) => RunError::UnresolvedTargetGroups {
-                        names,
-                        groups: work.replacement_groups.clone(),
-                    },
-                    aws::elbv2::ResolveError::Aws(source) => RunError::Aws {
-                        group: groups_label.clone(),
-                        source,
-                    },
-                })
-        },
-        async {
-            aws::autoscaling::describe_groups(&clients.autoscaling, &work.replacement_groups)
-                .await
-                .map_err(|source| RunError::Aws {
-                    group: groups_label.clone(),
-                    source,
-                })
-        },
-    )?;
-    let plans = plan::plan(&work, &target_groups, &groups).map_err(|fault| match fault {
-        PlanFault::MissingGroups(groups) => RunError::MissingGroups { groups },
-        PlanFault::UnresolvedTargetGroups(names) => RunError::UnresolvedTargetGroups {
-            names,
-            groups: work.replacement_groups.clone(),
-        },
+    let (target_groups, groups) = tokio::try_join!(resolve_target_groups(clients, &work), async {
+        aws::autoscaling::describe_groups(&clients.autoscaling, &work.replacement_groups)
+            .await
+            .map_err(|source| RunError::Aws {
+                group: work.replacement_groups.join(","),
+                source,
+            })
     })?;
+    let plans = plan_groups(&work, &target_groups, &groups)?;
     if settings.dry_run {
         return Ok(Repair::Planned(plans));
     }
@@ -175,6 +148,53 @@ pub async fn repair(
         }
     }
     Ok(done)
+}
+
+/// GetDeployment, its failure naming the deployment.
+pub(crate) async fn fetch_deployment(
+    clients: &Clients,
+    deployment_id: &str,
+) -> Result<plan::Deployment, RunError> {
+    aws::codedeploy::get_deployment(&clients.codedeploy, deployment_id)
+        .await
+        .map_err(|source| RunError::Deployment {
+            deployment_id: deployment_id.to_owned(),
+            source,
+        })
+}
+
+/// The deployment group's target group names as ARNs; a failure names the names and the groups.
+pub(crate) async fn resolve_target_groups(
+    clients: &Clients,
+    work: &Work,
+) -> Result<BTreeMap<String, String>, RunError> {
+    aws::elbv2::resolve_target_groups(&clients.elbv2, &work.target_group_names)
+        .await
+        .map_err(|e| match e {
+            aws::elbv2::ResolveError::NotFound(names) => RunError::UnresolvedTargetGroups {
+                names,
+                groups: work.replacement_groups.clone(),
+            },
+            aws::elbv2::ResolveError::Aws(source) => RunError::Aws {
+                group: work.replacement_groups.join(","),
+                source,
+            },
+        })
+}
+
+/// The planner's verdict as this layer's error.
+pub(crate) fn plan_groups(
+    work: &Work,
+    target_groups: &BTreeMap<String, String>,
+    groups: &[GroupState],
+) -> Result<Vec<GroupPlan>, RunError> {
+    plan::plan(work, target_groups, groups).map_err(|fault| match fault {
+        PlanFault::MissingGroups(groups) => RunError::MissingGroups { groups },
+        PlanFault::UnresolvedTargetGroups(names) => RunError::UnresolvedTargetGroups {
+            names,
+            groups: work.replacement_groups.clone(),
+        },
+    })
 }
 
 /// Target groups and classic load balancers go on concurrently, each in batches within the per-call limit.

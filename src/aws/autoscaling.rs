@@ -10,22 +10,21 @@ pub async fn describe_groups(
     client: &Client,
     names: &[String],
 ) -> Result<Vec<GroupState>, AwsError> {
-    let groups = client
-        .describe_auto_scaling_groups()
-        .set_auto_scaling_group_names(Some(names.to_vec()))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", e))?;
-    Ok(groups.iter().map(group_state).collect())
+    describe(client, Some(names.to_vec())).await
 }
 
 /// Every group in the account and region, for the audit.
 pub async fn describe_all_groups(client: &Client) -> Result<Vec<GroupState>, AwsError> {
+    describe(client, None).await
+}
+
+async fn describe(
+    client: &Client,
+    names: Option<Vec<String>>,
+) -> Result<Vec<GroupState>, AwsError> {
     let groups = client
         .describe_auto_scaling_groups()
+        .set_auto_scaling_group_names(names)
         .max_records(100)
         .into_paginator()
         .items()
