@@ -358,3 +358,24 @@ async fn malformed_events_are_rejected_before_any_aws_call() {
         assert!(err.is_err(), "{bad} should be rejected");
     }
 }
+
+#[tokio::test]
+async fn traffic_sources_attached_through_the_traffic_source_api_count_as_attached() {
+    let world =
+        moto().world(json!({"name": "hk-tsrc", "targetGroups": 2, "classicLoadBalancers": 1}));
+    moto().harness(
+        "traffic-sources",
+        json!({"group": world.replacement_group, "identifiers": [world.target_group_arns[0]]}),
+    );
+    let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert_eq!(
+        outcome.attached.target_group_arns,
+        vec![world.target_group_arns[1].clone()]
+    );
+    assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
+    assert_eq!(outcome.hook_status, Some("Succeeded"));
+    // Not attached a second time through the legacy API.
+    let (tgs, _) = sources(&world.replacement_group).await;
+    assert_eq!(tgs, vec![world.target_group_arns[1].clone()]);
+}

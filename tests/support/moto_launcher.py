@@ -29,7 +29,7 @@ from urllib.parse import parse_qs
 from werkzeug.serving import make_server
 
 from moto.autoscaling.exceptions import ValidationError
-from moto.autoscaling.models import AutoScalingBackend
+from moto.autoscaling.models import AutoScalingBackend, autoscaling_backends
 from moto.codedeploy.exceptions import CodeDeployException
 from moto.codedeploy.models import codedeploy_backends
 from moto.codedeploy.responses import CodeDeployResponse
@@ -242,6 +242,13 @@ class Harness:
             return build_bulk(f"http://127.0.0.1:{self.port_ref[0]}", payload)
         if path == "/_harness/group":
             return build_group(f"http://127.0.0.1:{self.port_ref[0]}", payload)
+        if path == "/_harness/traffic-sources":
+            # As AttachTrafficSources leaves a group: listed in TrafficSources only, not in
+            # TargetGroupARNs nor in DescribeLoadBalancerTargetGroups.
+            backend = autoscaling_backends[ACCOUNT][payload.get("region", "us-east-1")]
+            group = backend.autoscaling_groups[payload["group"]]
+            group.traffic_sources = [{"Identifier": i, "Type": "elbv2"} for i in payload["identifiers"]]
+            return {"ok": True}
         if path == "/_harness/deployment-status":
             deployment = codedeploy_backends[ACCOUNT][payload.get("region", "us-east-1")].deployments[payload["deploymentId"]]
             deployment.status = payload["status"]
