@@ -126,28 +126,20 @@ pub async fn repair(
     if settings.dry_run {
         return Ok(Repair::Planned(plans));
     }
-    let mut done = Repair::Done {
-        groups: work.replacement_groups.clone(),
-        attached_target_groups: Vec::new(),
-        attached_load_balancers: Vec::new(),
-        pending: Vec::new(),
-    };
+    let (mut attached_target_groups, mut attached_load_balancers, mut pending) =
+        (vec![], vec![], vec![]);
     for group_plan in plans.iter().filter(|p| !p.is_complete()) {
         attach(clients, group_plan).await?;
-        let pending = confirm(clients, group_plan, settings, work_deadline).await?;
-        if let Repair::Done {
-            attached_target_groups,
-            attached_load_balancers,
-            pending: all_pending,
-            ..
-        } = &mut done
-        {
-            attached_target_groups.extend(group_plan.missing_target_group_arns.iter().cloned());
-            attached_load_balancers.extend(group_plan.missing_load_balancer_names.iter().cloned());
-            all_pending.extend(pending);
-        }
+        pending.extend(confirm(clients, group_plan, settings, work_deadline).await?);
+        attached_target_groups.extend(group_plan.missing_target_group_arns.iter().cloned());
+        attached_load_balancers.extend(group_plan.missing_load_balancer_names.iter().cloned());
     }
-    Ok(done)
+    Ok(Repair::Done {
+        groups: work.replacement_groups,
+        attached_target_groups,
+        attached_load_balancers,
+        pending,
+    })
 }
 
 /// GetDeployment, its failure naming the deployment.
