@@ -257,3 +257,37 @@ fn failure_log_line_carries_deployment_group_and_aws_error_code() {
         .unwrap()
         .contains("cli-faillog-gone"));
 }
+
+#[test]
+fn twenty_attach_processes_at_once_all_succeed_like_an_appspec_hook_on_every_instance() {
+    let world =
+        moto().world(json!({"name": "cli-herd", "targetGroups": 2, "classicLoadBalancers": 2}));
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            moto()
+                .cli()
+                .args(["attach", "--deployment-id", &world.deployment_id])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        let outcome = stdout_json(&output)["outcome"].as_str().unwrap().to_owned();
+        assert!(
+            outcome == "attached" || outcome == "already-attached",
+            "{outcome}"
+        );
+    }
+    let (tgs, lbs) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let clients = moto().clients().await;
+        moto()
+            .group_sources(&clients, &world.replacement_group)
+            .await
+    });
+    assert_eq!(tgs, world.all_target_groups_sorted());
+    assert_eq!(lbs, world.load_balancers);
+}
