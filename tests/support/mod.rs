@@ -255,11 +255,6 @@ impl World {
     }
 }
 
-pub fn fixture(path: &str) -> Value {
-    let text = std::fs::read_to_string(repo().join("tests/events").join(path)).expect("fixture");
-    serde_json::from_str(&text).expect("fixture JSON")
-}
-
 /// A complete event of the given shape for a deployment, as Lambda delivers it (tests/events/).
 pub fn event(shape: &str, deployment_id: &str, status: &str) -> Value {
     let text = std::fs::read_to_string(repo().join("tests/events").join(format!("{shape}.json")))
