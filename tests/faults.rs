@@ -44,6 +44,17 @@ async fn run_hook(
     .await
 }
 
+/// The hook with a minute to spare and a 5 s confirm window, against the shared moto.
+async fn run_hook_now(world: &World) -> codedeploy_tg_hook::report::Outcome {
+    run_hook(
+        moto(),
+        world,
+        Duration::from_secs(60),
+        Duration::from_secs(5),
+    )
+    .await
+}
+
 fn count(requests: &[Value], action: &str) -> usize {
     requests.iter().filter(|r| r["action"] == action).count()
 }
@@ -65,13 +76,7 @@ async fn throttling_is_retried_and_the_run_succeeds_when_it_stops() {
         &[&world.deployment_id],
         json!({}),
     );
-    let outcome = run_hook(
-        moto(),
-        &world,
-        Duration::from_secs(60),
-        Duration::from_secs(5),
-    )
-    .await;
+    let outcome = run_hook_now(&world).await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
 }
@@ -93,13 +98,7 @@ async fn server_errors_are_retried_and_the_run_succeeds_when_they_stop() {
         &[&world.replacement_group],
         json!({}),
     );
-    let outcome = run_hook(
-        moto(),
-        &world,
-        Duration::from_secs(60),
-        Duration::from_secs(5),
-    )
-    .await;
+    let outcome = run_hook_now(&world).await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
 }
 
@@ -256,13 +255,7 @@ async fn attach_that_did_not_take_fails_naming_what_is_absent() {
         &[&world.replacement_group],
         json!({}),
     );
-    let outcome = run_hook(
-        moto(),
-        &world,
-        Duration::from_secs(60),
-        Duration::from_secs(5),
-    )
-    .await;
+    let outcome = run_hook_now(&world).await;
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     let reason = outcome.reason.unwrap();
     assert!(reason.contains("not on the group"), "{reason}");

@@ -273,19 +273,24 @@ class Harness:
 # --- Worlds ------------------------------------------------------------------------------------
 
 
+def aws_client(endpoint, service):
+    """A boto3 client for this very server (the harness builds worlds through the real API)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 def build_world(endpoint, spec):
     """Creates a CodeDeploy EC2 blue/green deployment whose replacement group lacks its
     load balancers, plus an unrelated group, and returns the names and ids."""
-    import boto3
-
     def client(service):
-        return boto3.client(
-            service,
-            region_name="us-east-1",
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return aws_client(endpoint, service)
 
     name = spec["name"]
     n_target_groups = spec.get("targetGroups", 2)
@@ -382,16 +387,8 @@ def build_world(endpoint, spec):
 def build_bulk(endpoint, spec):
     """`count` replacement groups of one deployment group, each of its own deployment, none with
     its load balancers (the account the audit benchmark scans)."""
-    import boto3
-
     def client(service):
-        return boto3.client(
-            service,
-            region_name="us-east-1",
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return aws_client(endpoint, service)
 
     name = spec["name"]
     world = build_world(endpoint, {**spec, "createReplacement": True})
@@ -419,15 +416,7 @@ def build_bulk(endpoint, spec):
 
 def build_group(endpoint, spec):
     """A bare Auto Scaling group (e.g. a CodeDeploy_ group whose deployment is unknown)."""
-    import boto3
-
-    autoscaling = boto3.client(
-        "autoscaling",
-        region_name="us-east-1",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    autoscaling = aws_client(endpoint, "autoscaling")
     lc = f"{spec['name']}-lc"
     autoscaling.create_launch_configuration(LaunchConfigurationName=lc, ImageId="ami-12c6146b", InstanceType="t3.micro")
     autoscaling.create_auto_scaling_group(
