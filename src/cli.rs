@@ -213,27 +213,23 @@ async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
-    let payload: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
+    // Decoded before anything else: an invalid or only-ignored event builds no client and makes
+    // no AWS call.
+    let decoded = match crate::event::decode_bytes(&bytes) {
+        Ok(decoded) => decoded,
         Err(e) => {
-            eprintln!("error: invalid event: event is not JSON: {e}");
+            eprintln!("error: invalid event: {e}");
             return exit::INVALID_INPUT;
         }
     };
-    // Decoding first means an invalid event costs no client set-up and no AWS call.
-    if let Err(e) = crate::event::decode(payload.clone()) {
-        tracing::warn!(error = %e, "invalid event");
-        eprintln!("error: invalid event: {e}");
-        return exit::INVALID_INPUT;
-    }
-    let clients = Clients::from_env(false).await;
-    match run::handle_event(&clients, payload, deadline, &timing.settings(false)).await {
-        Ok(outcomes) => print_outcomes(&outcomes),
-        Err(e) => {
-            eprintln!("error: invalid event: {e}");
-            exit::INVALID_INPUT
-        }
-    }
+    let outcomes = run::handle_decoded(
+        decoded,
+        || Clients::from_env(false),
+        deadline,
+        &timing.settings(false),
+    )
+    .await;
+    print_outcomes(&outcomes)
 }
 
 fn read_input(file: &PathBuf) -> std::io::Result<Vec<u8>> {

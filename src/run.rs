@@ -440,10 +440,35 @@ pub async fn handle_event(
     settings: &Settings,
 ) -> Result<Vec<Outcome>, EventError> {
     let decoded = event::decode(payload)?;
+    Ok(handle_decoded(
+        decoded,
+        || std::future::ready(clients.clone()),
+        deadline,
+        settings,
+    )
+    .await)
+}
+
+/// Runs every trigger of a decoded event. `clients` is called only when a trigger acts, so an
+/// event that is only ignored costs no client set-up (the CLI builds them on demand this way).
+pub async fn handle_decoded<F, Fut>(
+    decoded: Vec<Decoded>,
+    clients: F,
+    deadline: Instant,
+    settings: &Settings,
+) -> Vec<Outcome>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Clients>,
+{
+    let built = tokio::sync::OnceCell::new();
     let mut outcomes = Vec::with_capacity(decoded.len());
     for item in decoded {
         outcomes.push(match item {
-            Decoded::Act(trigger) => execute(clients, &trigger, deadline, settings).await,
+            Decoded::Act(trigger) => {
+                let clients = built.get_or_init(&clients).await;
+                execute(clients, &trigger, deadline, settings).await
+            }
             Decoded::Ignore {
                 source,
                 deployment_id,
@@ -451,7 +476,7 @@ pub async fn handle_event(
             } => ignored(source, deployment_id, reason),
         });
     }
-    Ok(outcomes)
+    outcomes
 }
 
 fn ignored(source: Source, deployment_id: Option<String>, reason: String) -> Outcome {

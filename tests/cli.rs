@@ -128,6 +128,37 @@ fn handle_ignored_notification_exits_0_without_any_aws_call() {
     assert_eq!(own.requests(), Vec::<Value>::new());
 }
 
+/// Building the clients loads the trust store; with none to load, that says so on stderr (and a
+/// debug build's HTTPS client asserts). An event that is only ignored must not get that far.
+#[test]
+fn handle_ignored_notification_builds_no_clients() {
+    let event = event("sns", "d-READY0002", "READY").to_string();
+    let mut child = moto()
+        .cli()
+        .arg("handle")
+        .env("SSL_CERT_FILE", "/nonexistent/ca.pem")
+        .env("SSL_CERT_DIR", "/nonexistent")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout_json(&output)["outcome"], "ignored");
+    assert!(
+        !stderr.contains("root CA"),
+        "clients were built for an ignored event: {stderr}"
+    );
+}
+
 #[test]
 fn attach_dry_run_prints_the_plan_and_changes_nothing() {
     let world = moto().world(json!({"name": "cli-dry", "attachedTargetGroups": 1}));
