@@ -226,10 +226,7 @@ async fn repair_group(
     let repaired = options.fix && !group_plan.is_complete();
     if repaired {
         run::attach(clients, &group_plan).await?;
-        let work_deadline = options
-            .deadline
-            .checked_sub(run::REPORT_MARGIN)
-            .unwrap_or(options.deadline);
+        let work_deadline = run::work_deadline(options.deadline);
         pending = run::confirm(clients, &group_plan, &options.settings, work_deadline).await?;
     }
     Ok(GroupResult::Checked {

@@ -259,6 +259,11 @@ pub async fn confirm(
     }
 }
 
+/// When the work must stop: `REPORT_MARGIN` before the deadline, so a status can still be reported.
+pub fn work_deadline(deadline: Instant) -> Instant {
+    deadline.checked_sub(REPORT_MARGIN).unwrap_or(deadline)
+}
+
 /// Runs `work` as its own task so a panic anywhere in it is caught, and stops it at `work_deadline`.
 pub async fn guard<F>(work: F, work_deadline: Instant) -> Result<Repair, RunError>
 where
@@ -293,7 +298,7 @@ pub async fn execute(
     deadline: Instant,
     settings: &Settings,
 ) -> Outcome {
-    let work_deadline = deadline.checked_sub(REPORT_MARGIN).unwrap_or(deadline);
+    let work_deadline = work_deadline(deadline);
     let work = {
         let (clients, id, settings) = (
             clients.clone(),
@@ -316,8 +321,7 @@ pub async fn execute_work<F>(
 where
     F: Future<Output = Result<Repair, RunError>> + Send + 'static,
 {
-    let work_deadline = deadline.checked_sub(REPORT_MARGIN).unwrap_or(deadline);
-    let result = guard(work, work_deadline).await;
+    let result = guard(work, work_deadline(deadline)).await;
     let mut outcome = outcome_of(trigger, result);
     if let Some(execution_id) = &trigger.hook_execution_id {
         report_hook(clients, trigger, execution_id, &mut outcome, deadline).await;
