@@ -1,6 +1,6 @@
 //! The hook's planner over every replacement group of an account and region: discover, plan, report or fix.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -40,6 +40,24 @@ pub struct Row {
     /// Classic load balancers missing from the group (with `--fix`: the ones attached).
     pub load_balancers: Vec<String>,
     pub reason: Option<String>,
+}
+
+impl Row {
+    /// A group's row before it is checked: names from the group's name, status `error`.
+    fn unchecked(group: &str) -> Row {
+        // Only CodeDeploy_<deployment-group>_<deployment-id> names reach the audit's rows.
+        let (deployment_group, deployment_id) =
+            plan::parse_replacement_group_name(group).unwrap_or_default();
+        Row {
+            auto_scaling_group: group.to_owned(),
+            deployment_id: deployment_id.to_owned(),
+            deployment_group: deployment_group.to_owned(),
+            status: Status::Error,
+            target_groups: vec![],
+            load_balancers: vec![],
+            reason: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,27 +113,28 @@ pub async fn audit(
     let total = replacement_groups.len();
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
+    // A task that dies (a panic) still gets its group's row.
+    let mut group_of_task = HashMap::with_capacity(total);
     for group in replacement_groups {
+        let name = group.name.clone();
         let (clients, options, permits) = (clients.clone(), options.clone(), permits.clone());
-        tasks.spawn(async move {
+        let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             check_group(&clients, group, &options).await
         });
+        group_of_task.insert(task.id(), name);
     }
     let mut rows = Vec::with_capacity(total);
     while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(row) => rows.push(row),
-            Err(e) => rows.push(Row {
-                auto_scaling_group: "?".into(),
-                deployment_id: String::new(),
-                deployment_group: String::new(),
-                status: Status::Error,
-                target_groups: vec![],
-                load_balancers: vec![],
-                reason: Some(format!("internal error: {e}")),
-            }),
-        }
+        rows.push(match joined {
+            Ok(row) => row,
+            Err(e) => {
+                let mut row =
+                    Row::unchecked(group_of_task.get(&e.id()).map_or("?", String::as_str));
+                row.reason = Some(format!("internal error: {e}"));
+                row
+            }
+        });
         progress(rows.len(), total);
     }
     rows.sort_by(|a, b| a.auto_scaling_group.cmp(&b.auto_scaling_group));
@@ -127,19 +146,8 @@ pub async fn audit(
 }
 
 async fn check_group(clients: &Clients, group: GroupState, options: &Options) -> Row {
-    // Only groups that parse reach here.
-    let (deployment_group, deployment_id) = plan::parse_replacement_group_name(&group.name)
-        .map(|(g, d)| (g.to_owned(), d.to_owned()))
-        .unwrap_or_default();
-    let mut row = Row {
-        auto_scaling_group: group.name.clone(),
-        deployment_id: deployment_id.clone(),
-        deployment_group,
-        status: Status::Error,
-        target_groups: vec![],
-        load_balancers: vec![],
-        reason: None,
-    };
+    let mut row = Row::unchecked(&group.name);
+    let deployment_id = row.deployment_id.clone();
     match repair_group(clients, &group, &deployment_id, options).await {
         Ok(GroupResult::Skipped(reason)) => {
             row.status = Status::Skipped;
