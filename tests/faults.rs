@@ -291,6 +291,7 @@ async fn a_panic_in_the_work_is_caught_and_reported_failed() {
 #[tokio::test]
 async fn deadline_already_inside_the_margin_reports_failed_at_once() {
     let world = moto().world(json!({"name": "ft-late"}));
+    let started = Instant::now();
     let outcome = run_hook(
         moto(),
         &world,
@@ -298,9 +299,23 @@ async fn deadline_already_inside_the_margin_reports_failed_at_once() {
         Duration::from_secs(5),
     )
     .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     assert!(outcome.reason.unwrap().contains("ran out of time"));
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+    let clients = moto().clients().await;
+    let sources = moto()
+        .group_sources(&clients, &world.replacement_group)
+        .await;
+    assert_eq!(
+        sources,
+        (vec![], vec![]),
+        "no work may start inside the margin"
+    );
 }
 
 #[tokio::test]

@@ -341,7 +341,8 @@ async fn several_sns_records_are_each_handled_and_any_failure_fails() {
 
 #[tokio::test]
 async fn malformed_events_are_rejected_before_any_aws_call() {
-    let clients = moto().clients().await;
+    let own = support::Moto::start();
+    let clients = own.clients().await;
     for bad in [
         json!({"DeploymentId": ""}),
         json!({"hello": "world"}),
@@ -357,6 +358,11 @@ async fn malformed_events_are_rejected_before_any_aws_call() {
         .await;
         assert!(err.is_err(), "{bad} should be rejected");
     }
+    assert_eq!(
+        own.requests(),
+        Vec::<Value>::new(),
+        "no AWS call for a malformed event"
+    );
 }
 
 #[tokio::test]
