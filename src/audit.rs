@@ -260,12 +260,11 @@ pub fn table(report: &Report) -> String {
         "reason",
     ]);
     for row in &report.rows {
-        let status = serde_json::to_value(row.status).unwrap_or_default();
         table.add_row(vec![
             row.auto_scaling_group.clone(),
             row.deployment_id.clone(),
             row.deployment_group.clone(),
-            status.as_str().unwrap_or("?").to_owned(),
+            crate::report::wire_name(&row.status),
             row.target_groups.join(", "),
             row.load_balancers.join(", "),
             row.reason.clone().unwrap_or_default(),

@@ -78,8 +78,7 @@ impl Outcome {
 
     /// The one structured line every run ends with.
     pub fn log(&self) {
-        let outcome = serde_json::to_value(self.outcome).unwrap_or_default();
-        let outcome = outcome.as_str().unwrap_or("?");
+        let outcome = wire_name(&self.outcome);
         let deployment_id = self.deployment_id.as_deref().unwrap_or("");
         let groups = self.auto_scaling_groups.join(",");
         let target_groups = self.attached.target_group_arns.join(",");
@@ -88,8 +87,7 @@ impl Outcome {
         let reason = self.reason.as_deref().unwrap_or("");
         let hook_status = self.hook_status.unwrap_or("");
         let error_code = self.error_code.as_deref().unwrap_or("");
-        let source = serde_json::to_value(self.source).unwrap_or_default();
-        let source = source.as_str().unwrap_or("?");
+        let source = wire_name(&self.source);
         if self.failed() {
             tracing::error!(
                 deployment_id,
@@ -121,9 +119,24 @@ impl Outcome {
     }
 }
 
+/// The name a unit enum has in our JSON (`already-attached`, `lifecycle-hook`, ...), for log
+/// fields and tables, so each name is spelled once, in its serde attribute.
+pub fn wire_name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => "?".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wire_names_are_the_json_spellings() {
+        assert_eq!(wire_name(&OutcomeKind::AlreadyAttached), "already-attached");
+        assert_eq!(wire_name(&Source::SnsTrigger), "sns-trigger");
+    }
 
     #[test]
     fn outcome_json_uses_the_documented_field_names() {
