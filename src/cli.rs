@@ -2,7 +2,6 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use tokio::time::Instant;
@@ -10,7 +9,7 @@ use tokio::time::Instant;
 use crate::aws::Clients;
 use crate::event::{Source, Trigger};
 use crate::report::Outcome;
-use crate::run::{self, Settings};
+use crate::run::{self, seconds, Settings};
 
 /// Exit codes of every command.
 pub mod exit {
@@ -114,10 +113,6 @@ impl Timing {
             ..Settings::default()
         }
     }
-}
-
-fn seconds(value: f64) -> Duration {
-    Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// Runs one command; returns the exit code.

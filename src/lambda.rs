@@ -26,9 +26,8 @@ fn settings_from_env() -> Settings {
     if let Some(window) = std::env::var("CONFIRM_WINDOW_SECONDS")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
     {
-        settings.confirm_window = window;
+        settings.confirm_window = run::seconds(window);
     }
     settings
 }

@@ -24,6 +24,11 @@ pub struct Settings {
     pub dry_run: bool,
 }
 
+/// Seconds as given by a user (CLI flag or `CONFIRM_WINDOW_SECONDS`): negative is zero, too large is forever.
+pub fn seconds(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -488,4 +493,22 @@ fn ignored(source: Source, deployment_id: Option<String>, reason: String) -> Out
     o.reason = Some(reason);
     o.log();
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_seconds_clamp_instead_of_failing() {
+        assert_eq!(seconds(1.5), Duration::from_millis(1500));
+        assert_eq!(seconds(-3.0), Duration::ZERO);
+        assert_eq!(seconds(f64::INFINITY), Duration::MAX);
+    }
+
+    #[test]
+    fn work_stops_the_report_margin_before_the_deadline() {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        assert_eq!(work_deadline(deadline), deadline - REPORT_MARGIN);
+    }
 }
