@@ -15,9 +15,14 @@ fn stdout_json(output: &Output) -> Value {
 }
 
 fn run_with_stdin(moto: &Moto, args: &[&str], stdin: &str) -> Output {
-    let mut child = moto
-        .cli()
-        .args(args)
+    let mut command = moto.cli();
+    command.args(args);
+    feed(command, stdin)
+}
+
+/// Runs a prepared command with `stdin` as its standard input.
+fn feed(mut command: std::process::Command, stdin: &str) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -133,23 +138,12 @@ fn handle_ignored_notification_exits_0_without_any_aws_call() {
 #[test]
 fn handle_ignored_notification_builds_no_clients() {
     let event = event("sns", "d-READY0002", "READY").to_string();
-    let mut child = moto()
-        .cli()
+    let mut command = moto().cli();
+    command
         .arg("handle")
         .env("SSL_CERT_FILE", "/nonexistent/ca.pem")
-        .env("SSL_CERT_DIR", "/nonexistent")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(event.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+        .env("SSL_CERT_DIR", "/nonexistent");
+    let output = feed(command, &event);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(stdout_json(&output)["outcome"], "ignored");
