@@ -46,7 +46,7 @@ async fn hook_follows_the_critical_path_with_independent_calls_overlapping() {
         "DescribeLoadBalancers",
         "PutLifecycleEventHookExecutionStatus",
     ] {
-        moto.fault(action, "hang", 10, &[], json!({"seconds": 0.05}));
+        moto.fault_with(action, "hang", 10, &[], json!({"seconds": 0.05}));
     }
     moto.clear_requests();
 

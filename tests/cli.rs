@@ -20,6 +20,16 @@ fn run_with_stdin(moto: &Moto, args: &[&str], stdin: &str) -> Output {
     feed(command, stdin)
 }
 
+/// The exit code, or a failure that shows what the binary said.
+fn expect_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Runs a prepared command with `stdin` as its standard input.
 fn feed(mut command: std::process::Command, stdin: &str) -> Output {
     let mut child = command
@@ -45,12 +55,7 @@ fn handle_lifecycle_hook_file_attaches_reports_and_exits_0() {
         &event("lifecycle-hook", &world.deployment_id, ""),
     );
     let output = moto().cli().arg("handle").arg(&file).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    expect_exit(&output, 0);
     let outcome = stdout_json(&output);
     assert_eq!(outcome["deploymentId"], world.deployment_id.as_str());
     assert_eq!(outcome["outcome"], "attached");
@@ -166,12 +171,7 @@ fn attach_dry_run_prints_the_plan_and_changes_nothing() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    expect_exit(&output, 0);
     let outcome = stdout_json(&output);
     assert_eq!(outcome["outcome"], "planned");
     let plan = &outcome["plan"][0];
@@ -201,12 +201,7 @@ fn attach_repairs_one_deployment() {
         .args(["attach", "--deployment-id", &world.deployment_id])
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    expect_exit(&output, 0);
     assert_eq!(stdout_json(&output)["outcome"], "attached");
     let again = moto()
         .cli()

@@ -67,15 +67,8 @@ async fn throttling_is_retried_and_the_run_succeeds_when_it_stops() {
         "throttle",
         2,
         &[&world.replacement_group],
-        json!({}),
     );
-    moto().fault(
-        "GetDeployment",
-        "throttle",
-        1,
-        &[&world.deployment_id],
-        json!({}),
-    );
+    moto().fault("GetDeployment", "throttle", 1, &[&world.deployment_id]);
     let outcome = run_hook_now(&world).await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
@@ -89,14 +82,12 @@ async fn server_errors_are_retried_and_the_run_succeeds_when_they_stop() {
         "server-error",
         2,
         &[&world.replacement_group],
-        json!({}),
     );
     moto().fault(
         "AttachLoadBalancers",
         "server-error",
         1,
         &[&world.replacement_group],
-        json!({}),
     );
     let outcome = run_hook_now(&world).await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
@@ -106,7 +97,7 @@ async fn server_errors_are_retried_and_the_run_succeeds_when_they_stop() {
 async fn access_denied_fails_fast_naming_the_missing_permission() {
     let own = Moto::start();
     let world = own.world(json!({"name": "ft-denied"}));
-    own.fault("AttachLoadBalancers", "access-denied", 10, &[], json!({}));
+    own.fault("AttachLoadBalancers", "access-denied", 10, &[]);
     own.clear_requests();
     let outcome = run_hook(
         &own,
@@ -139,7 +130,6 @@ async fn endless_throttling_reports_failed_before_the_deadline() {
         "throttle",
         1000,
         &[&world.replacement_group],
-        json!({}),
     );
     let started = Instant::now();
     let deadline = Duration::from_secs(10);
@@ -166,7 +156,7 @@ async fn endless_throttling_reports_failed_before_the_deadline() {
 #[test]
 fn a_hung_endpoint_still_gets_failed_reported_before_the_cli_timeout() {
     let world = moto().world(json!({"name": "ft-hang"}));
-    moto().fault(
+    moto().fault_with(
         "GetDeployment",
         "hang",
         5,
@@ -202,7 +192,7 @@ fn a_hung_endpoint_still_gets_failed_reported_before_the_cli_timeout() {
 #[tokio::test]
 async fn attachment_stuck_adding_is_reported_pending_and_the_run_succeeds() {
     let world = moto().world(json!({"name": "ft-adding", "classicLoadBalancers": 0}));
-    moto().fault(
+    moto().fault_with(
         "DescribeLoadBalancerTargetGroups",
         "state",
         1000,
@@ -227,7 +217,7 @@ async fn attachment_stuck_adding_is_reported_pending_and_the_run_succeeds() {
 #[tokio::test]
 async fn adding_that_becomes_added_inside_the_window_is_not_pending() {
     let world = moto().world(json!({"name": "ft-settle", "classicLoadBalancers": 0}));
-    moto().fault(
+    moto().fault_with(
         "DescribeLoadBalancerTargetGroups",
         "state",
         2,
@@ -253,7 +243,6 @@ async fn attach_that_did_not_take_fails_naming_what_is_absent() {
         "swallow",
         1,
         &[&world.replacement_group],
-        json!({}),
     );
     let outcome = run_hook_now(&world).await;
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
@@ -386,7 +375,6 @@ async fn a_status_codedeploy_never_accepts_makes_a_function_error_so_lambda_retr
         "server-error",
         1000,
         &[&world.deployment_id],
-        json!({}),
     );
     let started = Instant::now();
     let outcome = run_hook(

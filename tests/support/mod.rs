@@ -180,7 +180,19 @@ impl Moto {
     }
 
     /// Injects a fault for the next `count` requests of `action` whose body contains one of `matching`.
-    pub fn fault(&self, action: &str, kind: &str, count: u32, matching: &[&str], extra: Value) {
+    pub fn fault(&self, action: &str, kind: &str, count: u32, matching: &[&str]) {
+        self.fault_with(action, kind, count, matching, json!({}));
+    }
+
+    /// `fault` with the kind's own settings (`{"seconds": ..}` for a hang, `{"state": ..}`).
+    pub fn fault_with(
+        &self,
+        action: &str,
+        kind: &str,
+        count: u32,
+        matching: &[&str],
+        extra: Value,
+    ) {
         let mut spec = json!({"action": action, "kind": kind, "count": count, "match": matching});
         if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
             spec.extend(extra.clone());
