@@ -9,8 +9,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
-use crate::plan::{self, GroupState};
-use crate::run::{self, RunError, Settings};
+use crate::plan::{self, GroupState, Hold};
+use crate::run::{self, Fleets, RunError, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -21,8 +21,11 @@ pub enum Status {
     Missing,
     /// Something was missing and is now attached.
     Repaired,
-    /// Not a group we repair (see the reason).
+    /// Not a group we repair (see the reason), e.g. one a later deployment superseded.
     Skipped,
+    /// Its deployment is `InProgress` and replacement instances are still to be rerouted: not
+    /// touched, even with `--fix` (the deployment's own hook attaches when the reroute completes).
+    Waiting,
     /// Could not be checked or repaired (see the reason).
     Error,
 }
@@ -77,13 +80,14 @@ impl Report {
 
     pub fn summary(&self) -> String {
         format!(
-            "scanned {} Auto Scaling groups, {} replacement groups: {} ok, {} missing, {} repaired, {} skipped, {} error",
+            "scanned {} Auto Scaling groups, {} replacement groups: {} ok, {} missing, {} repaired, {} skipped, {} waiting, {} error",
             self.scanned,
             self.rows.len(),
             self.count(Status::Ok),
             self.count(Status::Missing),
             self.count(Status::Repaired),
             self.count(Status::Skipped),
+            self.count(Status::Waiting),
             self.count(Status::Error),
         )
     }
@@ -106,10 +110,16 @@ pub async fn audit(
 ) -> Result<Report, AwsError> {
     let groups = aws::autoscaling::describe_all_groups(&clients.autoscaling).await?;
     let scanned = groups.len();
+    // Only CodeDeploy's own names: a user's group that merely starts with CodeDeploy_ is not a
+    // replacement group, so it gets no row at all (never an error).
     let replacement_groups: Vec<GroupState> = groups
         .into_iter()
-        .filter(|g| plan::parse_replacement_group_name(&g.name).is_some())
+        .filter(|g| {
+            plan::parse_replacement_group_name(&g.name)
+                .is_some_and(|(_, id)| plan::is_deployment_id(id))
+        })
         .collect();
+    let fleets = Fleets::default();
     let total = replacement_groups.len();
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -117,10 +127,15 @@ pub async fn audit(
     let mut group_of_task = HashMap::with_capacity(total);
     for group in replacement_groups {
         let name = group.name.clone();
-        let (clients, options, permits) = (clients.clone(), options.clone(), permits.clone());
+        let (clients, options, permits, fleets) = (
+            clients.clone(),
+            options.clone(),
+            permits.clone(),
+            fleets.clone(),
+        );
         let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            check_group(&clients, group, &options).await
+            check_group(&clients, group, &options, &fleets).await
         });
         group_of_task.insert(task.id(), name);
     }
@@ -145,12 +160,21 @@ pub async fn audit(
     })
 }
 
-async fn check_group(clients: &Clients, group: GroupState, options: &Options) -> Row {
+async fn check_group(
+    clients: &Clients,
+    group: GroupState,
+    options: &Options,
+    fleets: &Fleets,
+) -> Row {
     let mut row = Row::unchecked(&group.name);
     let deployment_id = row.deployment_id.clone();
-    match repair_group(clients, &group, &deployment_id, options).await {
+    match repair_group(clients, &group, &deployment_id, options, fleets).await {
         Ok(GroupResult::Skipped(reason)) => {
             row.status = Status::Skipped;
+            row.reason = Some(reason);
+        }
+        Ok(GroupResult::Waiting(reason)) => {
+            row.status = Status::Waiting;
             row.reason = Some(reason);
         }
         Ok(GroupResult::Checked {
@@ -186,6 +210,7 @@ async fn check_group(clients: &Clients, group: GroupState, options: &Options) ->
 
 enum GroupResult {
     Skipped(String),
+    Waiting(String),
     Checked {
         target_groups: Vec<String>,
         load_balancers: Vec<String>,
@@ -199,6 +224,7 @@ async fn repair_group(
     group: &GroupState,
     deployment_id: &str,
     options: &Options,
+    fleets: &Fleets,
 ) -> Result<GroupResult, RunError> {
     let deployment = run::fetch_deployment(clients, deployment_id).await?;
     let mut work = match plan::assess(&deployment) {
@@ -212,7 +238,16 @@ async fn repair_group(
         )));
     }
     work.replacement_groups = vec![group.name.clone()];
-    let target_groups = run::resolve_target_groups(clients, &work).await?;
+    let (moment, target_groups) = tokio::join!(
+        run::read_moment(clients, &work, fleets),
+        run::resolve_target_groups(clients, &work)
+    );
+    let work = match plan::at_moment(work, &moment?) {
+        Ok(work) => work,
+        Err(Hold::Waiting(waiting)) => return Ok(GroupResult::Waiting(waiting.to_string())),
+        Err(Hold::Skipped(skip)) => return Ok(GroupResult::Skipped(skip.to_string())),
+    };
+    let target_groups = target_groups?;
     let plans = run::plan_groups(&work, &target_groups, std::slice::from_ref(group))?;
     let Some(group_plan) = plans.into_iter().next() else {
         return Err(RunError::MissingGroups {

@@ -11,6 +11,7 @@ pub const ATTACH_BATCH: usize = 10;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Deployment {
     pub id: String,
+    pub application_name: String,
     pub deployment_group_name: String,
     /// `Created`, `Queued`, `InProgress`, `Baking`, `Succeeded`, `Failed`, `Stopped`, `Ready`.
     pub status: String,
@@ -32,13 +33,28 @@ pub struct Deployment {
 /// Why a deployment is left alone (a success: nothing of ours to do).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
-    NotServer { compute_platform: String },
-    NotBlueGreen { deployment_type: String },
+    NotServer {
+        compute_platform: String,
+    },
+    NotBlueGreen {
+        deployment_type: String,
+    },
     WithoutTrafficControl,
-    NotCopiedGroup { action: String },
+    NotCopiedGroup {
+        action: String,
+    },
     NoLoadBalancer,
-    TrafficNotRerouted { status: String },
-    DeploymentEnded { status: String },
+    TrafficNotRerouted {
+        status: String,
+    },
+    DeploymentEnded {
+        status: String,
+    },
+    /// The deployment group names other Auto Scaling groups as its fleet now.
+    Superseded {
+        groups: Vec<String>,
+        fleet: Vec<String>,
+    },
 }
 
 impl fmt::Display for Skip {
@@ -73,14 +89,35 @@ impl fmt::Display for Skip {
                 f,
                 "deployment is {status}: CodeDeploy rolls traffic back to the original fleet, so its replacement group is not ours to change"
             ),
+            Skip::Superseded { groups, fleet } => write!(
+                f,
+                "a later deployment superseded this one: its deployment group's fleet is now {}, not {}, so these \
+                 instances are not live (no longer behind the load balancer) and are not attached",
+                if fleet.is_empty() { "empty".to_owned() } else { fleet.join(", ") },
+                groups.join(", ")
+            ),
         }
     }
+}
+
+/// When a qualifying deployment may be acted on, chosen by its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// `InProgress`: once the reroute is complete, i.e. no replacement instance is still waiting
+    /// for or inside `AllowTraffic` (attaching registers every instance of the group at once).
+    RerouteComplete,
+    /// `Baking` or `Succeeded`: while the deployment group still names the replacement group as
+    /// its fleet (a later deployment's success moves the fleet, and the load balancer, away).
+    LiveFleet,
 }
 
 /// What a deployment asks for once it qualifies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Work {
     pub deployment_id: String,
+    pub application_name: String,
+    pub deployment_group_name: String,
+    pub moment: Moment,
     pub replacement_groups: Vec<String>,
     pub target_group_names: Vec<String>,
     pub load_balancer_names: Vec<String>,
@@ -89,6 +126,16 @@ pub struct Work {
 /// The replacement group CodeDeploy creates for a `COPY_AUTO_SCALING_GROUP` deployment.
 pub fn replacement_group_name(deployment_group_name: &str, deployment_id: &str) -> String {
     format!("CodeDeploy_{deployment_group_name}_{deployment_id}")
+}
+
+/// CodeDeploy's deployment-id shape: `d-` and nine upper-case letters or digits (`d-1A2B3C4D5`).
+pub fn is_deployment_id(id: &str) -> bool {
+    id.strip_prefix("d-").is_some_and(|rest| {
+        rest.len() == 9
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    })
 }
 
 /// Splits `CodeDeploy_<deployment-group>_<deployment-id>` into its two names. Deployment group
@@ -128,8 +175,9 @@ pub fn assess(deployment: &Deployment) -> Result<Work, Skip> {
     if deployment.target_group_names.is_empty() && deployment.load_balancer_names.is_empty() {
         return Err(Skip::NoLoadBalancer);
     }
-    match deployment.status.as_str() {
-        "InProgress" | "Baking" | "Succeeded" => {}
+    let moment = match deployment.status.as_str() {
+        "InProgress" => Moment::RerouteComplete,
+        "Baking" | "Succeeded" => Moment::LiveFleet,
         "Failed" | "Stopped" => {
             return Err(Skip::DeploymentEnded {
                 status: deployment.status.clone(),
@@ -140,7 +188,7 @@ pub fn assess(deployment: &Deployment) -> Result<Work, Skip> {
                 status: other.to_owned(),
             })
         }
-    }
+    };
     let replacement_groups = if deployment.target_instance_groups.is_empty() {
         vec![replacement_group_name(
             &deployment.deployment_group_name,
@@ -151,10 +199,113 @@ pub fn assess(deployment: &Deployment) -> Result<Work, Skip> {
     };
     Ok(Work {
         deployment_id: deployment.id.clone(),
+        application_name: deployment.application_name.clone(),
+        deployment_group_name: deployment.deployment_group_name.clone(),
+        moment,
         replacement_groups,
         target_group_names: dedup(&deployment.target_group_names),
         load_balancer_names: dedup(&deployment.load_balancer_names),
     })
+}
+
+/// One replacement (`Green`) instance target of a deployment (BatchGetDeploymentTargets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplacementInstance {
+    pub instance_id: String,
+    /// The status of its `AllowTraffic` lifecycle event (`Pending`, `InProgress`, `Succeeded`,
+    /// `Failed`, `Skipped`, `Unknown`); `None` when the target lists no such event.
+    pub allow_traffic: Option<String>,
+}
+
+impl ReplacementInstance {
+    /// Done with `AllowTraffic`, one way or the other: a failed instance does not hold the
+    /// others back once nothing is still waiting.
+    fn rerouted(&self) -> bool {
+        matches!(
+            self.allow_traffic.as_deref(),
+            Some("Succeeded" | "Failed" | "Skipped")
+        )
+    }
+}
+
+/// What the moment of a deployment is judged on, as read for its `Moment`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MomentFacts {
+    /// `RerouteComplete`: the deployment's replacement instance targets.
+    Reroute(Vec<ReplacementInstance>),
+    /// `LiveFleet`: the Auto Scaling groups the deployment group names now (GetDeploymentGroup).
+    Fleet(Vec<String>),
+}
+
+/// An `InProgress` deployment whose reroute is not complete: nothing to do yet, a success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub deployment_id: String,
+    pub replacement_groups: Vec<String>,
+    /// Replacement instances still waiting for or inside `AllowTraffic`.
+    pub still_to_reroute: usize,
+    pub replacement_instances: usize,
+}
+
+impl fmt::Display for Waiting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.replacement_instances == 0 {
+            return write!(
+                f,
+                "deployment {} is InProgress and lists no replacement (Green) instance yet: the reroute has not begun, \
+                 so nothing is attached now",
+                self.deployment_id
+            );
+        }
+        write!(
+            f,
+            "deployment {} is InProgress: {} of {} replacement instances are still to be rerouted (AllowTraffic not finished); \
+             nothing is attached now, the instance that completes the reroute does it",
+            self.deployment_id, self.still_to_reroute, self.replacement_instances
+        )
+    }
+}
+
+/// Why a qualifying deployment is not acted on at this moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    Waiting(Waiting),
+    Skipped(Skip),
+}
+
+/// Decides whether now is the moment: for an `InProgress` deployment, every replacement instance
+/// is done with `AllowTraffic` (and there is at least one); for a finished one, its replacement
+/// groups are still the deployment group's fleet. Returns the work narrowed to the live groups.
+pub fn at_moment(mut work: Work, facts: &MomentFacts) -> Result<Work, Hold> {
+    match facts {
+        MomentFacts::Reroute(instances) => {
+            let still_to_reroute = instances.iter().filter(|i| !i.rerouted()).count();
+            if instances.is_empty() || still_to_reroute > 0 {
+                return Err(Hold::Waiting(Waiting {
+                    deployment_id: work.deployment_id,
+                    replacement_groups: work.replacement_groups,
+                    still_to_reroute,
+                    replacement_instances: instances.len(),
+                }));
+            }
+            Ok(work)
+        }
+        MomentFacts::Fleet(fleet) => {
+            let (live, superseded): (Vec<String>, Vec<String>) = work
+                .replacement_groups
+                .iter()
+                .cloned()
+                .partition(|group| fleet.contains(group));
+            if live.is_empty() {
+                return Err(Hold::Skipped(Skip::Superseded {
+                    groups: superseded,
+                    fleet: fleet.clone(),
+                }));
+            }
+            work.replacement_groups = live;
+            Ok(work)
+        }
+    }
 }
 
 /// What an Auto Scaling group already has, from DescribeAutoScalingGroups.
@@ -320,6 +471,7 @@ mod tests {
     fn blue_green() -> Deployment {
         Deployment {
             id: "d-ABC".into(),
+            application_name: "web".into(),
             deployment_group_name: "web_dg".into(),
             status: "InProgress".into(),
             compute_platform: Some("Server".into()),
@@ -367,11 +519,149 @@ mod tests {
     }
 
     #[test]
-    fn acts_after_traffic_moved_in_progress_baking_or_succeeded() {
-        for status in ["InProgress", "Baking", "Succeeded"] {
+    fn in_progress_waits_for_the_reroute_and_finished_deployments_for_the_live_fleet() {
+        for (status, moment) in [
+            ("InProgress", Moment::RerouteComplete),
+            ("Baking", Moment::LiveFleet),
+            ("Succeeded", Moment::LiveFleet),
+        ] {
             let mut d = blue_green();
             d.status = status.into();
-            assert!(assess(&d).is_ok(), "{status}");
+            let work = assess(&d).unwrap();
+            assert_eq!(work.moment, moment, "{status}");
+            assert_eq!(work.application_name, "web");
+            assert_eq!(work.deployment_group_name, "web_dg");
+        }
+    }
+
+    fn instance(id: &str, allow_traffic: Option<&str>) -> ReplacementInstance {
+        ReplacementInstance {
+            instance_id: id.into(),
+            allow_traffic: allow_traffic.map(str::to_owned),
+        }
+    }
+
+    fn waiting(work: Work, instances: Vec<ReplacementInstance>) -> Waiting {
+        match at_moment(work, &MomentFacts::Reroute(instances)) {
+            Err(Hold::Waiting(w)) => w,
+            other => panic!("expected to wait, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reroute_is_complete_only_when_no_replacement_instance_is_waiting_for_or_inside_allow_traffic(
+    ) {
+        let work = assess(&blue_green()).unwrap();
+        let done = vec![
+            instance("i-1", Some("Succeeded")),
+            instance("i-2", Some("Succeeded")),
+        ];
+        assert_eq!(
+            at_moment(work.clone(), &MomentFacts::Reroute(done)),
+            Ok(work.clone())
+        );
+        for unfinished in [
+            Some("Pending"),
+            Some("InProgress"),
+            Some("Unknown"),
+            Some("SomethingNew"),
+            None,
+        ] {
+            let w = waiting(
+                work.clone(),
+                vec![
+                    instance("i-1", Some("Succeeded")),
+                    instance("i-2", unfinished),
+                    instance("i-3", Some("Pending")),
+                ],
+            );
+            assert_eq!((w.still_to_reroute, w.replacement_instances), (2, 3));
+            let reason = w.to_string();
+            assert!(
+                reason.contains("2 of 3 replacement instances are still to be rerouted"),
+                "{reason}"
+            );
+            assert!(reason.contains("d-ABC"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_failed_or_skipped_instance_does_not_hold_the_group_back_once_none_is_waiting() {
+        let work = assess(&blue_green()).unwrap();
+        let instances = vec![
+            instance("i-1", Some("Succeeded")),
+            instance("i-2", Some("Failed")),
+            instance("i-3", Some("Skipped")),
+        ];
+        assert!(at_moment(work, &MomentFacts::Reroute(instances)).is_ok());
+    }
+
+    #[test]
+    fn no_replacement_instance_listed_means_the_reroute_has_not_begun() {
+        let w = waiting(assess(&blue_green()).unwrap(), vec![]);
+        assert_eq!((w.still_to_reroute, w.replacement_instances), (0, 0));
+        assert!(w.to_string().contains("the reroute has not begun"), "{w}");
+    }
+
+    #[test]
+    fn finished_deployment_acts_only_on_groups_the_deployment_group_still_names() {
+        let mut d = blue_green();
+        d.status = "Succeeded".into();
+        let work = assess(&d).unwrap();
+        let live = MomentFacts::Fleet(vec!["CodeDeploy_web_dg_d-ABC".into()]);
+        assert_eq!(at_moment(work.clone(), &live), Ok(work.clone()));
+
+        let later = MomentFacts::Fleet(vec!["CodeDeploy_web_dg_d-LATER".into()]);
+        let Err(Hold::Skipped(skip)) = at_moment(work.clone(), &later) else {
+            panic!("a superseded group must be skipped");
+        };
+        assert_eq!(
+            skip,
+            Skip::Superseded {
+                groups: vec!["CodeDeploy_web_dg_d-ABC".into()],
+                fleet: vec!["CodeDeploy_web_dg_d-LATER".into()],
+            }
+        );
+        let reason = skip.to_string();
+        assert!(reason.contains("superseded"), "{reason}");
+        assert!(reason.contains("not live"), "{reason}");
+        assert!(reason.contains("CodeDeploy_web_dg_d-LATER"), "{reason}");
+
+        let Err(Hold::Skipped(Skip::Superseded { fleet, .. })) =
+            at_moment(work, &MomentFacts::Fleet(vec![]))
+        else {
+            panic!("an empty fleet names no live group");
+        };
+        assert!(fleet.is_empty());
+    }
+
+    #[test]
+    fn only_the_live_ones_of_several_replacement_groups_are_kept() {
+        let mut d = blue_green();
+        d.status = "Succeeded".into();
+        d.target_instance_groups = vec!["green-1".into(), "green-2".into()];
+        let work = assess(&d).unwrap();
+        let kept = at_moment(work, &MomentFacts::Fleet(vec!["green-2".into()])).unwrap();
+        assert_eq!(kept.replacement_groups, vec!["green-2"]);
+    }
+
+    #[test]
+    fn deployment_ids_have_codedeploys_shape() {
+        for good in ["d-1A2B3C4D5", "d-ABCDEFGHI", "d-123456789"] {
+            assert!(is_deployment_id(good), "{good}");
+        }
+        for bad in [
+            "d-1a2b3c4d5",
+            "d-1A2B3C4D",
+            "d-1A2B3C4D56",
+            "x-1A2B3C4D5",
+            "d_1A2B3C4D5",
+            "6f1c2d9e-moto-uuid",
+            "",
+            "d-",
+            "d-1A2B3C4D\u{e9}",
+        ] {
+            assert!(!is_deployment_id(bad), "{bad}");
         }
     }
 

@@ -12,8 +12,11 @@ pub enum OutcomeKind {
     Attached,
     /// Every traffic source was already on the replacement group(s): nothing done.
     AlreadyAttached,
-    /// The deployment is not one we repair (or not yet): nothing done, a success.
+    /// The deployment is not one we repair, or its group is not the live fleet: nothing done, a success.
     Skipped,
+    /// The deployment is `InProgress` and replacement instances are still to be rerouted: nothing
+    /// done, a success (the instance that completes the reroute attaches).
+    Waiting,
     /// The event is not a signal to act (a READY notification, an instance event): no AWS call.
     Ignored,
     /// `--dry-run`: what would be attached; nothing changed.

@@ -1,14 +1,18 @@
 //! The one workflow: fetch facts, plan, attach, confirm, report; guarded by a deadline and a panic boundary.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
 use crate::event::{self, Decoded, EventError, Source, Trigger};
-use crate::plan::{self, GroupPlan, GroupState, PlanFault, Skip, Work};
+use crate::plan::{
+    self, GroupPlan, GroupState, Hold, Moment, MomentFacts, PlanFault, Skip, Waiting, Work,
+};
 use crate::report::{Outcome, OutcomeKind};
 
 /// Time kept back from the deadline to report a hook status, whatever the work did.
@@ -43,6 +47,8 @@ impl Default for Settings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Repair {
     Skipped(Skip),
+    /// `InProgress` and the reroute is not complete: nothing attached, a success.
+    Waiting(Waiting),
     Planned(Vec<GroupPlan>),
     Done {
         groups: Vec<String>,
@@ -119,15 +125,27 @@ pub async fn repair(
         Ok(work) => work,
         Err(skip) => return Ok(Repair::Skipped(skip)),
     };
-    let (target_groups, groups) = tokio::try_join!(resolve_target_groups(clients, &work), async {
-        aws::autoscaling::describe_groups(&clients.autoscaling, &work.replacement_groups)
-            .await
-            .map_err(|source| RunError::Aws {
-                group: work.replacement_groups.join(","),
-                source,
-            })
-    })?;
-    let plans = plan_groups(&work, &target_groups, &groups)?;
+    // The moment's facts and the plan's facts all need only the deployment: one round. The
+    // moment is judged first, so a run that must not act never fails on the plan's reads.
+    let fleets = Fleets::default();
+    let (moment, target_groups, groups) = tokio::join!(
+        read_moment(clients, &work, &fleets),
+        resolve_target_groups(clients, &work),
+        async {
+            aws::autoscaling::describe_groups(&clients.autoscaling, &work.replacement_groups)
+                .await
+                .map_err(|source| RunError::Aws {
+                    group: work.replacement_groups.join(","),
+                    source,
+                })
+        }
+    );
+    let work = match plan::at_moment(work, &moment?) {
+        Ok(work) => work,
+        Err(Hold::Waiting(waiting)) => return Ok(Repair::Waiting(waiting)),
+        Err(Hold::Skipped(skip)) => return Ok(Repair::Skipped(skip)),
+    };
+    let plans = plan_groups(&work, &target_groups?, &groups?)?;
     if settings.dry_run {
         return Ok(Repair::Planned(plans));
     }
@@ -158,6 +176,73 @@ pub(crate) async fn fetch_deployment(
             deployment_id: deployment_id.to_owned(),
             source,
         })
+}
+
+/// Deployment groups' fleets, each read once however many replacement groups ask (the audit
+/// meets one deployment group once per deployment it keeps a group of). A failed read is not kept.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fleets(Arc<Mutex<HashMap<DeploymentGroupKey, FleetCell>>>);
+
+/// (application name, deployment group name).
+type DeploymentGroupKey = (String, String);
+/// One deployment group's fleet, read at most once successfully.
+type FleetCell = Arc<OnceCell<Vec<String>>>;
+
+impl Fleets {
+    async fn get(
+        &self,
+        clients: &Clients,
+        application_name: &str,
+        deployment_group_name: &str,
+    ) -> Result<Vec<String>, aws::AwsError> {
+        let cell = {
+            // Held only to find or insert the cell, never across an await.
+            let mut cells = self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            cells
+                .entry((
+                    application_name.to_owned(),
+                    deployment_group_name.to_owned(),
+                ))
+                .or_default()
+                .clone()
+        };
+        cell.get_or_try_init(|| {
+            aws::codedeploy::deployment_group_fleet(
+                &clients.codedeploy,
+                application_name,
+                deployment_group_name,
+            )
+        })
+        .await
+        .cloned()
+    }
+}
+
+/// What the deployment's moment is judged on: for `InProgress`, its replacement instance
+/// targets; for `Baking`/`Succeeded`, its deployment group's fleet.
+pub(crate) async fn read_moment(
+    clients: &Clients,
+    work: &Work,
+    fleets: &Fleets,
+) -> Result<MomentFacts, RunError> {
+    let facts = match work.moment {
+        Moment::RerouteComplete => {
+            aws::codedeploy::replacement_instances(&clients.codedeploy, &work.deployment_id)
+                .await
+                .map(MomentFacts::Reroute)
+        }
+        Moment::LiveFleet => fleets
+            .get(clients, &work.application_name, &work.deployment_group_name)
+            .await
+            .map(MomentFacts::Fleet),
+    };
+    facts.map_err(|source| RunError::Deployment {
+        deployment_id: work.deployment_id.clone(),
+        source,
+    })
 }
 
 /// The deployment group's target group names as ARNs; a failure names the names and the groups.
@@ -341,6 +426,12 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>) -> Outcome {
         Ok(Repair::Skipped(skip)) => {
             let mut o = Outcome::new(trigger.source, id, OutcomeKind::Skipped);
             o.reason = Some(skip.to_string());
+            o
+        }
+        Ok(Repair::Waiting(waiting)) => {
+            let mut o = Outcome::new(trigger.source, id, OutcomeKind::Waiting);
+            o.reason = Some(waiting.to_string());
+            o.auto_scaling_groups = waiting.replacement_groups;
             o
         }
         Ok(Repair::Planned(plans)) => {

@@ -31,13 +31,18 @@ fn after(later: &Call, earlier: &Call) -> bool {
     later.start >= earlier.end
 }
 
-#[tokio::test]
-async fn hook_follows_the_critical_path_with_independent_calls_overlapping() {
+/// Runs one trigger for a fresh world of the given status, each call held 50 ms on the server
+/// (so calls made together are seen overlapping), and returns the calls in the order made.
+async fn calls_of(status: &str, source: Source, hook_execution_id: Option<&str>) -> Vec<Call> {
     let moto = Moto::start();
-    let world = moto.world(json!({"name": "cg", "targetGroups": 2, "classicLoadBalancers": 1}));
-    // Each call takes 50 ms on the server, so calls made together are seen overlapping.
+    let world = moto.world(
+        json!({"name": "cg", "status": status, "targetGroups": 2, "classicLoadBalancers": 1}),
+    );
     for action in [
         "GetDeployment",
+        "ListDeploymentTargets",
+        "BatchGetDeploymentTargets",
+        "GetDeploymentGroup",
         "DescribeTargetGroups",
         "DescribeAutoScalingGroups",
         "AttachLoadBalancerTargetGroups",
@@ -53,8 +58,8 @@ async fn hook_follows_the_critical_path_with_independent_calls_overlapping() {
     let clients = moto.clients().await;
     let trigger = Trigger {
         deployment_id: world.deployment_id.clone(),
-        source: Source::LifecycleHook,
-        hook_execution_id: Some("exec".into()),
+        source,
+        hook_execution_id: hook_execution_id.map(str::to_owned),
     };
     let settings = Settings {
         confirm_window: Duration::from_secs(5),
@@ -70,43 +75,35 @@ async fn hook_follows_the_critical_path_with_independent_calls_overlapping() {
     .await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
 
-    let calls: Vec<Call> = moto
-        .requests()
+    moto.requests()
         .iter()
         .map(|r: &Value| Call {
             action: r["action"].as_str().unwrap().to_owned(),
             start: r["start"].as_f64().unwrap(),
             end: r["end"].as_f64().unwrap(),
         })
-        .collect();
-    assert_eq!(
-        calls.len(),
-        8,
-        "exactly the eight calls of the critical path: {:?}",
-        calls.iter().map(|c| c.action.as_str()).collect::<Vec<_>>()
-    );
-    let get = find(&calls, "GetDeployment");
-    let tgs = find(&calls, "DescribeTargetGroups");
-    let groups = find(&calls, "DescribeAutoScalingGroups");
-    let attach_tgs = find(&calls, "AttachLoadBalancerTargetGroups");
-    let attach_lbs = find(&calls, "AttachLoadBalancers");
-    let read_tgs = find(&calls, "DescribeLoadBalancerTargetGroups");
-    let read_lbs = find(&calls, "DescribeLoadBalancers");
-    let report = find(&calls, "PutLifecycleEventHookExecutionStatus");
+        .collect()
+}
 
-    assert!(
-        after(tgs, get) && after(groups, get),
-        "the reads need the deployment"
-    );
-    assert!(
-        overlap(tgs, groups),
-        "DescribeTargetGroups ∥ DescribeAutoScalingGroups"
-    );
+fn actions(calls: &[Call]) -> Vec<&str> {
+    calls.iter().map(|c| c.action.as_str()).collect()
+}
+
+/// Rounds after the moment's reads: the attach pair, the confirm pair.
+fn assert_attach_and_confirm_follow(calls: &[Call], plan_reads: &[&Call]) {
+    let attach_tgs = find(calls, "AttachLoadBalancerTargetGroups");
+    let attach_lbs = find(calls, "AttachLoadBalancers");
+    let read_tgs = find(calls, "DescribeLoadBalancerTargetGroups");
+    let read_lbs = find(calls, "DescribeLoadBalancers");
     for attach in [attach_tgs, attach_lbs] {
-        assert!(
-            after(attach, tgs) && after(attach, groups),
-            "attach needs the plan"
-        );
+        for read in plan_reads {
+            assert!(
+                after(attach, read),
+                "attach needs the plan and the moment: {} before {}",
+                attach.action,
+                read.action
+            );
+        }
     }
     assert!(
         overlap(attach_tgs, attach_lbs),
@@ -122,8 +119,69 @@ async fn hook_follows_the_critical_path_with_independent_calls_overlapping() {
         overlap(read_tgs, read_lbs),
         "the two confirm reads run together"
     );
+}
+
+#[tokio::test]
+async fn hook_adds_one_round_for_the_reroute_and_overlaps_it_with_the_plans_reads() {
+    let calls = calls_of("InProgress", Source::LifecycleHook, Some("exec")).await;
+    assert_eq!(
+        calls.len(),
+        10,
+        "exactly the ten calls of the critical path: {:?}",
+        actions(&calls)
+    );
+    let get = find(&calls, "GetDeployment");
+    let list = find(&calls, "ListDeploymentTargets");
+    let batch = find(&calls, "BatchGetDeploymentTargets");
+    let tgs = find(&calls, "DescribeTargetGroups");
+    let groups = find(&calls, "DescribeAutoScalingGroups");
+    let report = find(&calls, "PutLifecycleEventHookExecutionStatus");
+
+    for read in [list, tgs, groups] {
+        assert!(after(read, get), "{} needs the deployment", read.action);
+    }
+    assert!(after(batch, list), "the batch read needs the listed ids");
     assert!(
-        after(report, read_tgs) && after(report, read_lbs),
+        overlap(list, tgs) && overlap(list, groups) && overlap(tgs, groups),
+        "ListDeploymentTargets ∥ DescribeTargetGroups ∥ DescribeAutoScalingGroups"
+    );
+    assert_attach_and_confirm_follow(&calls, &[batch, tgs, groups]);
+    assert!(
+        calls
+            .iter()
+            .filter(|c| c.action != report.action)
+            .all(|c| after(report, c)),
         "report comes last"
+    );
+    assert!(
+        !actions(&calls).contains(&"GetDeploymentGroup"),
+        "an InProgress deployment is judged on its targets, not its fleet"
+    );
+}
+
+#[tokio::test]
+async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_reads() {
+    let calls = calls_of("Succeeded", Source::SnsTrigger, None).await;
+    assert_eq!(
+        calls.len(),
+        8,
+        "exactly the eight calls of the critical path: {:?}",
+        actions(&calls)
+    );
+    let get = find(&calls, "GetDeployment");
+    let fleet = find(&calls, "GetDeploymentGroup");
+    let tgs = find(&calls, "DescribeTargetGroups");
+    let groups = find(&calls, "DescribeAutoScalingGroups");
+    for read in [fleet, tgs, groups] {
+        assert!(after(read, get), "{} needs the deployment", read.action);
+    }
+    assert!(
+        overlap(fleet, tgs) && overlap(fleet, groups) && overlap(tgs, groups),
+        "GetDeploymentGroup ∥ DescribeTargetGroups ∥ DescribeAutoScalingGroups"
+    );
+    assert_attach_and_confirm_follow(&calls, &[fleet, tgs, groups]);
+    assert!(
+        !actions(&calls).contains(&"ListDeploymentTargets"),
+        "a finished deployment is judged on its fleet, not its targets"
     );
 }

@@ -201,6 +201,13 @@ async fn unknown_classic_load_balancer_fails_naming_it() {
 #[tokio::test]
 async fn missing_replacement_group_fails_naming_it() {
     let world = moto().world(json!({"name": "hk-nogrp", "createReplacement": false}));
+    // CodeDeploy lists a rerouted replacement instance, but its group is gone.
+    moto().set_targets(
+        &world.deployment_id,
+        json!([{"targetId": "i-0gone", "instanceLabel": "Green",
+                "events": {"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "Succeeded"}}]),
+        100,
+    );
     let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     assert!(

@@ -63,6 +63,7 @@ pub fn moto() -> &'static Moto {
 #[derive(Debug, Clone)]
 pub struct World {
     pub deployment_id: String,
+    pub application_name: String,
     pub deployment_group_name: String,
     pub original_group: String,
     pub replacement_group: String,
@@ -146,6 +147,7 @@ impl Moto {
         let tgs = w["targetGroups"].as_array().unwrap();
         World {
             deployment_id: w["deploymentId"].as_str().unwrap().into(),
+            application_name: w["applicationName"].as_str().unwrap().into(),
             deployment_group_name: w["deploymentGroupName"].as_str().unwrap().into(),
             original_group: w["originalGroup"].as_str().unwrap().into(),
             replacement_group: w["replacementGroup"].as_str().unwrap().into(),
@@ -166,6 +168,40 @@ impl Moto {
         self.harness(
             "deployment-status",
             json!({"deploymentId": deployment_id, "status": status}),
+        );
+    }
+
+    /// The Auto Scaling groups the world's deployment group names as its fleet from now on
+    /// (what a later deployment's success does).
+    pub fn set_fleet(&self, world: &World, groups: &[&str]) {
+        self.harness(
+            "deployment-group-fleet",
+            json!({"applicationName": world.application_name,
+                   "deploymentGroupName": world.deployment_group_name,
+                   "autoScalingGroups": groups}),
+        );
+    }
+
+    /// Replaces the deployment's targets: `[{"targetId", "instanceLabel", "events": {name: status}}]`
+    /// (events not given are `Pending`); `page_size` is ListDeploymentTargets' page.
+    pub fn set_targets(&self, deployment_id: &str, targets: Value, page_size: usize) {
+        self.harness(
+            "deployment-targets",
+            json!({"deploymentId": deployment_id, "targets": targets, "pageSize": page_size}),
+        );
+    }
+
+    /// Sets one lifecycle event of the given targets (all Green ones when empty).
+    pub fn lifecycle_event(
+        &self,
+        deployment_id: &str,
+        targets: &[String],
+        event: &str,
+        status: &str,
+    ) {
+        self.harness(
+            "lifecycle-event",
+            json!({"deploymentId": deployment_id, "targetIds": targets, "event": event, "status": status}),
         );
     }
 

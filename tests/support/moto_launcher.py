@@ -1,9 +1,17 @@
 #!/usr/bin/env python3
 """Runs moto_server on 127.0.0.1 with what our tests need and moto lacks.
 
-Additions, all behind the real AWS wire protocol except the /_harness/ control routes:
+Additions and corrections, all behind the real AWS wire protocol except the /_harness/ control
+routes (../shared/MOTO.md lists where moto differs from AWS):
 - CodeDeploy PutLifecycleEventHookExecutionStatus (recorded; a second report of the same
   hook execution gets LifecycleEventAlreadyCompletedException, as in AWS).
+- CodeDeploy deployment ids of AWS's shape (`d-` and nine upper-case letters or digits), not UUIDs.
+- CodeDeploy ListDeploymentTargets (ServerInstanceLabel / TargetStatus filters, nextToken pages)
+  and BatchGetDeploymentTargets (at most 25 ids), over instance targets and lifecycle events the
+  harness sets (POST /_harness/deployment-targets, /_harness/lifecycle-event).
+- GetDeploymentGroup autoScalingGroups as AWS's structures (name, hook), and a fleet the
+  harness can change (POST /_harness/deployment-group-fleet), as a successful deployment does.
+- Attaching a classic load balancer to one group no longer deregisters other groups' instances.
 - Auto Scaling AttachLoadBalancers rejects unknown classic load balancer names with
   ValidationError, as AWS does (moto accepts any name).
 - Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
@@ -20,6 +28,8 @@ import io
 import json
 import logging
 import os
+import random
+import string
 import sys
 import threading
 import time
@@ -30,9 +40,11 @@ from werkzeug.serving import make_server
 
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend, autoscaling_backends
+from moto.codedeploy import responses as codedeploy_responses
 from moto.codedeploy.exceptions import CodeDeployException
-from moto.codedeploy.models import codedeploy_backends
+from moto.codedeploy.models import DeploymentInfo, codedeploy_backends
 from moto.codedeploy.responses import CodeDeployResponse
+from moto.core.utils import utcnow
 from moto.core.responses import ActionResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -46,6 +58,14 @@ HOOK_REPORTS = []  # every PutLifecycleEventHookExecutionStatus accepted
 COMPLETED_HOOKS = set()
 FAULTS = []  # dicts: action, match (list of substrings), kind, count, seconds, state
 REQUESTS = []  # dicts: action, start, end, status
+# deployment id -> {"pageSize": n, "targets": {target id: {"instanceLabel", "events": {name: status}}}}
+TARGETS = {}
+TARGETS_PER_BATCH = 25
+GREEN_EVENTS = [
+    "ApplicationStop", "DownloadBundle", "BeforeInstall", "Install", "AfterInstall",
+    "ApplicationStart", "ValidateService", "BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic",
+]
+BLUE_EVENTS = ["BeforeBlockTraffic", "BlockTraffic", "AfterBlockTraffic"]
 
 
 # --- CodeDeploy: PutLifecycleEventHookExecutionStatus -------------------------------------
@@ -97,6 +117,142 @@ CodeDeployResponse.put_lifecycle_event_hook_execution_status = (
 )
 
 
+# --- CodeDeploy: deployment ids of AWS's shape ----------------------------------------------
+
+_moto_deployment_init = DeploymentInfo.__init__
+
+
+def deployment_init(self, *args, **kwargs):
+    _moto_deployment_init(self, *args, **kwargs)
+    self.deployment_id = "d-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=9))
+
+
+DeploymentInfo.__init__ = deployment_init
+
+
+# --- CodeDeploy: a deployment group's fleet, as AWS's structures ---------------------------
+
+_moto_deployment_group_info = codedeploy_responses._deployment_group_info
+
+
+def deployment_group_info(deployment_group):
+    info = _moto_deployment_group_info(deployment_group)
+    info["autoScalingGroups"] = [
+        {"name": name, "hook": f"CodeDeploy-managed-automatic-launch-deployment-hook-{deployment_group.deployment_group_name}"}
+        for name in deployment_group.auto_scaling_groups
+    ]
+    return info
+
+
+codedeploy_responses._deployment_group_info = deployment_group_info
+
+
+# --- CodeDeploy: deployment targets -----------------------------------------------------------
+
+
+class CodeDeployError(CodeDeployException):
+    code = 400
+
+    def __init__(self, error_type, message):
+        super().__init__(error_type, message)
+
+
+def target_status(events):
+    statuses = list(events.values())
+    if "Failed" in statuses:
+        return "Failed"
+    if all(s in ("Succeeded", "Skipped") for s in statuses):
+        return "Succeeded"
+    if all(s == "Pending" for s in statuses):
+        return "Pending"
+    return "InProgress"
+
+
+def list_deployment_targets(self):
+    deployment_id = self._get_param("deploymentId")
+    codedeploy_backends[self.current_account][self.region].get_deployment(deployment_id)
+    filters = self._get_param("targetFilters") or {}
+    labels, statuses = filters.get("ServerInstanceLabel"), filters.get("TargetStatus")
+    with LOCK:
+        entry = TARGETS.get(deployment_id, {"pageSize": 100, "targets": {}})
+        ids = [
+            target_id
+            for target_id, t in entry["targets"].items()
+            if (not labels or t["instanceLabel"] in labels)
+            and (not statuses or target_status(t["events"]) in statuses)
+        ]
+        size = entry["pageSize"]
+    token = self._get_param("nextToken")
+    try:
+        start = int(token) if token else 0
+    except ValueError:
+        raise CodeDeployError("InvalidNextTokenException", "The next token is not valid")
+    result = {"targetIds": ids[start : start + size]}
+    if start + size < len(ids):
+        result["nextToken"] = str(start + size)
+    return ActionResult(result)
+
+
+def batch_get_deployment_targets(self):
+    deployment_id = self._get_param("deploymentId")
+    codedeploy_backends[self.current_account][self.region].get_deployment(deployment_id)
+    target_ids = self._get_param("targetIds") or []
+    if len(target_ids) > TARGETS_PER_BATCH:
+        raise CodeDeployError(
+            "DeploymentTargetListSizeExceededException",
+            f"The maximum number of targets that can be requested is {TARGETS_PER_BATCH}",
+        )
+    out = []
+    with LOCK:
+        known = TARGETS.get(deployment_id, {"targets": {}})["targets"]
+        for target_id in target_ids:
+            if target_id not in known:
+                raise CodeDeployError("DeploymentTargetDoesNotExistException", f"Target {target_id} does not exist")
+            t = known[target_id]
+            out.append(
+                {
+                    "deploymentTargetType": "InstanceTarget",
+                    "instanceTarget": {
+                        "deploymentId": deployment_id,
+                        "targetId": target_id,
+                        "targetArn": f"arn:aws:ec2:{self.region}:{ACCOUNT}:instance/{target_id}",
+                        "status": target_status(t["events"]),
+                        "lastUpdatedAt": utcnow(),
+                        "lifecycleEvents": [
+                            {"lifecycleEventName": name, "status": status} for name, status in t["events"].items()
+                        ],
+                        "instanceLabel": t["instanceLabel"],
+                    },
+                }
+            )
+    return ActionResult({"deploymentTargets": out})
+
+
+CodeDeployResponse.list_deployment_targets = list_deployment_targets
+CodeDeployResponse.batch_get_deployment_targets = batch_get_deployment_targets
+
+
+def set_deployment_targets(payload):
+    """Replaces a deployment's targets: [{targetId, instanceLabel, events: {name: status}}]."""
+    targets = {}
+    for t in payload["targets"]:
+        names = GREEN_EVENTS if t.get("instanceLabel", "Green") == "Green" else BLUE_EVENTS
+        events = {name: "Pending" for name in names}
+        events.update(t.get("events", {}))
+        targets[t["targetId"]] = {"instanceLabel": t.get("instanceLabel", "Green"), "events": events}
+    with LOCK:
+        TARGETS[payload["deploymentId"]] = {"pageSize": payload.get("pageSize", 100), "targets": targets}
+
+
+def set_lifecycle_event(payload):
+    """Sets one lifecycle event of some (default: all Green) targets of a deployment."""
+    with LOCK:
+        targets = TARGETS[payload["deploymentId"]]["targets"]
+        ids = payload.get("targetIds") or [i for i, t in targets.items() if t["instanceLabel"] == "Green"]
+        for target_id in ids:
+            targets[target_id]["events"][payload["event"]] = payload["status"]
+
+
 # --- Auto Scaling: AttachLoadBalancers validates names, as AWS does -----------------------
 
 _moto_attach_load_balancers = AutoScalingBackend.attach_load_balancers
@@ -112,6 +268,32 @@ def attach_load_balancers(self, group_name, load_balancer_names):
 
 
 AutoScalingBackend.attach_load_balancers = attach_load_balancers
+
+
+# --- Auto Scaling: a classic load balancer shared by several groups keeps every group's ----
+# instances (moto deregisters every instance not in the group being updated).
+
+
+def update_attached_elbs(self, group_name):
+    group = self.autoscaling_groups[group_name]
+    group_ids = {state.instance.id for state in group.active_instances()}
+    other_ids = {
+        state.instance.id
+        for name, other in self.autoscaling_groups.items()
+        if name != group_name
+        for state in other.instance_states
+    }
+    if not group.load_balancer_names:
+        return
+    for elb in self.elb_backend.describe_load_balancers(names=group.load_balancer_names):
+        registered = set(elb.instance_ids)
+        self.elb_backend.register_instances(elb.name, group_ids - registered, from_autoscaling=True)
+        gone = registered - group_ids - other_ids
+        if gone:
+            self.elb_backend.deregister_instances(elb.name, gone, from_autoscaling=True)
+
+
+AutoScalingBackend.update_attached_elbs = update_attached_elbs
 
 
 # --- Faults, on the wire ---------------------------------------------------------------------
@@ -253,6 +435,17 @@ class Harness:
             deployment = codedeploy_backends[ACCOUNT][payload.get("region", "us-east-1")].deployments[payload["deploymentId"]]
             deployment.status = payload["status"]
             return {"ok": True}
+        if path == "/_harness/deployment-targets":
+            set_deployment_targets(payload)
+            return {"ok": True}
+        if path == "/_harness/lifecycle-event":
+            set_lifecycle_event(payload)
+            return {"ok": True}
+        if path == "/_harness/deployment-group-fleet":
+            backend = codedeploy_backends[ACCOUNT][payload.get("region", "us-east-1")]
+            group = backend.get_deployment_group(payload["applicationName"], payload["deploymentGroupName"])
+            group.auto_scaling_groups = list(payload["autoScalingGroups"])
+            return {"ok": True}
         if path == "/_harness/hook-reports":
             with LOCK:
                 return [r for r in HOOK_REPORTS if payload.get("deploymentId") in (None, r["deploymentId"])]
@@ -320,7 +513,7 @@ def build_world(endpoint, spec):
             AutoScalingGroupName=group_name,
             LaunchConfigurationName=f"{name}-lc",
             MinSize=0,
-            MaxSize=4,
+            MaxSize=max(4, spec.get("instances", 1)),
             DesiredCapacity=spec.get("instances", 1),
             AvailabilityZones=["us-east-1a"],
             TargetGroupARNs=tgs,
@@ -371,7 +564,12 @@ def build_world(endpoint, spec):
         attached_tgs = [t["arn"] for t in target_groups[: spec.get("attachedTargetGroups", 0)]]
         attached_lbs = classic[: spec.get("attachedLoadBalancers", 0)]
         group(replacement, attached_tgs, attached_lbs)
-    codedeploy_backends[ACCOUNT]["us-east-1"].deployments[deployment_id].status = spec.get("status", "InProgress")
+    status = spec.get("status", "InProgress")
+    codedeploy_backends[ACCOUNT]["us-east-1"].deployments[deployment_id].status = status
+    set_world_targets(autoscaling, deployment_id, original, replacement, spec)
+    # After a success, CodeDeploy names the replacement group as the deployment group's fleet.
+    if status in ("Succeeded", "Baking") and spec.get("live", True):
+        codedeploy_backends[ACCOUNT]["us-east-1"].deployment_groups[app][dg].auto_scaling_groups = [replacement]
     return {
         "deploymentId": deployment_id,
         "applicationName": app,
@@ -384,24 +582,59 @@ def build_world(endpoint, spec):
     }
 
 
+def instance_ids(autoscaling, group_name):
+    groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group_name])["AutoScalingGroups"]
+    return sorted(i["InstanceId"] for g in groups for i in g["Instances"])
+
+
+def set_world_targets(autoscaling, deployment_id, original, replacement, spec):
+    """The deployment's targets as CodeDeploy lists them: the original group's instances Blue,
+    the replacement group's Green. `reroute`: `complete` (default: every Green instance is past
+    AllowTraffic, inside AfterAllowTraffic), `pending` (installed, none rerouted yet) or `none`
+    (no Green target listed yet)."""
+    reroute = spec.get("reroute", "complete")
+    installed = {name: "Succeeded" for name in GREEN_EVENTS[: GREEN_EVENTS.index("BeforeAllowTraffic")]}
+    if reroute == "complete":
+        installed.update(BeforeAllowTraffic="Succeeded", AllowTraffic="Succeeded", AfterAllowTraffic="InProgress")
+    targets = [{"targetId": i, "instanceLabel": "Blue"} for i in instance_ids(autoscaling, original)]
+    if reroute != "none" and spec.get("createReplacement", True):
+        targets += [
+            {"targetId": i, "instanceLabel": "Green", "events": dict(installed)}
+            for i in instance_ids(autoscaling, replacement)
+        ]
+    set_deployment_targets({"deploymentId": deployment_id, "targets": targets, "pageSize": spec.get("targetsPageSize", 100)})
+
+
 def build_bulk(endpoint, spec):
-    """`count` replacement groups of one deployment group, each of its own deployment, none with
-    its load balancers (the account the audit benchmark scans)."""
+    """`count` live replacement groups, each the fleet of its own deployment group after its
+    deployment succeeded, none with its load balancers (the account the audit benchmark scans)."""
     def client(service):
         return aws_client(endpoint, service)
 
     name = spec["name"]
-    world = build_world(endpoint, {**spec, "createReplacement": True})
+    world = build_world(endpoint, {**spec, "createReplacement": True, "status": "Succeeded"})
     codedeploy, autoscaling = client("codedeploy"), client("autoscaling")
+    backend = codedeploy_backends[ACCOUNT]["us-east-1"]
+    template = backend.deployment_groups[world["applicationName"]][world["deploymentGroupName"]]
     groups = [world["replacementGroup"]]
-    for _ in range(spec.get("count", 1) - 1):
+    for i in range(spec.get("count", 1) - 1):
+        dg = f"{world['deploymentGroupName']}{i}"
+        codedeploy.create_deployment_group(
+            applicationName=world["applicationName"],
+            deploymentGroupName=dg,
+            serviceRoleArn=template.service_role_arn,
+            autoScalingGroups=[world["originalGroup"]],
+            deploymentStyle=template.deployment_style,
+            blueGreenDeploymentConfiguration=template.blue_green_deployment_configuration,
+            loadBalancerInfo=template.load_balancer_info,
+        )
         deployment_id = codedeploy.create_deployment(
             applicationName=world["applicationName"],
-            deploymentGroupName=world["deploymentGroupName"],
+            deploymentGroupName=dg,
             revision={"revisionType": "S3", "s3Location": {"bucket": "b", "key": "k.zip", "bundleType": "zip"}},
         )["deploymentId"]
-        codedeploy_backends[ACCOUNT]["us-east-1"].deployments[deployment_id].status = "Succeeded"
-        group_name = f"CodeDeploy_{world['deploymentGroupName']}_{deployment_id}"
+        backend.deployments[deployment_id].status = "Succeeded"
+        group_name = f"CodeDeploy_{dg}_{deployment_id}"
         autoscaling.create_auto_scaling_group(
             AutoScalingGroupName=group_name,
             LaunchConfigurationName=f"{name}-lc",
@@ -410,6 +643,7 @@ def build_bulk(endpoint, spec):
             DesiredCapacity=0,
             AvailabilityZones=["us-east-1a"],
         )
+        backend.deployment_groups[world["applicationName"]][dg].auto_scaling_groups = [group_name]
         groups.append(group_name)
     return {"groups": len(groups)}
 
