@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{event, moto, repo, World};
+use support::{event, moto, path_with_venv, repo, World};
 
 struct Watch {
     port: u16,
@@ -34,14 +34,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn path_with_venv() -> String {
-    format!(
-        "{}:{}",
-        repo().join(".venv/bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
 }
 
 /// One emulator for this test binary, serving the function built from this crate.
@@ -186,18 +178,7 @@ fn failed_hook_that_codedeploy_accepted_is_a_normal_return() {
 }
 
 fn hook_script(mode: &str, deployment_id: &str, endpoint: (&str, String)) -> Output {
-    Command::new(repo().join("infra/hooks/after-allow-traffic.sh"))
-        .env_clear()
-        .env("PATH", path_with_venv())
-        .env("HOME", std::env::temp_dir())
-        .env("HOOK_MODE", mode)
-        .env("HOOK_BINARY", env!("CARGO_BIN_EXE_codedeploy-tg-hook"))
-        .env("DEPLOYMENT_ID", deployment_id)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    support::hook_script(mode, deployment_id)
         .env(endpoint.0, endpoint.1)
         .output()
         .expect("run the hook script")

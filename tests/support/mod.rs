@@ -205,6 +205,67 @@ impl Moto {
         );
     }
 
+    /// Registers instances with every target group and classic load balancer of the world, as
+    /// CodeDeploy does during `AllowTraffic` (directly, not through the Auto Scaling group).
+    pub fn register(&self, world: &World, instance_ids: &[String]) {
+        self.harness(
+            "register",
+            json!({"targetGroupArns": world.target_group_arns,
+                   "loadBalancerNames": world.load_balancers,
+                   "instanceIds": instance_ids}),
+        );
+    }
+
+    /// The instances registered now with each of the world's target groups (by ARN) and classic
+    /// load balancers (by name), sorted.
+    pub fn registered(&self, world: &World) -> Vec<(String, Vec<String>)> {
+        let out = self.harness(
+            "registered",
+            json!({"targetGroupArns": world.target_group_arns,
+                   "loadBalancerNames": world.load_balancers}),
+        );
+        world
+            .target_group_arns
+            .iter()
+            .chain(&world.load_balancers)
+            .map(|source| {
+                let ids = out[source.as_str()]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.as_str().unwrap().to_owned())
+                    .collect();
+                (source.clone(), ids)
+            })
+            .collect()
+    }
+
+    /// The instance ids of an Auto Scaling group, sorted.
+    pub async fn instance_ids(&self, clients: &Clients, group: &str) -> Vec<String> {
+        let out = clients
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(group)
+            .send()
+            .await
+            .expect("describe group");
+        let mut ids: Vec<String> = out.auto_scaling_groups()[0]
+            .instances()
+            .iter()
+            .filter_map(|i| i.instance_id().map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// The appspec hook script (infra/hooks/after-allow-traffic.sh) in `binary` mode, as the
+    /// CodeDeploy agent runs it on an instance, pointed at this moto.
+    pub fn hook_script(&self, deployment_id: &str) -> Command {
+        let mut command = hook_script("binary", deployment_id);
+        command.env("AWS_ENDPOINT_URL", self.endpoint());
+        command
+    }
+
     /// Statuses CodeDeploy (moto) accepted for this deployment, in order.
     pub fn hook_reports(&self, deployment_id: &str) -> Vec<String> {
         self.harness("hook-reports", json!({ "deploymentId": deployment_id }))
@@ -293,6 +354,34 @@ impl Moto {
         lbs.sort();
         (tgs, lbs)
     }
+}
+
+/// PATH with .venv/bin first (the AWS CLI, cargo-lambda).
+pub fn path_with_venv() -> String {
+    format!(
+        "{}:{}",
+        repo().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// The appspec hook script with the environment the CodeDeploy agent and a user give it; the
+/// caller adds the endpoint (`AWS_ENDPOINT_URL`, or `AWS_ENDPOINT_URL_LAMBDA` in `lambda` mode).
+pub fn hook_script(mode: &str, deployment_id: &str) -> Command {
+    let mut command = Command::new(repo().join("infra/hooks/after-allow-traffic.sh"));
+    command
+        .env_clear()
+        .env("PATH", path_with_venv())
+        .env("HOME", std::env::temp_dir())
+        .env("HOOK_MODE", mode)
+        .env("HOOK_BINARY", env!("CARGO_BIN_EXE_codedeploy-tg-hook"))
+        .env("DEPLOYMENT_ID", deployment_id)
+        .env("AWS_REGION", REGION)
+        .env("AWS_DEFAULT_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
 }
 
 impl World {

@@ -446,6 +446,31 @@ class Harness:
             group = backend.get_deployment_group(payload["applicationName"], payload["deploymentGroupName"])
             group.auto_scaling_groups = list(payload["autoScalingGroups"])
             return {"ok": True}
+        if path == "/_harness/register":
+            # What CodeDeploy does during AllowTraffic: registers instances with the target
+            # groups and classic load balancers directly, not through the Auto Scaling group.
+            region = payload.get("region", "us-east-1")
+            from moto.elb.models import elb_backends
+            from moto.elbv2.models import elbv2_backends
+
+            for arn in payload.get("targetGroupArns", []):
+                port = elbv2_backends[ACCOUNT][region].target_groups[arn].port
+                elbv2_backends[ACCOUNT][region].register_targets(arn, [{"Id": i, "Port": port} for i in payload["instanceIds"]])
+            for name in payload.get("loadBalancerNames", []):
+                elb_backends[ACCOUNT][region].register_instances(name, payload["instanceIds"])
+            return {"ok": True}
+        if path == "/_harness/registered":
+            # Instances registered now, per target group ARN and classic load balancer name.
+            region = payload.get("region", "us-east-1")
+            from moto.elb.models import elb_backends
+            from moto.elbv2.models import elbv2_backends
+
+            out = {}
+            for arn in payload.get("targetGroupArns", []):
+                out[arn] = sorted(elbv2_backends[ACCOUNT][region].target_groups[arn].targets.keys())
+            for name in payload.get("loadBalancerNames", []):
+                out[name] = sorted(elb_backends[ACCOUNT][region].get_load_balancer(name).instance_ids)
+            return out
         if path == "/_harness/hook-reports":
             with LOCK:
                 return [r for r in HOOK_REPORTS if payload.get("deploymentId") in (None, r["deploymentId"])]
