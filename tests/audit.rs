@@ -192,3 +192,133 @@ fn audit_table_lists_rows_and_a_summary() {
         "{text}"
     );
 }
+
+/// Attach calls whose request names `group` (Auto Scaling's query bodies carry the group name).
+fn attach_calls_naming(moto: &Moto, group: &str) -> usize {
+    // Form encoding leaves letters, digits, '_' and '-' as they are.
+    moto.requests()
+        .iter()
+        .filter(|r| r["action"].as_str().unwrap_or("").starts_with("Attach"))
+        .filter(|r| r["body"].as_str().unwrap_or("").contains(group))
+        .count()
+}
+
+#[test]
+fn audit_keeps_to_the_live_fleet_after_the_reroute_and_to_codedeploys_own_names() {
+    let moto = Moto::start();
+    let live = moto.world(json!({"name": "au-live", "status": "Succeeded"}));
+    let old = moto.world(json!({"name": "au-old", "status": "Succeeded"}));
+    moto.set_fleet(
+        &old,
+        &[&format!(
+            "CodeDeploy_{}_d-LATER0003",
+            old.deployment_group_name
+        )],
+    );
+    let mid = moto.world(json!({"name": "au-mid", "instances": 2, "reroute": "pending"}));
+    // Groups of the user's own whose names merely start like CodeDeploy's.
+    moto.harness("group", json!({"name": "CodeDeploy_my_tools"}));
+    moto.harness("group", json!({"name": "CodeDeploy_web_dg_d-notAnId1"}));
+
+    let (code, report) = audit(&moto, &[]);
+    assert_eq!(code, Some(3), "only the live group is missing: {report}");
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        3,
+        "no row for a user's own CodeDeploy_ group: {report}"
+    );
+    let old_row = row(&report, &old.replacement_group);
+    assert_eq!(old_row["status"], "skipped");
+    assert!(
+        old_row["reason"].as_str().unwrap().contains("superseded"),
+        "{old_row}"
+    );
+    assert_eq!(old_row["targetGroups"], json!([]));
+    let mid_row = row(&report, &mid.replacement_group);
+    assert_eq!(mid_row["status"], "waiting");
+    assert!(
+        mid_row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("2 of 2 replacement instances are still to be rerouted"),
+        "{mid_row}"
+    );
+    assert_eq!(row(&report, &live.replacement_group)["status"], "missing");
+
+    moto.clear_requests();
+    let (code, fixed) = audit(&moto, &["--fix"]);
+    assert_eq!(code, Some(0), "{fixed}");
+    assert_eq!(row(&fixed, &live.replacement_group)["status"], "repaired");
+    assert_eq!(row(&fixed, &old.replacement_group)["status"], "skipped");
+    assert_eq!(row(&fixed, &mid.replacement_group)["status"], "waiting");
+    assert!(
+        attach_calls_naming(&moto, &live.replacement_group) > 0,
+        "the request log shows attach bodies"
+    );
+    for group in [
+        &old.replacement_group,
+        &mid.replacement_group,
+        "CodeDeploy_my_tools",
+        "CodeDeploy_web_dg_d-notAnId1",
+    ] {
+        assert_eq!(attach_calls_naming(&moto, group), 0, "{group}");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for group in [&old.replacement_group, &mid.replacement_group] {
+        assert_eq!(
+            rt.block_on(sources(&moto, group)),
+            (vec![], vec![]),
+            "{group}"
+        );
+    }
+}
+
+#[test]
+fn audit_reads_each_deployment_groups_fleet_once() {
+    let moto = Moto::start();
+    moto.harness(
+        "bulk",
+        json!({"name": "au-bulk", "count": 3, "targetGroups": 1, "classicLoadBalancers": 0}),
+    );
+    let world = moto.world(json!({"name": "au-shared", "status": "Succeeded"}));
+    // An earlier deployment of the same deployment group, superseded by the world's.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let earlier = rt.block_on(async {
+        let clients = moto.clients().await;
+        let revision = aws_sdk_codedeploy::types::RevisionLocation::builder()
+            .revision_type(aws_sdk_codedeploy::types::RevisionLocationType::S3)
+            .build();
+        clients
+            .codedeploy
+            .create_deployment()
+            .application_name(&world.application_name)
+            .deployment_group_name(&world.deployment_group_name)
+            .revision(revision)
+            .send()
+            .await
+            .unwrap()
+            .deployment_id()
+            .unwrap()
+            .to_owned()
+    });
+    moto.set_status(&earlier, "Succeeded");
+    let earlier_group = format!("CodeDeploy_{}_{earlier}", world.deployment_group_name);
+    moto.harness("group", json!({ "name": earlier_group }));
+
+    moto.clear_requests();
+    let (code, report) = audit(&moto, &[]);
+    assert_eq!(code, Some(3), "{report}");
+    assert_eq!(report["rows"].as_array().unwrap().len(), 5, "{report}");
+    assert_eq!(row(&report, &earlier_group)["status"], "skipped");
+    assert_eq!(row(&report, &world.replacement_group)["status"], "missing");
+    let fleet_reads = moto
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "GetDeploymentGroup")
+        .count();
+    assert_eq!(
+        fleet_reads, 4,
+        "5 groups of 4 deployment groups (3 bulk + au-shared's two): {report}"
+    );
+}

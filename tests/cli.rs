@@ -311,3 +311,29 @@ fn twenty_attach_processes_at_once_all_succeed_like_an_appspec_hook_on_every_ins
     assert_eq!(tgs, world.all_target_groups_sorted());
     assert_eq!(lbs, world.load_balancers);
 }
+
+#[test]
+fn attach_on_a_superseded_deployment_is_skipped_and_changes_nothing() {
+    let world = moto().world(json!({"name": "cli-old", "status": "Succeeded"}));
+    let later = format!("CodeDeploy_{}_d-LATER0002", world.deployment_group_name);
+    moto().set_fleet(&world, &[&later]);
+    let output = moto()
+        .cli()
+        .args(["attach", "--deployment-id", &world.deployment_id])
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let outcome = stdout_json(&output);
+    assert_eq!(outcome["outcome"], "skipped", "{outcome}");
+    assert!(
+        outcome["reason"].as_str().unwrap().contains("superseded"),
+        "{outcome}"
+    );
+    let sources = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let clients = moto().clients().await;
+        moto()
+            .group_sources(&clients, &world.replacement_group)
+            .await
+    });
+    assert_eq!(sources, (vec![], vec![]));
+}

@@ -403,3 +403,65 @@ async fn a_status_codedeploy_never_accepts_makes_a_function_error_so_lambda_retr
         .await;
     assert_eq!(tgs, world.all_target_groups_sorted());
 }
+
+#[tokio::test]
+async fn a_moment_that_cannot_be_read_fails_naming_the_missing_permission_and_attaches_nothing() {
+    let world = moto().world(json!({"name": "ft-notargets"}));
+    moto().fault(
+        "ListDeploymentTargets",
+        "access-denied",
+        10,
+        &[&world.deployment_id],
+    );
+    let outcome = run_hook_now(&world).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
+    assert_eq!(outcome.error_code.as_deref(), Some("AccessDeniedException"));
+    let reason = outcome.reason.unwrap();
+    assert!(
+        reason.contains("grant codedeploy:ListDeploymentTargets")
+            && reason.contains(&world.deployment_id),
+        "{reason}"
+    );
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+    let clients = moto().clients().await;
+    assert_eq!(
+        moto()
+            .group_sources(&clients, &world.replacement_group)
+            .await,
+        (vec![], vec![])
+    );
+
+    let done = moto().world(json!({"name": "ft-nofleet", "status": "Succeeded"}));
+    moto().fault(
+        "GetDeploymentGroup",
+        "access-denied",
+        10,
+        &[&done.deployment_group_name],
+    );
+    let outcome = execute(
+        &clients,
+        &Trigger {
+            deployment_id: done.deployment_id.clone(),
+            source: Source::SnsTrigger,
+            hook_execution_id: None,
+        },
+        Instant::now() + Duration::from_secs(60),
+        &settings(Duration::from_secs(5)),
+    )
+    .await;
+    assert!(outcome.is_function_error(), "{outcome:?}");
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("grant codedeploy:GetDeploymentGroup"),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        moto()
+            .group_sources(&clients, &done.replacement_group)
+            .await,
+        (vec![], vec![])
+    );
+}

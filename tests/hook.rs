@@ -392,3 +392,153 @@ async fn traffic_sources_attached_through_the_traffic_source_api_count_as_attach
     let (tgs, _) = sources(&world.replacement_group).await;
     assert_eq!(tgs, vec![world.target_group_arns[1].clone()]);
 }
+
+#[tokio::test]
+async fn lifecycle_hook_mid_reroute_reports_succeeded_waiting_and_attaches_nothing() {
+    let world = moto().world(json!({"name": "hk-wait", "instances": 2, "reroute": "pending"}));
+    let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Waiting, "{outcome:?}");
+    assert_eq!(outcome.hook_status, Some("Succeeded"));
+    assert_eq!(
+        outcome.auto_scaling_groups,
+        vec![world.replacement_group.clone()]
+    );
+    assert!(outcome.attached.target_group_arns.is_empty());
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("2 of 2 replacement instances are still to be rerouted"),
+        "{outcome:?}"
+    );
+    assert!(!outcome.is_function_error());
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
+    assert_untouched(&world).await;
+}
+
+#[tokio::test]
+async fn in_progress_deployment_that_lists_no_replacement_instance_has_not_begun_its_reroute() {
+    let world = moto().world(json!({"name": "hk-nogreen", "reroute": "none"}));
+    let outcome = handle_one(event("direct", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Waiting, "{outcome:?}");
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("the reroute has not begun"),
+        "{outcome:?}"
+    );
+    assert_untouched(&world).await;
+}
+
+#[tokio::test]
+async fn replacement_instances_are_read_over_every_page_and_in_batches_of_25() {
+    let own = support::Moto::start();
+    let world = own.world(json!({"name": "hk-pages"}));
+    let ids: Vec<String> = (0..30).map(|i| format!("i-{i:017x}")).collect();
+    let rerouted = json!({"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "Succeeded"});
+    let mut targets: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"targetId": id, "instanceLabel": "Green", "events": rerouted}))
+        .collect();
+    targets.push(json!({"targetId": "i-blue", "instanceLabel": "Blue"}));
+    own.set_targets(&world.deployment_id, Value::Array(targets), 7);
+    own.lifecycle_event(
+        &world.deployment_id,
+        &ids[29..],
+        "AllowTraffic",
+        "InProgress",
+    );
+    let clients = own.clients().await;
+    let run = |payload: Value| {
+        let clients = clients.clone();
+        async move {
+            handle_event(
+                &clients,
+                payload,
+                Instant::now() + Duration::from_secs(60),
+                &settings(),
+            )
+            .await
+            .unwrap()
+            .remove(0)
+        }
+    };
+
+    own.clear_requests();
+    let outcome = run(event("direct", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Waiting, "{outcome:?}");
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("1 of 30 replacement instances"),
+        "the Blue target is not counted, the last page is read: {outcome:?}"
+    );
+    let count = |action: &str| {
+        own.requests()
+            .iter()
+            .filter(|r| r["action"] == action)
+            .count()
+    };
+    assert_eq!(count("ListDeploymentTargets"), 5, "30 ids, 7 a page");
+    assert_eq!(count("BatchGetDeploymentTargets"), 2, "25 + 5 ids");
+
+    own.lifecycle_event(
+        &world.deployment_id,
+        &ids[29..],
+        "AllowTraffic",
+        "Succeeded",
+    );
+    let outcome = run(event("direct", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+}
+
+/// A Succeeded deployment whose deployment group a later deployment moved to another group.
+fn superseded(name: &str) -> World {
+    let world = moto().world(json!({"name": name, "status": "Succeeded"}));
+    let later = format!("CodeDeploy_{}_d-LATER0001", world.deployment_group_name);
+    moto().set_fleet(&world, &[&later]);
+    world
+}
+
+fn assert_skipped_as_superseded(outcome: &Outcome) {
+    assert_eq!(outcome.outcome, OutcomeKind::Skipped, "{outcome:?}");
+    let reason = outcome.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("superseded") && reason.contains("not live"),
+        "{reason}"
+    );
+    assert!(!outcome.is_function_error());
+}
+
+#[tokio::test]
+async fn superseded_group_is_never_attached_from_sns_eventbridge_or_a_direct_invocation() {
+    for (shape, status) in [
+        ("sns", "SUCCEEDED"),
+        ("eventbridge", "SUCCESS"),
+        ("direct", ""),
+    ] {
+        let world = superseded(&format!("hk-old-{shape}"));
+        let outcome = handle_one(event(shape, &world.deployment_id, status)).await;
+        assert_skipped_as_superseded(&outcome);
+        assert_untouched(&world).await;
+    }
+}
+
+#[tokio::test]
+async fn succeeded_deployment_still_named_by_its_deployment_group_is_repaired() {
+    for status in ["Succeeded", "Baking"] {
+        let world = moto().world(json!({"name": format!("hk-live-{status}"), "status": status}));
+        let outcome = handle_one(event("direct", &world.deployment_id, "")).await;
+        assert_eq!(
+            outcome.outcome,
+            OutcomeKind::Attached,
+            "{status}: {outcome:?}"
+        );
+        assert_fully_attached(&world).await;
+    }
+}

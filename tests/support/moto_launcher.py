@@ -16,7 +16,7 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
   ValidationError, as AWS does (moto accepts any name).
 - Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
   an attach that is accepted but does nothing, and attachment states held at `Adding`.
-- A request log (action, start, end) for the call-graph test and the benchmark.
+- A request log (action, start, end, status, the body's first 1000 bytes) for the call-graph test and the benchmark.
 - POST /_harness/world builds a blue/green world (see `build_world`).
 
 Prints one JSON line `{"port": N}` when ready. With --exit-on-stdin-eof it exits when its
@@ -382,7 +382,7 @@ class Harness:
         if answer is not None:
             status, headers, out = answer
             start_response(status, headers + [("Content-Length", str(len(out)))])
-            self.log(action, start, status)
+            self.log(action, start, status, body)
             return [out]
 
         captured = {}
@@ -396,13 +396,20 @@ class Harness:
             chunks = chunks.replace(b"<State>Added</State>", f"<State>{fault['state']}</State>".encode())
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
         start_response(captured["status"], headers + [("Content-Length", str(len(chunks)))])
-        self.log(action, start, captured["status"])
+        self.log(action, start, captured["status"], body)
         return [chunks]
 
-    def log(self, action, start, status):
+    def log(self, action, start, status, body):
+        entry = {
+            "action": action,
+            "start": start,
+            "end": time.time(),
+            "status": int(status.split()[0]),
+            "body": body[:1000].decode("utf-8", "replace"),
+        }
         with LOCK:
             if len(REQUESTS) < 100_000:
-                REQUESTS.append({"action": action, "start": start, "end": time.time(), "status": int(status.split()[0])})
+                REQUESTS.append(entry)
 
     def control(self, path, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
