@@ -1,0 +1,50 @@
+//! The template's policy grants exactly the AWS actions the code calls: no more, no fewer.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// `service:Action` literals, e.g. "codedeploy:GetDeployment".
+fn actions_in(text: &str) -> BTreeSet<String> {
+    let services = ["codedeploy:", "autoscaling:", "elasticloadbalancing:"];
+    let mut found = BTreeSet::new();
+    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == ':')) {
+        if services.iter().any(|s| word.starts_with(s))
+            && word
+                .split(':')
+                .nth(1)
+                .is_some_and(|a| a.starts_with(|c: char| c.is_ascii_uppercase()))
+        {
+            found.insert(word.to_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn the_function_policy_grants_exactly_the_calls_the_code_makes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut called = BTreeSet::new();
+    for entry in std::fs::read_dir(root.join("src/aws")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        called.extend(actions_in(&text));
+    }
+    let template = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+    let policy = &template[template.find("Policies:").expect("a Policies section")..];
+    let policy = &policy[..policy
+        .find("\n  TopicSubscription:")
+        .unwrap_or(policy.len())];
+    let granted: BTreeSet<String> = policy
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(actions_in)
+        .collect();
+    assert!(
+        called.contains("codedeploy:ListDeploymentTargets"),
+        "{called:?}"
+    );
+    assert_eq!(granted, called, "granted (left) vs called (right)");
+    assert!(
+        !policy.contains("Detach") && !policy.contains("Deregister"),
+        "nothing may detach or deregister"
+    );
+}
