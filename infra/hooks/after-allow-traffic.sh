@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # CodeDeploy AfterAllowTraffic hook (EC2/On-Premises blue/green, COPY_AUTO_SCALING_GROUP).
-# Runs on every replacement instance; gives the replacement Auto Scaling group the deployment
-# group's target groups and classic load balancers, and exits non-zero when that cannot be done,
-# so the deployment fails and rolls back instead of finishing with a broken group. Safe on every
-# instance at once: the work is idempotent. Prints one line, shown in the lifecycle event's log.
+# Runs on every replacement instance after its own AllowTraffic; at the instance that completes
+# the reroute it gives the replacement Auto Scaling group the deployment group's target groups and
+# classic load balancers (earlier instances get `waiting` and exit 0), and exits non-zero when that
+# cannot be done, so the deployment fails and rolls back instead of finishing with a broken group.
+# Safe on every instance at once: the work is idempotent. Prints one line, shown in the lifecycle
+# event's log.
 
 # lambda: invoke the deployed function (instance profile needs lambda:InvokeFunction on it).
 # binary: run codedeploy-tg-hook here (instance profile needs the function's own permissions).
