@@ -55,6 +55,16 @@ pub enum Skip {
         groups: Vec<String>,
         fleet: Vec<String>,
     },
+    /// A later deployment of the deployment group is under way: it is replacing these groups.
+    LaterDeploymentUnderWay {
+        groups: Vec<String>,
+        deployment_id: String,
+        status: String,
+    },
+    /// Every replacement instance is through `AllowTraffic`, none of them successfully.
+    NothingRerouted {
+        replacement_instances: usize,
+    },
 }
 
 impl fmt::Display for Skip {
@@ -95,6 +105,23 @@ impl fmt::Display for Skip {
                  instances are not live (no longer behind the load balancer) and are not attached",
                 if fleet.is_empty() { "empty".to_owned() } else { fleet.join(", ") },
                 groups.join(", ")
+            ),
+            Skip::LaterDeploymentUnderWay {
+                groups,
+                deployment_id,
+                status,
+            } => write!(
+                f,
+                "a later deployment, {deployment_id}, is {status}: it is replacing {}, so that fleet is on its way out \
+                 of the load balancer and is not attached",
+                groups.join(", ")
+            ),
+            Skip::NothingRerouted {
+                replacement_instances,
+            } => write!(
+                f,
+                "none of the {replacement_instances} replacement instances passed AllowTraffic: traffic did not move to \
+                 the replacement fleet, so it is not attached"
             ),
         }
     }
@@ -208,16 +235,22 @@ pub fn assess(deployment: &Deployment) -> Result<Work, Skip> {
     })
 }
 
-/// One replacement (`Green`) instance target of a deployment (BatchGetDeploymentTargets).
+/// One instance target of a deployment, as BatchGetDeploymentTargets reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplacementInstance {
+pub struct InstanceTarget {
     pub instance_id: String,
+    /// `Green` (replacement) or `Blue` (original); `None` when not reported.
+    pub label: Option<String>,
     /// The status of its `AllowTraffic` lifecycle event (`Pending`, `InProgress`, `Succeeded`,
     /// `Failed`, `Skipped`, `Unknown`); `None` when the target lists no such event.
     pub allow_traffic: Option<String>,
 }
 
-impl ReplacementInstance {
+impl InstanceTarget {
+    fn is_replacement(&self) -> bool {
+        self.label.as_deref().is_none_or(|l| l == "Green")
+    }
+
     /// Done with `AllowTraffic`, one way or the other: a failed instance does not hold the
     /// others back once nothing is still waiting.
     fn rerouted(&self) -> bool {
@@ -228,13 +261,28 @@ impl ReplacementInstance {
     }
 }
 
+/// A deployment group's newest deployment (`lastAttemptedDeployment`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastDeployment {
+    pub id: String,
+    pub status: String,
+}
+
+/// What GetDeploymentGroup says of where traffic lives now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeploymentGroupState {
+    /// `autoScalingGroups[].name`: the fleet (after a successful copy, its replacement group).
+    pub fleet: Vec<String>,
+    pub last_attempted: Option<LastDeployment>,
+}
+
 /// What the moment of a deployment is judged on, as read for its `Moment`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MomentFacts {
-    /// `RerouteComplete`: the deployment's replacement instance targets.
-    Reroute(Vec<ReplacementInstance>),
-    /// `LiveFleet`: the Auto Scaling groups the deployment group names now (GetDeploymentGroup).
-    Fleet(Vec<String>),
+    /// `RerouteComplete`: the deployment's instance targets (the read asks for `Green` ones).
+    Reroute(Vec<InstanceTarget>),
+    /// `LiveFleet`: the deployment group as it is now.
+    Fleet(DeploymentGroupState),
 }
 
 /// An `InProgress` deployment whose reroute is not complete: nothing to do yet, a success.
@@ -243,9 +291,12 @@ pub struct Waiting {
     pub deployment_id: String,
     pub replacement_groups: Vec<String>,
     /// Replacement instances still waiting for or inside `AllowTraffic`.
-    pub still_to_reroute: usize,
+    pub still_to_reroute: Vec<String>,
     pub replacement_instances: usize,
 }
+
+/// How many waiting instances a reason names before it only counts the rest.
+const NAMED_INSTANCES: usize = 5;
 
 impl fmt::Display for Waiting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -257,11 +308,17 @@ impl fmt::Display for Waiting {
                 self.deployment_id
             );
         }
+        let waiting = &self.still_to_reroute;
+        let named = waiting[..waiting.len().min(NAMED_INSTANCES)].join(", ");
+        let more = waiting.len().saturating_sub(NAMED_INSTANCES);
         write!(
             f,
-            "deployment {} is InProgress: {} of {} replacement instances are still to be rerouted (AllowTraffic not finished); \
+            "deployment {} is InProgress: {} of {} replacement instances are still to be rerouted (AllowTraffic not finished: {named}{}); \
              nothing is attached now, the instance that completes the reroute does it",
-            self.deployment_id, self.still_to_reroute, self.replacement_instances
+            self.deployment_id,
+            waiting.len(),
+            self.replacement_instances,
+            if more > 0 { format!(" and {more} more") } else { String::new() },
         )
     }
 }
@@ -273,33 +330,62 @@ pub enum Hold {
     Skipped(Skip),
 }
 
+/// Statuses of a deployment that may still move traffic.
+const ACTIVE: [&str; 5] = ["Created", "Queued", "InProgress", "Ready", "Baking"];
+
 /// Decides whether now is the moment: for an `InProgress` deployment, every replacement instance
-/// is done with `AllowTraffic` (and there is at least one); for a finished one, its replacement
-/// groups are still the deployment group's fleet. Returns the work narrowed to the live groups.
+/// is done with `AllowTraffic` (there is at least one, and at least one succeeded); for a
+/// finished one, its replacement groups are still the deployment group's fleet and no later
+/// deployment is under way. Returns the work narrowed to the live groups.
 pub fn at_moment(mut work: Work, facts: &MomentFacts) -> Result<Work, Hold> {
     match facts {
-        MomentFacts::Reroute(instances) => {
-            let still_to_reroute = instances.iter().filter(|i| !i.rerouted()).count();
-            if instances.is_empty() || still_to_reroute > 0 {
+        MomentFacts::Reroute(targets) => {
+            let replacements: Vec<&InstanceTarget> =
+                targets.iter().filter(|t| t.is_replacement()).collect();
+            let still_to_reroute: Vec<String> = replacements
+                .iter()
+                .filter(|t| !t.rerouted())
+                .map(|t| t.instance_id.clone())
+                .collect();
+            if replacements.is_empty() || !still_to_reroute.is_empty() {
                 return Err(Hold::Waiting(Waiting {
                     deployment_id: work.deployment_id,
                     replacement_groups: work.replacement_groups,
                     still_to_reroute,
-                    replacement_instances: instances.len(),
+                    replacement_instances: replacements.len(),
+                }));
+            }
+            if !replacements
+                .iter()
+                .any(|t| t.allow_traffic.as_deref() == Some("Succeeded"))
+            {
+                return Err(Hold::Skipped(Skip::NothingRerouted {
+                    replacement_instances: replacements.len(),
                 }));
             }
             Ok(work)
         }
-        MomentFacts::Fleet(fleet) => {
+        MomentFacts::Fleet(state) => {
+            if let Some(later) = state
+                .last_attempted
+                .as_ref()
+                .filter(|d| d.id != work.deployment_id && ACTIVE.contains(&d.status.as_str()))
+            {
+                return Err(Hold::Skipped(Skip::LaterDeploymentUnderWay {
+                    groups: work.replacement_groups,
+                    deployment_id: later.id.clone(),
+                    status: later.status.clone(),
+                }));
+            }
             let (live, superseded): (Vec<String>, Vec<String>) = work
                 .replacement_groups
                 .iter()
                 .cloned()
-                .partition(|group| fleet.contains(group));
+                .partition(|group| state.fleet.contains(group));
             if live.is_empty() {
                 return Err(Hold::Skipped(Skip::Superseded {
                     groups: superseded,
-                    fleet: fleet.clone(),
+                    fleet: state.fleet.clone(),
                 }));
             }
             work.replacement_groups = live;
@@ -534,14 +620,22 @@ mod tests {
         }
     }
 
-    fn instance(id: &str, allow_traffic: Option<&str>) -> ReplacementInstance {
-        ReplacementInstance {
+    fn instance(id: &str, allow_traffic: Option<&str>) -> InstanceTarget {
+        InstanceTarget {
             instance_id: id.into(),
+            label: Some("Green".into()),
             allow_traffic: allow_traffic.map(str::to_owned),
         }
     }
 
-    fn waiting(work: Work, instances: Vec<ReplacementInstance>) -> Waiting {
+    fn fleet(groups: &[&str]) -> MomentFacts {
+        MomentFacts::Fleet(DeploymentGroupState {
+            fleet: groups.iter().map(|g| g.to_string()).collect(),
+            last_attempted: None,
+        })
+    }
+
+    fn waiting(work: Work, instances: Vec<InstanceTarget>) -> Waiting {
         match at_moment(work, &MomentFacts::Reroute(instances)) {
             Err(Hold::Waiting(w)) => w,
             other => panic!("expected to wait, got {other:?}"),
@@ -575,10 +669,13 @@ mod tests {
                     instance("i-3", Some("Pending")),
                 ],
             );
-            assert_eq!((w.still_to_reroute, w.replacement_instances), (2, 3));
+            assert_eq!(w.still_to_reroute, vec!["i-2", "i-3"]);
+            assert_eq!(w.replacement_instances, 3);
             let reason = w.to_string();
             assert!(
-                reason.contains("2 of 3 replacement instances are still to be rerouted"),
+                reason.contains(
+                    "2 of 3 replacement instances are still to be rerouted (AllowTraffic not finished: i-2, i-3)"
+                ),
                 "{reason}"
             );
             assert!(reason.contains("d-ABC"), "{reason}");
@@ -597,9 +694,90 @@ mod tests {
     }
 
     #[test]
+    fn blue_targets_are_not_replacement_instances() {
+        let work = assess(&blue_green()).unwrap();
+        let mut blue = instance("i-blue", Some("Pending"));
+        blue.label = Some("Blue".into());
+        let targets = vec![instance("i-1", Some("Succeeded")), blue];
+        assert!(at_moment(work.clone(), &MomentFacts::Reroute(targets)).is_ok());
+        let mut only_blue = instance("i-blue", Some("Succeeded"));
+        only_blue.label = Some("Blue".into());
+        assert_eq!(waiting(work, vec![only_blue]).replacement_instances, 0);
+    }
+
+    #[test]
+    fn waiting_reason_names_five_instances_and_counts_the_rest() {
+        let targets = (0..8)
+            .map(|i| instance(&format!("i-{i}"), Some("Pending")))
+            .collect();
+        let reason = waiting(assess(&blue_green()).unwrap(), targets).to_string();
+        assert!(
+            reason.contains("8 of 8") && reason.contains("i-0, i-1, i-2, i-3, i-4 and 3 more"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_reroute_where_no_instance_succeeded_moved_no_traffic() {
+        let work = assess(&blue_green()).unwrap();
+        let targets = vec![
+            instance("i-1", Some("Failed")),
+            instance("i-2", Some("Skipped")),
+        ];
+        let Err(Hold::Skipped(skip)) = at_moment(work, &MomentFacts::Reroute(targets)) else {
+            panic!("nothing was rerouted");
+        };
+        assert_eq!(
+            skip,
+            Skip::NothingRerouted {
+                replacement_instances: 2
+            }
+        );
+        assert!(skip.to_string().contains("traffic did not move"), "{skip}");
+    }
+
+    #[test]
+    fn a_later_deployment_under_way_takes_the_fleet_out_of_play() {
+        let mut d = blue_green();
+        d.status = "Succeeded".into();
+        let work = assess(&d).unwrap();
+        let state = |id: &str, status: &str| {
+            MomentFacts::Fleet(DeploymentGroupState {
+                fleet: vec!["CodeDeploy_web_dg_d-ABC".into()],
+                last_attempted: Some(LastDeployment {
+                    id: id.into(),
+                    status: status.into(),
+                }),
+            })
+        };
+        for status in ["Created", "Queued", "InProgress", "Ready", "Baking"] {
+            let Err(Hold::Skipped(skip)) = at_moment(work.clone(), &state("d-NEXT", status)) else {
+                panic!("{status}: a later deployment is under way");
+            };
+            assert!(
+                skip.to_string()
+                    .contains(&format!("a later deployment, d-NEXT, is {status}")),
+                "{skip}"
+            );
+        }
+        // A later deployment that failed or stopped leaves this fleet live; so does this one.
+        for (id, status) in [
+            ("d-NEXT", "Failed"),
+            ("d-NEXT", "Stopped"),
+            ("d-ABC", "Succeeded"),
+        ] {
+            assert!(
+                at_moment(work.clone(), &state(id, status)).is_ok(),
+                "{id} {status}"
+            );
+        }
+    }
+
+    #[test]
     fn no_replacement_instance_listed_means_the_reroute_has_not_begun() {
         let w = waiting(assess(&blue_green()).unwrap(), vec![]);
-        assert_eq!((w.still_to_reroute, w.replacement_instances), (0, 0));
+        assert!(w.still_to_reroute.is_empty());
+        assert_eq!(w.replacement_instances, 0);
         assert!(w.to_string().contains("the reroute has not begun"), "{w}");
     }
 
@@ -608,10 +786,10 @@ mod tests {
         let mut d = blue_green();
         d.status = "Succeeded".into();
         let work = assess(&d).unwrap();
-        let live = MomentFacts::Fleet(vec!["CodeDeploy_web_dg_d-ABC".into()]);
+        let live = fleet(&["CodeDeploy_web_dg_d-ABC"]);
         assert_eq!(at_moment(work.clone(), &live), Ok(work.clone()));
 
-        let later = MomentFacts::Fleet(vec!["CodeDeploy_web_dg_d-LATER".into()]);
+        let later = fleet(&["CodeDeploy_web_dg_d-LATER"]);
         let Err(Hold::Skipped(skip)) = at_moment(work.clone(), &later) else {
             panic!("a superseded group must be skipped");
         };
@@ -627,8 +805,7 @@ mod tests {
         assert!(reason.contains("not live"), "{reason}");
         assert!(reason.contains("CodeDeploy_web_dg_d-LATER"), "{reason}");
 
-        let Err(Hold::Skipped(Skip::Superseded { fleet, .. })) =
-            at_moment(work, &MomentFacts::Fleet(vec![]))
+        let Err(Hold::Skipped(Skip::Superseded { fleet, .. })) = at_moment(work, &fleet(&[]))
         else {
             panic!("an empty fleet names no live group");
         };
@@ -641,7 +818,7 @@ mod tests {
         d.status = "Succeeded".into();
         d.target_instance_groups = vec!["green-1".into(), "green-2".into()];
         let work = assess(&d).unwrap();
-        let kept = at_moment(work, &MomentFacts::Fleet(vec!["green-2".into()])).unwrap();
+        let kept = at_moment(work, &fleet(&["green-2"])).unwrap();
         assert_eq!(kept.replacement_groups, vec!["green-2"]);
     }
 

@@ -11,7 +11,8 @@ use tokio::time::Instant;
 use crate::aws::{self, AwsError, Clients};
 use crate::event::{self, Decoded, EventError, Source, Trigger};
 use crate::plan::{
-    self, GroupPlan, GroupState, Hold, Moment, MomentFacts, PlanFault, Skip, Waiting, Work,
+    self, DeploymentGroupState, GroupPlan, GroupState, Hold, Moment, MomentFacts, PlanFault, Skip,
+    Waiting, Work,
 };
 use crate::report::{Outcome, OutcomeKind};
 
@@ -185,8 +186,8 @@ pub(crate) struct Fleets(Arc<Mutex<HashMap<DeploymentGroupKey, FleetCell>>>);
 
 /// (application name, deployment group name).
 type DeploymentGroupKey = (String, String);
-/// One deployment group's fleet, read at most once successfully.
-type FleetCell = Arc<OnceCell<Vec<String>>>;
+/// One deployment group's state, read at most once successfully.
+type FleetCell = Arc<OnceCell<DeploymentGroupState>>;
 
 impl Fleets {
     async fn get(
@@ -194,7 +195,7 @@ impl Fleets {
         clients: &Clients,
         application_name: &str,
         deployment_group_name: &str,
-    ) -> Result<Vec<String>, aws::AwsError> {
+    ) -> Result<DeploymentGroupState, aws::AwsError> {
         let cell = {
             // Held only to find or insert the cell, never across an await.
             let mut cells = self
@@ -210,7 +211,7 @@ impl Fleets {
                 .clone()
         };
         cell.get_or_try_init(|| {
-            aws::codedeploy::deployment_group_fleet(
+            aws::codedeploy::deployment_group_state(
                 &clients.codedeploy,
                 application_name,
                 deployment_group_name,

@@ -282,27 +282,10 @@ fn audit_reads_each_deployment_groups_fleet_once() {
         json!({"name": "au-bulk", "count": 3, "targetGroups": 1, "classicLoadBalancers": 0}),
     );
     let world = moto.world(json!({"name": "au-shared", "status": "Succeeded"}));
-    // An earlier deployment of the same deployment group, superseded by the world's.
+    // An earlier deployment of the same deployment group, superseded by the world's (created
+    // after it here, which only matters to lastAttemptedDeployment: it ended, so it is ignored).
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let earlier = rt.block_on(async {
-        let clients = moto.clients().await;
-        let revision = aws_sdk_codedeploy::types::RevisionLocation::builder()
-            .revision_type(aws_sdk_codedeploy::types::RevisionLocationType::S3)
-            .build();
-        clients
-            .codedeploy
-            .create_deployment()
-            .application_name(&world.application_name)
-            .deployment_group_name(&world.deployment_group_name)
-            .revision(revision)
-            .send()
-            .await
-            .unwrap()
-            .deployment_id()
-            .unwrap()
-            .to_owned()
-    });
-    moto.set_status(&earlier, "Succeeded");
+    let earlier = rt.block_on(moto.later_deployment(&world, "Succeeded"));
     let earlier_group = format!("CodeDeploy_{}_{earlier}", world.deployment_group_name);
     moto.harness("group", json!({ "name": earlier_group }));
 

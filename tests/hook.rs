@@ -542,3 +542,26 @@ async fn succeeded_deployment_still_named_by_its_deployment_group_is_repaired() 
         assert_fully_attached(&world).await;
     }
 }
+
+#[tokio::test]
+async fn a_later_deployment_under_way_keeps_a_success_notification_off_the_outgoing_fleet() {
+    let world = moto().world(json!({"name": "hk-next", "status": "Succeeded"}));
+    // The deployment group still names this group, but a later deployment is replacing it.
+    let next = moto().later_deployment(&world, "InProgress").await;
+    let outcome = handle_one(event("sns", &world.deployment_id, "SUCCEEDED")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Skipped, "{outcome:?}");
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains(&format!("a later deployment, {next}, is InProgress")),
+        "{outcome:?}"
+    );
+    assert_untouched(&world).await;
+
+    // Once that deployment failed (traffic stays here), the group is live again.
+    moto().set_status(&next, "Failed");
+    let outcome = handle_one(event("sns", &world.deployment_id, "SUCCEEDED")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+}

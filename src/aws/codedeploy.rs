@@ -4,13 +4,16 @@
 use aws_sdk_codedeploy::error::ProvideErrorMetadata;
 use aws_sdk_codedeploy::types::{LifecycleEventStatus, TargetFilterName, TargetLabel};
 use aws_sdk_codedeploy::Client;
-use futures_util::future::try_join_all;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use super::AwsError;
-use crate::plan::{Deployment, ReplacementInstance};
+use crate::plan::{Deployment, DeploymentGroupState, InstanceTarget, LastDeployment};
 
 /// BatchGetDeploymentTargets takes at most this many target ids a call.
 pub const TARGETS_PER_BATCH: usize = 25;
+/// BatchGetDeploymentTargets calls in flight at once: a large fleet's reads, times every
+/// instance's hook running at once, must not become a burst against CodeDeploy's rate limits.
+const BATCHES_AT_ONCE: usize = 4;
 
 /// The deployment's facts, or the error (an unknown deployment keeps AWS's
 /// `DeploymentDoesNotExistException` code).
@@ -73,13 +76,14 @@ pub async fn get_deployment(client: &Client, deployment_id: &str) -> Result<Depl
 
 /// The deployment's replacement (`Green`) instance targets with their `AllowTraffic` status:
 /// ListDeploymentTargets filtered on the label (every page), then BatchGetDeploymentTargets,
-/// `TARGETS_PER_BATCH` ids a call, the batches concurrently.
+/// `TARGETS_PER_BATCH` ids a call, `BATCHES_AT_ONCE` calls at a time.
 pub async fn replacement_instances(
     client: &Client,
     deployment_id: &str,
-) -> Result<Vec<ReplacementInstance>, AwsError> {
+) -> Result<Vec<InstanceTarget>, AwsError> {
+    const LIST: &str = "codedeploy:ListDeploymentTargets";
     let mut target_ids = Vec::new();
-    let mut next_token = None;
+    let mut next_token: Option<String> = None;
     loop {
         let page = client
             .list_deployment_targets()
@@ -88,37 +92,47 @@ pub async fn replacement_instances(
                 TargetFilterName::ServerInstanceLabel,
                 vec![TargetLabel::Green.as_str().to_owned()],
             )
-            .set_next_token(next_token)
+            .set_next_token(next_token.clone())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("codedeploy:ListDeploymentTargets", e))?;
+            .map_err(|e| AwsError::from_sdk(LIST, e))?;
         target_ids.extend(page.target_ids().iter().cloned());
-        next_token = page
-            .next_token()
-            .filter(|token| !token.is_empty())
-            .map(str::to_owned);
-        if next_token.is_none() {
-            break;
+        match page.next_token().filter(|token| !token.is_empty()) {
+            None => break,
+            Some(token) if next_token.as_deref() == Some(token) => {
+                return Err(AwsError {
+                    action: LIST,
+                    code: "RepeatedNextToken".into(),
+                    message: format!("the same nextToken came back twice for {deployment_id}"),
+                })
+            }
+            Some(token) => next_token = Some(token.to_owned()),
         }
     }
-    let batches = target_ids.chunks(TARGETS_PER_BATCH).map(|ids| async move {
-        client
-            .batch_get_deployment_targets()
-            .deployment_id(deployment_id)
-            .set_target_ids(Some(ids.to_vec()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("codedeploy:BatchGetDeploymentTargets", e))
-    });
-    let outputs = try_join_all(batches).await?;
+    // Owned batches: a stream over borrowed chunks is not provably Send to the spawned work.
+    let batches: Vec<Vec<String>> = target_ids
+        .chunks(TARGETS_PER_BATCH)
+        .map(<[String]>::to_vec)
+        .collect();
+    let outputs: Vec<_> = stream::iter(batches)
+        .map(|ids| {
+            client
+                .batch_get_deployment_targets()
+                .deployment_id(deployment_id)
+                .set_target_ids(Some(ids))
+                .send()
+        })
+        .buffered(BATCHES_AT_ONCE)
+        .map_err(|e| AwsError::from_sdk("codedeploy:BatchGetDeploymentTargets", e))
+        .try_collect()
+        .await?;
     Ok(outputs
         .iter()
         .flat_map(|out| out.deployment_targets())
         .filter_map(|target| target.instance_target())
-        // The filter already asked for Green; a target that says otherwise is not counted.
-        .filter(|t| t.instance_label().is_none_or(|l| *l == TargetLabel::Green))
-        .map(|t| ReplacementInstance {
+        .map(|t| InstanceTarget {
             instance_id: t.target_id().unwrap_or_default().to_owned(),
+            label: t.instance_label().map(|l| l.as_str().to_owned()),
             allow_traffic: t
                 .lifecycle_events()
                 .iter()
@@ -129,29 +143,42 @@ pub async fn replacement_instances(
         .collect())
 }
 
-/// The Auto Scaling groups a deployment group names now (its fleet): after a successful
-/// `COPY_AUTO_SCALING_GROUP` deployment, that deployment's replacement group.
-pub async fn deployment_group_fleet(
+/// The deployment group as it is now: the Auto Scaling groups it names (its fleet; after a
+/// successful `COPY_AUTO_SCALING_GROUP` deployment, that deployment's replacement group) and
+/// its newest deployment.
+pub async fn deployment_group_state(
     client: &Client,
     application_name: &str,
     deployment_group_name: &str,
-) -> Result<Vec<String>, AwsError> {
+) -> Result<DeploymentGroupState, AwsError> {
+    const ACTION: &str = "codedeploy:GetDeploymentGroup";
     let output = client
         .get_deployment_group()
         .application_name(application_name)
         .deployment_group_name(deployment_group_name)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("codedeploy:GetDeploymentGroup", e))?;
-    Ok(output
-        .deployment_group_info()
-        .map(|info| {
-            info.auto_scaling_groups()
-                .iter()
-                .filter_map(|g| g.name().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default())
+        .map_err(|e| AwsError::from_sdk(ACTION, e))?;
+    let info = output.deployment_group_info().ok_or_else(|| AwsError {
+        action: ACTION,
+        code: "EmptyResponse".into(),
+        message: format!(
+            "no deploymentGroupInfo returned for {application_name}/{deployment_group_name}"
+        ),
+    })?;
+    Ok(DeploymentGroupState {
+        fleet: info
+            .auto_scaling_groups()
+            .iter()
+            .filter_map(|g| g.name().map(str::to_owned))
+            .collect(),
+        last_attempted: info.last_attempted_deployment().and_then(|d| {
+            Some(LastDeployment {
+                id: d.deployment_id()?.to_owned(),
+                status: d.status()?.as_str().to_owned(),
+            })
+        }),
+    })
 }
 
 /// How CodeDeploy took a hook status.

@@ -191,7 +191,7 @@ impl Moto {
         );
     }
 
-    /// Sets one lifecycle event of the given targets (all Green ones when empty).
+    /// Sets one lifecycle event of the given targets (none when empty).
     pub fn lifecycle_event(
         &self,
         deployment_id: &str,
@@ -203,6 +203,28 @@ impl Moto {
             "lifecycle-event",
             json!({"deploymentId": deployment_id, "targetIds": targets, "event": event, "status": status}),
         );
+    }
+
+    /// Another deployment of the world's deployment group (a later one), with the given status.
+    pub async fn later_deployment(&self, world: &World, status: &str) -> String {
+        let clients = self.clients().await;
+        let revision = aws_sdk_codedeploy::types::RevisionLocation::builder()
+            .revision_type(aws_sdk_codedeploy::types::RevisionLocationType::S3)
+            .build();
+        let id = clients
+            .codedeploy
+            .create_deployment()
+            .application_name(&world.application_name)
+            .deployment_group_name(&world.deployment_group_name)
+            .revision(revision)
+            .send()
+            .await
+            .expect("create deployment")
+            .deployment_id()
+            .expect("deployment id")
+            .to_owned();
+        self.set_status(&id, status);
+        id
     }
 
     /// Registers instances with every target group and classic load balancer of the world, as

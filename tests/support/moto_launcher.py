@@ -10,7 +10,8 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
   and BatchGetDeploymentTargets (at most 25 ids), over instance targets and lifecycle events the
   harness sets (POST /_harness/deployment-targets, /_harness/lifecycle-event).
 - GetDeploymentGroup autoScalingGroups as AWS's structures (name, hook), and a fleet the
-  harness can change (POST /_harness/deployment-group-fleet), as a successful deployment does.
+  harness can change (POST /_harness/deployment-group-fleet), as a successful deployment does;
+  lastAttemptedDeployment and lastSuccessfulDeployment filled from the group's deployments.
 - Attaching a classic load balancer to one group no longer deregisters other groups' instances.
 - Auto Scaling AttachLoadBalancers rejects unknown classic load balancer names with
   ValidationError, as AWS does (moto accepts any name).
@@ -135,12 +136,27 @@ DeploymentInfo.__init__ = deployment_init
 _moto_deployment_group_info = codedeploy_responses._deployment_group_info
 
 
+def last_deployment_info(deployment):
+    return {"deploymentId": deployment.deployment_id, "status": deployment.status, "createTime": deployment.create_time}
+
+
 def deployment_group_info(deployment_group):
     info = _moto_deployment_group_info(deployment_group)
     info["autoScalingGroups"] = [
         {"name": name, "hook": f"CodeDeploy-managed-automatic-launch-deployment-hook-{deployment_group.deployment_group_name}"}
         for name in deployment_group.auto_scaling_groups
     ]
+    # As AWS fills them: the group's newest deployment, and its newest successful one (moto
+    # leaves both empty). Creation order is the backend's insertion order.
+    backend = codedeploy_backends[ACCOUNT]["us-east-1"]
+    mine = [d for d in backend.deployments.values() if d.deployment_group is deployment_group]
+    info.pop("lastAttemptedDeployment", None)
+    info.pop("lastSuccessfulDeployment", None)
+    if mine:
+        info["lastAttemptedDeployment"] = last_deployment_info(mine[-1])
+    succeeded = [d for d in mine if d.status == "Succeeded"]
+    if succeeded:
+        info["lastSuccessfulDeployment"] = last_deployment_info(succeeded[-1])
     return info
 
 
@@ -248,7 +264,9 @@ def set_lifecycle_event(payload):
     """Sets one lifecycle event of some (default: all Green) targets of a deployment."""
     with LOCK:
         targets = TARGETS[payload["deploymentId"]]["targets"]
-        ids = payload.get("targetIds") or [i for i, t in targets.items() if t["instanceLabel"] == "Green"]
+        ids = payload.get("targetIds")
+        if ids is None:  # absent: every Green target; an empty list: none
+            ids = [i for i, t in targets.items() if t["instanceLabel"] == "Green"]
         for target_id in ids:
             targets[target_id]["events"][payload["event"]] = payload["status"]
 
