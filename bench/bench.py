@@ -8,6 +8,7 @@ Measures whole processes of the release binary against moto on 127.0.0.1.
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,11 +66,18 @@ def event_file(shape, deployment_id, status):
     return handle.name
 
 
+def children_cpu_ms():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
 def timed(args, environment):
-    """Whole-process wall time (ms), exit code and stdout of one run."""
+    """Whole-process wall time (ms), CPU time (user + sys, ms), exit code and stdout of one run."""
+    cpu = children_cpu_ms()
     start = time.perf_counter()
     process = subprocess.run(args, env=environment, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    return (time.perf_counter() - start) * 1000, process.returncode, process.stdout
+    wall = (time.perf_counter() - start) * 1000
+    return wall, children_cpu_ms() - cpu, process.returncode, process.stdout
 
 
 def peak_rss(args, environment):
@@ -151,18 +159,20 @@ def main():
         rows.append(("init (exec -> first /invocation/next), ms", stats(measure_init(moto, runs))))
 
         ignored = event_file("eventbridge", "d-IGNORED01", "READY")
-        samples = [timed([str(BINARY), "handle", ignored], environment)[0] for _ in range(runs)]
-        rows.append(("ignored event, whole process, ms", stats(samples)))
+        samples = [timed([str(BINARY), "handle", ignored], environment) for _ in range(runs)]
+        rows.append(("ignored event, whole process, ms", stats([s[0] for s in samples])))
+        rows.append(("  CPU (user + sys), ms", stats([s[1] for s in samples])))
 
-        hook, rss, call_log, before_calls, calls_span = [], [], None, [], []
+        hook, hook_cpu, rss, call_log, before_calls, calls_span = [], [], [], None, [], []
         for i in range(runs):
             world = moto.harness("world", {"name": f"bh{i}", "targetGroups": 2, "classicLoadBalancers": 1})
             hook_event = event_file("lifecycle-hook", world["deploymentId"], "")
             moto.harness("requests", {"clear": True})
             launched = time.time()
-            elapsed, code, out = timed([str(BINARY), "handle", hook_event], environment)
+            elapsed, cpu, code, out = timed([str(BINARY), "handle", hook_event], environment)
             assert code == 0 and json.loads(out)["outcome"] == "attached", out
             hook.append(elapsed)
+            hook_cpu.append(cpu)
             call_log = moto.harness("requests", {})
             before_calls.append((min(c["start"] for c in call_log) - launched) * 1000)
             calls_span.append((max(c["end"] for c in call_log) - min(c["start"] for c in call_log)) * 1000)
@@ -170,27 +180,38 @@ def main():
             world = moto.harness("world", {"name": f"br{i}", "targetGroups": 2, "classicLoadBalancers": 1})
             rss.append(peak_rss([str(BINARY), "handle", event_file("lifecycle-hook", world["deploymentId"], "")], environment))
         rows.append(("hook end to end (2 TGs + 1 CLB), whole process, ms", stats(hook)))
+        rows.append(("  CPU (user + sys), ms", stats(hook_cpu)))
         rows.append(("  of which: exec -> first AWS call, ms", stats(before_calls)))
         rows.append(("  of which: first AWS call -> last one answered, ms", stats(calls_span)))
         rows.append(("hook peak RSS, MB", stats(rss)))
 
-        scale = []
-        for i in range(runs):
-            world = moto.harness("world", {"name": f"bs{i}", "targetGroups": 10, "classicLoadBalancers": 10})
-            scale_event = event_file("lifecycle-hook", world["deploymentId"], "")
-            elapsed, code, out = timed([str(BINARY), "handle", scale_event], environment)
-            assert code == 0 and json.loads(out)["outcome"] == "attached", out
-            scale.append(elapsed)
-        rows.append(("hook with 10 TGs + 10 CLBs, whole process, ms", stats(scale)))
+        def runs_of(label, spec, shape, status, outcome):
+            samples = []
+            for i in range(runs):
+                world = moto.harness("world", {**spec, "name": f"{label}{i}"})
+                wall, cpu, code, out = timed([str(BINARY), "handle", event_file(shape, world["deploymentId"], status)], environment)
+                assert code == 0 and json.loads(out)["outcome"] == outcome, out
+                samples.append((wall, cpu))
+            return stats([s[0] for s in samples]), stats([s[1] for s in samples])
+
+        for name, label, spec, shape, status, outcome in [
+            ("hook with 10 TGs + 10 CLBs", "bs", {"targetGroups": 10, "classicLoadBalancers": 10}, "lifecycle-hook", "", "attached"),
+            ("hook, reroute not complete (waiting)", "bw", {"instances": 2, "reroute": "pending"}, "lifecycle-hook", "", "waiting"),
+            ("SNS success, live group (attached)", "bn", {"status": "Succeeded"}, "sns", "SUCCEEDED", "attached"),
+            ("SNS success, superseded group (skipped)", "bo", {"status": "Succeeded", "live": False}, "sns", "SUCCEEDED", "skipped"),
+        ]:
+            wall, cpu = runs_of(label, spec, shape, status, outcome)
+            rows.append((f"{name}, whole process, ms", wall))
+            rows.append(("  CPU (user + sys), ms", cpu))
 
         audit_moto = Moto()
         try:
             audit_moto.harness("bulk", {"name": "ba", "count": args.audit_groups, "targetGroups": 2, "classicLoadBalancers": 1})
-            elapsed, code, out = timed([str(BINARY), "audit", "--output", "json"], env(audit_moto))
+            elapsed, _, code, out = timed([str(BINARY), "audit", "--output", "json"], env(audit_moto))
             report = json.loads(out)
             assert code == 3 and len(report["rows"]) == args.audit_groups, (code, len(report["rows"]))
             rows.append((f"audit over {args.audit_groups} replacement groups (1 run), ms", f"{elapsed:8.1f}"))
-            elapsed, code, out = timed([str(BINARY), "audit", "--fix", "--output", "json"], env(audit_moto))
+            elapsed, _, code, out = timed([str(BINARY), "audit", "--fix", "--output", "json"], env(audit_moto))
             assert code == 0, out[:500]
             rows.append((f"audit --fix over {args.audit_groups} replacement groups (1 run), ms", f"{elapsed:8.1f}"))
         finally:
