@@ -89,14 +89,15 @@ pub enum Output {
 pub struct Timing {
     /// Seconds until the deadline, standing in for the Lambda's remaining time; a hook status
     /// is reported a few seconds before it.
-    #[arg(long, value_name = "SECONDS", default_value_t = 900.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 900.0, value_parser = run::parse_seconds)]
     pub timeout: f64,
     /// Seconds to wait for `Adding` attachments to become `Added`.
     #[arg(
         long,
         value_name = "SECONDS",
         default_value_t = 30.0,
-        env = "CONFIRM_WINDOW_SECONDS"
+        env = "CONFIRM_WINDOW_SECONDS",
+        value_parser = run::parse_seconds
     )]
     pub confirm_window: f64,
 }

@@ -23,11 +23,23 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
 
 fn settings_from_env() -> Settings {
     let mut settings = Settings::default();
-    if let Some(window) = std::env::var("CONFIRM_WINDOW_SECONDS")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-    {
-        settings.confirm_window = run::seconds(window);
+    if let Ok(text) = std::env::var("CONFIRM_WINDOW_SECONDS") {
+        match text.trim().parse::<f64>() {
+            Ok(window) => {
+                settings.confirm_window = run::seconds(window);
+                if run::parse_seconds(&text).is_err() {
+                    tracing::warn!(
+                        value = text,
+                        confirm_window_seconds = settings.confirm_window.as_secs_f64(),
+                        "CONFIRM_WINDOW_SECONDS is out of range; clamped"
+                    );
+                }
+            }
+            Err(_) => tracing::warn!(
+                value = text,
+                "CONFIRM_WINDOW_SECONDS is not a number of seconds; the default is used"
+            ),
+        }
     }
     settings
 }
@@ -81,14 +93,17 @@ async fn invoke(
 /// sends `600000`) mean a duration by it, so it is read as milliseconds from now.
 fn deadline_of(deadline_ms: u64) -> Instant {
     const EPOCH_2001_MS: u64 = 978_307_200_000;
-    if deadline_ms < EPOCH_2001_MS {
-        return Instant::now() + Duration::from_millis(deadline_ms);
-    }
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    let remaining_ms = if deadline_ms < EPOCH_2001_MS {
+        deadline_ms
+    } else {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        deadline_ms.saturating_sub(now_ms)
+    };
+    // Lambda's deadlines are minutes away; a nonsense one must not overflow the clock.
+    Instant::now() + Duration::from_millis(remaining_ms).min(run::LONGEST)
 }
 
 #[cfg(test)]
@@ -108,6 +123,12 @@ mod tests {
         );
         let past = deadline_of(now_ms - 5_000).saturating_duration_since(Instant::now());
         assert_eq!(past, Duration::ZERO);
+    }
+
+    #[test]
+    fn a_nonsense_deadline_is_clamped_not_an_overflow() {
+        let remaining = deadline_of(u64::MAX).saturating_duration_since(Instant::now());
+        assert!(remaining <= run::LONGEST, "{remaining:?}");
     }
 
     #[test]

@@ -44,7 +44,8 @@ pub struct Outcome {
     pub pending: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<GroupPlan>,
-    /// The status reported to CodeDeploy for a lifecycle hook (`Succeeded` or `Failed`).
+    /// The status CodeDeploy recorded from this run for a lifecycle hook (`Succeeded` or
+    /// `Failed`), or `AlreadyCompleted` when an earlier invocation had completed it.
     pub hook_status: Option<&'static str>,
     pub reason: Option<String>,
     /// AWS's error code when a call failed (`AccessDenied`, `Throttling`, ...).

@@ -29,9 +29,34 @@ pub struct Settings {
     pub dry_run: bool,
 }
 
-/// Seconds as given by a user (CLI flag or `CONFIRM_WINDOW_SECONDS`): negative is zero, too large is forever.
+/// The longest deadline or confirm window taken from a user: longer ones make no sense for a
+/// deployment step, and `Instant` arithmetic past it could overflow.
+pub const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Seconds as given by a user (`CONFIRM_WINDOW_SECONDS` in Lambda): negative or not a number is
+/// zero, too large (or infinite) is `LONGEST`.
 pub fn seconds(value: f64) -> Duration {
-    Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
+    if value.is_nan() || value <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(value)
+        .unwrap_or(LONGEST)
+        .min(LONGEST)
+}
+
+/// Seconds on the command line: a finite number from 0 to `LONGEST`, or a message saying so.
+pub fn parse_seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !value.is_finite() || value < 0.0 || value > LONGEST.as_secs_f64() {
+        return Err(format!(
+            "{text} is out of range: give a finite number of seconds from 0 to {}",
+            LONGEST.as_secs()
+        ));
+    }
+    Ok(value)
 }
 
 impl Default for Settings {
@@ -475,6 +500,9 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>) -> Outcome {
     }
 }
 
+/// `hookStatus` when CodeDeploy had already completed the hook execution.
+pub const ALREADY_COMPLETED: &str = "AlreadyCompleted";
+
 async fn report_hook(
     clients: &Clients,
     trigger: &Trigger,
@@ -491,14 +519,16 @@ async fn report_hook(
         succeeded,
     );
     match tokio::time::timeout_at(deadline, call).await {
-        Ok(Ok(report)) => {
-            if report == aws::codedeploy::HookReport::AlreadyCompleted {
-                tracing::info!(
-                    deployment_id = trigger.deployment_id,
-                    "hook execution was already completed (a retried invocation); not a failure"
-                );
-            }
-            outcome.hook_status = Some(status);
+        Ok(Ok(aws::codedeploy::HookReport::Accepted)) => outcome.hook_status = Some(status),
+        Ok(Ok(aws::codedeploy::HookReport::AlreadyCompleted)) => {
+            // An earlier invocation's status stands; this one's was not recorded, so it is not
+            // claimed. Not a failure: a retry would only be refused again.
+            tracing::info!(
+                deployment_id = trigger.deployment_id,
+                not_recorded = status,
+                "hook execution was already completed (a retried invocation); not a failure"
+            );
+            outcome.hook_status = Some(ALREADY_COMPLETED);
         }
         Ok(Err(error)) => {
             let what = if error.code == "DeploymentDoesNotExistException" {
@@ -595,7 +625,21 @@ mod tests {
     fn user_seconds_clamp_instead_of_failing() {
         assert_eq!(seconds(1.5), Duration::from_millis(1500));
         assert_eq!(seconds(-3.0), Duration::ZERO);
-        assert_eq!(seconds(f64::INFINITY), Duration::MAX);
+        assert_eq!(seconds(f64::NAN), Duration::ZERO);
+        assert_eq!(seconds(f64::INFINITY), LONGEST);
+        assert_eq!(seconds(1e300), LONGEST);
+        // Whatever a user gives, adding it to now cannot overflow.
+        let _ = Instant::now() + seconds(f64::MAX);
+    }
+
+    #[test]
+    fn command_line_seconds_are_finite_and_in_range() {
+        assert_eq!(parse_seconds("2.5"), Ok(2.5));
+        assert_eq!(parse_seconds("0"), Ok(0.0));
+        for bad in ["inf", "-inf", "NaN", "-1", "1e300", "604801", "soon"] {
+            let err = parse_seconds(bad).unwrap_err();
+            assert!(err.contains("seconds"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -337,3 +337,30 @@ fn attach_on_a_superseded_deployment_is_skipped_and_changes_nothing() {
     });
     assert_eq!(sources, (vec![], vec![]));
 }
+
+#[test]
+fn seconds_that_cannot_be_a_deadline_are_rejected_with_a_clear_message_not_a_panic() {
+    let cases: [(&[&str], Option<&str>); 5] = [
+        (&["--timeout", "inf"], None),
+        (&["--timeout", "1e300"], None),
+        (&["--confirm-window", "inf"], None),
+        (&["--timeout", "NaN"], None),
+        (&[], Some("inf")),
+    ];
+    for (flags, env) in cases {
+        let mut command = moto().cli();
+        command
+            .args(["attach", "--deployment-id", "d-ABCDEFGH1"])
+            .args(flags);
+        if let Some(value) = env {
+            command.env("CONFIRM_WINDOW_SECONDS", value);
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flags:?} {env:?}: {stderr}");
+        assert!(
+            stderr.contains("finite number of seconds") && !stderr.contains("panicked"),
+            "{flags:?} {env:?}: {stderr}"
+        );
+    }
+}

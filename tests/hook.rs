@@ -124,7 +124,12 @@ async fn retried_hook_invocation_is_not_a_failure() {
     let second = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
     assert_eq!(first.hook_status, Some("Succeeded"));
     assert_eq!(second.outcome, OutcomeKind::AlreadyAttached, "{second:?}");
-    assert_eq!(second.hook_status, Some("Succeeded"));
+    assert_eq!(
+        second.hook_status,
+        Some("AlreadyCompleted"),
+        "the second status was not recorded, so it is not claimed"
+    );
+    assert!(!second.is_function_error());
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
 }
 

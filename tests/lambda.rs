@@ -281,3 +281,52 @@ fn appspec_hook_script_in_binary_mode_exits_0_on_success_and_1_on_failure() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("DEPLOYMENT_ID is not set"));
 }
+
+/// The binary-mode script gives the binary a deadline inside the appspec hook's timeout (120 s in
+/// appspec-example.yml), so the binary stops and says why before the agent kills the script.
+#[test]
+fn appspec_hook_script_in_binary_mode_gives_the_binary_a_deadline_inside_the_hooks_timeout() {
+    let bin = std::env::temp_dir().join(format!("fake-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("codedeploy-tg-hook");
+    std::fs::write(
+        &fake,
+        "#!/usr/bin/env bash\nprintf '{\"args\": \"%s\"}' \"$*\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let output = support::hook_script("binary", "d-ABCDEF123")
+        .env("HOOK_BINARY", &fake)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("attach --deployment-id d-ABCDEF123 --timeout 100"),
+        "{stdout}"
+    );
+    let appspec = std::fs::read_to_string(repo().join("appspec-example.yml")).unwrap();
+    assert!(
+        appspec.contains("timeout: 120"),
+        "100 s must stay inside it"
+    );
+
+    // The real binary against a hung endpoint: FAILED with its own diagnosis, in time.
+    let own = support::Moto::start();
+    let world = own.world(json!({ "name": "lw-late" }));
+    own.fault_with("GetDeployment", "hang", 5, &[], json!({"seconds": 30}));
+    let started = Instant::now();
+    let output = own
+        .hook_script(&world.deployment_id)
+        .env("HOOK_TIMEOUT", "5")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("ran out of time"), "{stdout}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -9,13 +9,19 @@ use std::process::Command;
 use serde_json::{json, Value};
 use support::Moto;
 
+/// Runs openssl quietly; what it printed is shown only when it fails.
 fn openssl(dir: &Path, args: &str) {
-    let status = Command::new("openssl")
+    let output = Command::new("openssl")
         .args(args.split(' '))
         .current_dir(dir)
-        .status()
+        .output()
         .expect("openssl");
-    assert!(status.success(), "openssl {args}");
+    assert!(
+        output.status.success(),
+        "openssl {args}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A throwaway CA, a leaf certificate for 127.0.0.1 signed by it, and an unrelated CA.

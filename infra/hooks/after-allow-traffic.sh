@@ -14,6 +14,9 @@ HOOK_FUNCTION_NAME="${HOOK_FUNCTION_NAME:-codedeploy-tg-hook}"
 HOOK_BINARY="${HOOK_BINARY:-codedeploy-tg-hook}"
 # Above the function's 60 s timeout, below the appspec hook's timeout.
 HOOK_READ_TIMEOUT="${HOOK_READ_TIMEOUT:-90}"
+# binary mode: the binary's own deadline, below the appspec hook's timeout (120 s in
+# appspec-example.yml), so it stops, and says why, before the agent kills the script.
+HOOK_TIMEOUT="${HOOK_TIMEOUT:-100}"
 
 set -uo pipefail
 deployment_id="${DEPLOYMENT_ID:-}"
@@ -45,7 +48,7 @@ case "$HOOK_MODE" in
     echo "codedeploy-tg-hook OK: $(tr '\n' ' ' < "$work/response.json")"
     ;;
   binary)
-    if "$HOOK_BINARY" attach --deployment-id "$deployment_id" > "$work/outcome.json" 2> "$work/stderr"; then
+    if "$HOOK_BINARY" attach --deployment-id "$deployment_id" --timeout "$HOOK_TIMEOUT" > "$work/outcome.json" 2> "$work/stderr"; then
       echo "codedeploy-tg-hook OK: $(tr '\n' ' ' < "$work/outcome.json")"
     else
       status=$?
