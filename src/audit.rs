@@ -268,7 +268,7 @@ async fn repair_group(
     let mut pending = Vec::new();
     let repaired = options.fix && !group_plan.is_complete();
     if repaired {
-        run::attach(clients, &group_plan).await?;
+        run::attach(clients, &group_plan, &run::Progress::default()).await?;
         let work_deadline = run::work_deadline(options.deadline);
         pending = run::confirm(clients, &group_plan, &options.settings, work_deadline).await?;
     }

@@ -84,7 +84,8 @@ impl Outcome {
     pub fn log(&self) {
         let outcome = wire_name(&self.outcome);
         let deployment_id = self.deployment_id.as_deref().unwrap_or("");
-        let groups = self.auto_scaling_groups.join(",");
+        // A JSON list: Auto Scaling group names may contain commas.
+        let groups = serde_json::to_string(&self.auto_scaling_groups).unwrap_or_default();
         let target_groups = self.attached.target_group_arns.join(",");
         let load_balancers = self.attached.load_balancer_names.join(",");
         let pending = self.pending.join(",");

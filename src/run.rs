@@ -14,7 +14,7 @@ use crate::plan::{
     self, DeploymentGroupState, GroupPlan, GroupState, Hold, Moment, MomentFacts, PlanFault, Skip,
     Waiting, Work,
 };
-use crate::report::{Outcome, OutcomeKind};
+use crate::report::{Attached, Outcome, OutcomeKind};
 
 /// Time kept back from the deadline to report a hook status, whatever the work did.
 pub const REPORT_MARGIN: Duration = Duration::from_secs(3);
@@ -69,6 +69,33 @@ impl Default for Settings {
     }
 }
 
+/// What the work has attached so far, shared with the boundary: a later failure, a panic or the
+/// deadline (which aborts the work) still reports it.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Arc<Mutex<Attached>>);
+
+impl Progress {
+    fn record(&self, target_group_arns: &[String], load_balancer_names: &[String]) {
+        let mut attached = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        attached
+            .target_group_arns
+            .extend(target_group_arns.iter().cloned());
+        attached
+            .load_balancer_names
+            .extend(load_balancer_names.iter().cloned());
+    }
+
+    pub fn attached(&self) -> Attached {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
 /// What the work did for one deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Repair {
@@ -76,10 +103,9 @@ pub enum Repair {
     /// `InProgress` and the reroute is not complete: nothing attached, a success.
     Waiting(Waiting),
     Planned(Vec<GroupPlan>),
+    /// Attached what was missing (what, is in the run's `Progress`) and confirmed it.
     Done {
         groups: Vec<String>,
-        attached_target_groups: Vec<String>,
-        attached_load_balancers: Vec<String>,
         pending: Vec<String>,
     },
 }
@@ -105,8 +131,11 @@ pub enum RunError {
         names: Vec<String>,
         source: AwsError,
     },
-    #[error("{group}: {source}")]
-    Aws { group: String, source: AwsError },
+    #[error("{}: {source}", .groups.join(", "))]
+    Aws {
+        groups: Vec<String>,
+        source: AwsError,
+    },
     #[error("{group}: after attaching, not on the group: {}", .sources.join(", "))]
     NotAttached { group: String, sources: Vec<String> },
     #[error("ran out of time: stopped {}s before the deadline to report", REPORT_MARGIN.as_secs())]
@@ -131,9 +160,10 @@ impl RunError {
         match self {
             RunError::MissingGroups { groups }
             | RunError::UnresolvedTargetGroups { groups, .. } => groups.clone(),
-            RunError::LoadBalancersRejected { group, .. }
-            | RunError::Aws { group, .. }
-            | RunError::NotAttached { group, .. } => group.split(',').map(str::to_owned).collect(),
+            RunError::Aws { groups, .. } => groups.clone(),
+            RunError::LoadBalancersRejected { group, .. } | RunError::NotAttached { group, .. } => {
+                vec![group.clone()]
+            }
             RunError::Deployment { .. } | RunError::Deadline | RunError::Panic(_) => Vec::new(),
         }
     }
@@ -145,6 +175,7 @@ pub async fn repair(
     deployment_id: &str,
     settings: &Settings,
     work_deadline: Instant,
+    progress: &Progress,
 ) -> Result<Repair, RunError> {
     let deployment = fetch_deployment(clients, deployment_id).await?;
     let work = match plan::assess(&deployment) {
@@ -161,7 +192,7 @@ pub async fn repair(
             aws::autoscaling::describe_groups(&clients.autoscaling, &work.replacement_groups)
                 .await
                 .map_err(|source| RunError::Aws {
-                    group: work.replacement_groups.join(","),
+                    groups: work.replacement_groups.clone(),
                     source,
                 })
         }
@@ -175,18 +206,13 @@ pub async fn repair(
     if settings.dry_run {
         return Ok(Repair::Planned(plans));
     }
-    let (mut attached_target_groups, mut attached_load_balancers, mut pending) =
-        (vec![], vec![], vec![]);
+    let mut pending = vec![];
     for group_plan in plans.iter().filter(|p| !p.is_complete()) {
-        attach(clients, group_plan).await?;
+        attach(clients, group_plan, progress).await?;
         pending.extend(confirm(clients, group_plan, settings, work_deadline).await?);
-        attached_target_groups.extend(group_plan.missing_target_group_arns.iter().cloned());
-        attached_load_balancers.extend(group_plan.missing_load_balancer_names.iter().cloned());
     }
     Ok(Repair::Done {
         groups: work.replacement_groups,
-        attached_target_groups,
-        attached_load_balancers,
         pending,
     })
 }
@@ -284,7 +310,7 @@ pub(crate) async fn resolve_target_groups(
                 groups: work.replacement_groups.clone(),
             },
             aws::elbv2::ResolveError::Aws(source) => RunError::Aws {
-                group: work.replacement_groups.join(","),
+                groups: work.replacement_groups.clone(),
                 source,
             },
         })
@@ -305,17 +331,23 @@ pub(crate) fn plan_groups(
     })
 }
 
-/// Target groups and classic load balancers go on concurrently, each in batches within the per-call limit.
-pub async fn attach(clients: &Clients, group_plan: &GroupPlan) -> Result<(), RunError> {
+/// Target groups and classic load balancers go on concurrently, each in batches within the
+/// per-call limit; each batch Auto Scaling accepted is recorded in `progress` at once.
+pub async fn attach(
+    clients: &Clients,
+    group_plan: &GroupPlan,
+    progress: &Progress,
+) -> Result<(), RunError> {
     let group = group_plan.auto_scaling_group.as_str();
     let target_groups = async {
         for batch in group_plan.target_group_batches() {
             aws::autoscaling::attach_target_groups(&clients.autoscaling, group, batch)
                 .await
                 .map_err(|source| RunError::Aws {
-                    group: group.to_owned(),
+                    groups: vec![group.to_owned()],
                     source,
                 })?;
+            progress.record(batch, &[]);
         }
         Ok(())
     };
@@ -332,18 +364,25 @@ pub async fn attach(clients: &Clients, group_plan: &GroupPlan) -> Result<(), Run
                         }
                     } else {
                         RunError::Aws {
-                            group: group.to_owned(),
+                            groups: vec![group.to_owned()],
                             source,
                         }
                     }
                 })?;
+            progress.record(&[], batch);
         }
         Ok(())
     };
     tokio::try_join!(target_groups, load_balancers).map(|_| ())
 }
 
-/// Reads the attachments back until none is `Adding` or the window closes; returns what is still pending.
+/// How long before the work deadline the confirm window closes at the latest, so that a read
+/// still in flight then ends the window (its sources pending), not the work (a deadline failure).
+const CONFIRM_SLACK: Duration = Duration::from_millis(500);
+
+/// Reads the attachments back until none is `Adding` or the window closes; returns what is still
+/// pending. Once a read has shown every source on the group, a later read that does not finish
+/// inside the window, or fails, leaves them pending: they are attached, only not yet `Added`.
 pub async fn confirm(
     clients: &Clients,
     group_plan: &GroupPlan,
@@ -351,14 +390,31 @@ pub async fn confirm(
     work_deadline: Instant,
 ) -> Result<Vec<String>, RunError> {
     let group = group_plan.auto_scaling_group.as_str();
-    let window_end = (Instant::now() + settings.confirm_window).min(work_deadline);
+    let last_chance = work_deadline
+        .checked_sub(CONFIRM_SLACK)
+        .unwrap_or(work_deadline);
+    let window_end = (Instant::now() + settings.confirm_window).min(last_chance);
+    let mut seen_pending: Option<Vec<String>> = None;
     loop {
-        let observed = aws::autoscaling::describe_attachments(&clients.autoscaling, group)
-            .await
-            .map_err(|source| RunError::Aws {
-                group: group.to_owned(),
-                source,
-            })?;
+        let read = async {
+            aws::autoscaling::describe_attachments(&clients.autoscaling, group)
+                .await
+                .map_err(|source| RunError::Aws {
+                    groups: vec![group.to_owned()],
+                    source,
+                })
+        };
+        let observed = match &seen_pending {
+            None => read.await?,
+            Some(pending) => match tokio::time::timeout_at(window_end, read).await {
+                Ok(Ok(observed)) => observed,
+                Ok(Err(error)) => {
+                    tracing::warn!(group, error = %error, "confirm read failed after the sources were seen; reporting them pending");
+                    return Ok(pending.clone());
+                }
+                Err(_) => return Ok(pending.clone()),
+            },
+        };
         let confirmation = plan::confirm(group_plan, &observed);
         if !confirmation.absent.is_empty() {
             return Err(RunError::NotAttached {
@@ -371,6 +427,7 @@ pub async fn confirm(
             return Ok(confirmation.pending);
         }
         tracing::debug!(group, pending = ?confirmation.pending, "waiting for Adding to become Added");
+        seen_pending = Some(confirmation.pending);
         tokio::time::sleep(settings.poll_interval).await;
     }
 }
@@ -415,30 +472,33 @@ pub async fn execute(
     settings: &Settings,
 ) -> Outcome {
     let work_deadline = work_deadline(deadline);
+    let progress = Progress::default();
     let work = {
-        let (clients, id, settings) = (
+        let (clients, id, settings, progress) = (
             clients.clone(),
             trigger.deployment_id.clone(),
             settings.clone(),
+            progress.clone(),
         );
-        async move { repair(&clients, &id, &settings, work_deadline).await }
+        async move { repair(&clients, &id, &settings, work_deadline, &progress).await }
     };
-    execute_work(clients, trigger, work, deadline).await
+    execute_work(clients, trigger, work, &progress, deadline).await
 }
 
 /// `execute` with the work given: the boundary that turns any result, panic or timeout into a
-/// reported outcome.
+/// reported outcome, with what `progress` says the work attached.
 pub async fn execute_work<F>(
     clients: &Clients,
     trigger: &Trigger,
     work: F,
+    progress: &Progress,
     deadline: Instant,
 ) -> Outcome
 where
     F: Future<Output = Result<Repair, RunError>> + Send + 'static,
 {
     let result = guard(work, work_deadline(deadline)).await;
-    let mut outcome = outcome_of(trigger, result);
+    let mut outcome = outcome_of(trigger, result, progress.attached());
     if let Some(execution_id) = &trigger.hook_execution_id {
         report_hook(clients, trigger, execution_id, &mut outcome, deadline).await;
     }
@@ -446,7 +506,7 @@ where
     outcome
 }
 
-fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>) -> Outcome {
+fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, attached: Attached) -> Outcome {
     let id = Some(trigger.deployment_id.clone());
     match result {
         Ok(Repair::Skipped(skip)) => {
@@ -466,21 +526,17 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>) -> Outcome {
             o.plan = plans;
             o
         }
-        Ok(Repair::Done {
-            groups,
-            attached_target_groups,
-            attached_load_balancers,
-            pending,
-        }) => {
-            let kind = if attached_target_groups.is_empty() && attached_load_balancers.is_empty() {
+        Ok(Repair::Done { groups, pending }) => {
+            let kind = if attached.target_group_arns.is_empty()
+                && attached.load_balancer_names.is_empty()
+            {
                 OutcomeKind::AlreadyAttached
             } else {
                 OutcomeKind::Attached
             };
             let mut o = Outcome::new(trigger.source, id, kind);
             o.auto_scaling_groups = groups;
-            o.attached.target_group_arns = attached_target_groups;
-            o.attached.load_balancer_names = attached_load_balancers;
+            o.attached = attached;
             if !pending.is_empty() {
                 o.reason = Some(format!(
                     "attached; still Adding when the confirm window closed: {}",
@@ -492,6 +548,8 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>) -> Outcome {
         }
         Err(error) => {
             let mut o = Outcome::new(trigger.source, id, OutcomeKind::Failed);
+            // What went on before the failure stays on: say so.
+            o.attached = attached;
             o.auto_scaling_groups = error.groups();
             o.error_code = error.code().map(str::to_owned);
             o.reason = Some(error.to_string());

@@ -238,7 +238,7 @@ fn logs_end_with_one_structured_line_per_run() {
     assert_eq!(fields["deployment_id"], world.deployment_id.as_str());
     assert_eq!(
         fields["auto_scaling_groups"],
-        world.replacement_group.as_str()
+        json!([world.replacement_group]).to_string()
     );
     assert_eq!(fields["outcome"], "attached");
     assert!(
@@ -269,7 +269,7 @@ fn failure_log_line_carries_deployment_group_and_aws_error_code() {
     assert_eq!(fields["deployment_id"], world.deployment_id.as_str());
     assert_eq!(
         fields["auto_scaling_groups"],
-        world.replacement_group.as_str()
+        json!([world.replacement_group]).to_string()
     );
     assert_eq!(fields["error_code"], "ValidationError");
     assert!(fields["reason"]

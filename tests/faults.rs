@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use codedeploy_tg_hook::event::{Source, Trigger};
 use codedeploy_tg_hook::report::OutcomeKind;
-use codedeploy_tg_hook::run::{execute, execute_work, Repair, RunError, Settings};
+use codedeploy_tg_hook::run::{execute, execute_work, Progress, Repair, RunError, Settings};
 use serde_json::{json, Value};
 use support::{event, moto, write_temp, Moto, World};
 use tokio::time::Instant;
@@ -266,6 +266,7 @@ async fn a_panic_in_the_work_is_caught_and_reported_failed() {
         &clients,
         &hook(&world, "exec-panic"),
         work,
+        &Progress::default(),
         Instant::now() + Duration::from_secs(30),
     )
     .await;
@@ -456,5 +457,63 @@ async fn a_moment_that_cannot_be_read_fails_naming_the_missing_permission_and_at
             .group_sources(&clients, &done.replacement_group)
             .await,
         (vec![], vec![])
+    );
+}
+
+#[tokio::test]
+async fn a_failure_after_attaching_still_lists_what_was_attached() {
+    let world =
+        moto().world(json!({"name": "ft-after", "targetGroups": 2, "classicLoadBalancers": 1}));
+    // The attach calls go through; the confirm read is refused.
+    moto().fault(
+        "DescribeLoadBalancers",
+        "access-denied",
+        10,
+        &[&world.replacement_group],
+    );
+    let outcome = run_hook_now(&world).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("autoscaling:DescribeLoadBalancers"),
+        "{outcome:?}"
+    );
+    let mut tgs = outcome.attached.target_group_arns.clone();
+    tgs.sort();
+    assert_eq!(tgs, world.all_target_groups_sorted(), "{outcome:?}");
+    assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
+}
+
+#[tokio::test]
+async fn a_confirm_window_cut_short_by_the_deadline_reports_adding_as_pending_not_a_failure() {
+    let world = moto()
+        .world(json!({"name": "ft-late-adding", "targetGroups": 1, "classicLoadBalancers": 0}));
+    // Every read back says Adding and takes 1.4 s: the 30 s window is cut by the deadline
+    // (8 s, so the work stops at 5 s) while a read is still in flight.
+    moto().fault_with(
+        "DescribeLoadBalancerTargetGroups",
+        "state",
+        20,
+        &[&world.replacement_group],
+        json!({"state": "Adding", "delay": 1.4}),
+    );
+    let started = Instant::now();
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(8),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert_eq!(outcome.pending, world.target_group_arns, "{outcome:?}");
+    assert_eq!(outcome.hook_status, Some("Succeeded"));
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
     );
 }

@@ -71,11 +71,28 @@ async fn lifecycle_hook_attaches_every_target_group_and_classic_load_balancer_an
     assert_eq!(outcome.hook_status, Some("Succeeded"));
     assert_fully_attached(&world).await;
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
-    // Never touches a group that is not the deployment's replacement.
-    assert_eq!(sources(&world.unrelated_group).await, (vec![], vec![]));
-    let (original_tgs, original_lbs) = sources(&world.original_group).await;
-    assert_eq!(original_tgs, world.all_target_groups_sorted());
-    assert_eq!(original_lbs, world.load_balancers);
+    // Never touches a group that is not the deployment's replacement: no attach call names the
+    // original or the unrelated group (comparing their lists could not tell, since attaching
+    // what a group already has changes nothing).
+    let attach_bodies: Vec<String> = moto()
+        .requests()
+        .iter()
+        .filter(|r| r["action"].as_str().unwrap_or("").starts_with("Attach"))
+        .map(|r| r["body"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let names = |group: &str| {
+        let field = format!("AutoScalingGroupName={group}&");
+        attach_bodies
+            .iter()
+            .any(|b| format!("{b}&").contains(&field))
+    };
+    assert!(
+        names(&world.replacement_group),
+        "the request log shows the attach calls"
+    );
+    for other in [&world.original_group, &world.unrelated_group] {
+        assert!(!names(other), "an attach call named {other}");
+    }
 }
 
 #[tokio::test]
@@ -569,4 +586,25 @@ async fn a_later_deployment_under_way_keeps_a_success_notification_off_the_outgo
     moto().set_status(&next, "Failed");
     let outcome = handle_one(event("sns", &world.deployment_id, "SUCCEEDED")).await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+}
+
+#[tokio::test]
+async fn a_group_name_with_a_comma_stays_one_group_in_a_failure() {
+    let world = moto().world(
+        json!({"name": "hk-comma", "replacementInTargetInstances": true,
+                                    "replacementName": "hk-comma,green"}),
+    );
+    assert_eq!(world.replacement_group, "hk-comma,green");
+    moto().fault(
+        "DescribeAutoScalingGroups",
+        "access-denied",
+        10,
+        &["hk-comma%2Cgreen"],
+    );
+    let outcome = handle_one(event("direct", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
+    assert_eq!(
+        outcome.auto_scaling_groups,
+        vec!["hk-comma,green".to_owned()]
+    );
 }

@@ -396,6 +396,8 @@ class Harness:
         fault = take_fault(action, body)
         if fault and fault["kind"] == "hang":
             time.sleep(min(float(fault.get("seconds", 30)), 120))
+        elif fault and fault.get("delay"):  # any other fault may also answer late
+            time.sleep(min(float(fault["delay"]), 120))
         answer = injected(fault, action, protocol) if fault else None
         if answer is not None:
             status, headers, out = answer
@@ -607,9 +609,12 @@ def build_world(endpoint, spec):
     }
     named_replacement = spec.get("replacementInTargetInstances")
     if named_replacement:
-        create["targetInstances"] = {"autoScalingGroups": [f"{name}-green"]}
+        create["targetInstances"] = {"autoScalingGroups": [spec.get("replacementName", f"{name}-green")]}
     deployment_id = codedeploy.create_deployment(**create)["deploymentId"]
-    replacement = f"{name}-green" if named_replacement else f"CodeDeploy_{dg}_{deployment_id}"
+    if named_replacement:
+        replacement = spec.get("replacementName", f"{name}-green")
+    else:
+        replacement = f"CodeDeploy_{dg}_{deployment_id}"
     if spec.get("createReplacement", True):
         attached_tgs = [t["arn"] for t in target_groups[: spec.get("attachedTargetGroups", 0)]]
         attached_lbs = classic[: spec.get("attachedLoadBalancers", 0)]
