@@ -558,6 +558,9 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, attached: Att
     }
 }
 
+/// How long before the deadline a status report still being retried is given up.
+const REPORT_SLACK: Duration = Duration::from_millis(500);
+
 /// `hookStatus` when CodeDeploy had already completed the hook execution.
 pub const ALREADY_COMPLETED: &str = "AlreadyCompleted";
 
@@ -576,7 +579,10 @@ async fn report_hook(
         execution_id,
         succeeded,
     );
-    match tokio::time::timeout_at(deadline, call).await {
+    // The report retries like every call, until just before the deadline: the answer (and, for
+    // a status that could not be reported, the function error) must still leave in time.
+    let cut_off = deadline.checked_sub(REPORT_SLACK).unwrap_or(deadline);
+    match tokio::time::timeout_at(cut_off, call).await {
         Ok(Ok(aws::codedeploy::HookReport::Accepted)) => outcome.hook_status = Some(status),
         Ok(Ok(aws::codedeploy::HookReport::AlreadyCompleted)) => {
             // An earlier invocation's status stands; this one's was not recorded, so it is not

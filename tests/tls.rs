@@ -66,6 +66,8 @@ fn https_endpoint_with_a_trusted_certificate_works_and_an_untrusted_one_is_refus
     let outcome: Value = serde_json::from_slice(&trusted.stdout).unwrap();
     assert_eq!(outcome["outcome"], "attached");
 
+    // Refused at once: a certificate failure is not retried until the deadline.
+    let started = std::time::Instant::now();
     let untrusted = moto
         .cli()
         .env("AWS_ENDPOINT_URL", &https)
@@ -78,6 +80,11 @@ fn https_endpoint_with_a_trusted_certificate_works_and_an_untrusted_one_is_refus
         Some(1),
         "{}",
         String::from_utf8_lossy(&untrusted.stderr)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
     );
     let outcome: Value = serde_json::from_slice(&untrusted.stdout).unwrap();
     assert_eq!(outcome["errorCode"], "DispatchFailure");

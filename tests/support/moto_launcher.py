@@ -15,6 +15,8 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
 - Attaching a classic load balancer to one group no longer deregisters other groups' instances.
 - Auto Scaling AttachLoadBalancers rejects unknown classic load balancer names with
   ValidationError, as AWS does (moto accepts any name).
+- Rate limits (POST /_harness/rate-limit): a token bucket per action, answering throttling in
+  each protocol's own shape (JSON: ThrottlingException; query: Throttling), as AWS does.
 - Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
   an attach that is accepted but does nothing, and attachment states held at `Adding`.
 - A request log (action, start, end, status, the body's first 1000 bytes) for the call-graph test and the benchmark.
@@ -59,6 +61,8 @@ HOOK_REPORTS = []  # every PutLifecycleEventHookExecutionStatus accepted
 COMPLETED_HOOKS = set()
 FAULTS = []  # dicts: action, match (list of substrings), kind, count, seconds, state
 REQUESTS = []  # dicts: action, start, end, status
+RATE_LIMIT = {"rate": 0.0, "burst": 0.0}  # requests per second per action; 0: no limit
+BUCKETS = {}  # action -> [tokens, last refill time]
 # deployment id -> {"pageSize": n, "targets": {target id: {"instanceLabel", "events": {name: status}}}}
 TARGETS = {}
 TARGETS_PER_BATCH = 25
@@ -337,6 +341,22 @@ def error_response(protocol, status, code, message):
     return status, [("Content-Type", "text/xml")], body
 
 
+def rate_limited(action):
+    """Takes a token from the action's bucket; True when none is left (the request is throttled)."""
+    with LOCK:
+        rate, burst = RATE_LIMIT["rate"], RATE_LIMIT["burst"]
+        if rate <= 0:
+            return False
+        now = time.monotonic()
+        tokens, last = BUCKETS.get(action, [burst, now])
+        tokens = min(burst, tokens + (now - last) * rate)
+        if tokens >= 1:
+            BUCKETS[action] = [tokens - 1, now]
+            return False
+        BUCKETS[action] = [tokens, now]
+        return True
+
+
 def take_fault(action, body):
     text = body.decode("utf-8", "replace")
     with LOCK:
@@ -393,7 +413,7 @@ class Harness:
         environ["wsgi.input"] = io.BytesIO(body)
         action, protocol = action_of(environ, body)
         start = time.time()
-        fault = take_fault(action, body)
+        fault = {"kind": "throttle"} if rate_limited(action) else take_fault(action, body)
         if fault and fault["kind"] == "hang":
             time.sleep(min(float(fault.get("seconds", 30)), 120))
         elif fault and fault.get("delay"):  # any other fault may also answer late
@@ -501,6 +521,12 @@ class Harness:
         if path == "/_harness/hook-reports":
             with LOCK:
                 return [r for r in HOOK_REPORTS if payload.get("deploymentId") in (None, r["deploymentId"])]
+        if path == "/_harness/rate-limit":
+            with LOCK:
+                RATE_LIMIT["rate"] = float(payload.get("rate", 0))
+                RATE_LIMIT["burst"] = float(payload.get("burst", payload.get("rate", 0)))
+                BUCKETS.clear()
+            return {"ok": True}
         if path == "/_harness/fault":
             fault = {"match": [], "count": 1, **payload}
             with LOCK:
