@@ -11,21 +11,12 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{event, moto, path_with_venv, repo, World};
+use support::{block_on, event, moto, path_with_venv, repo, World};
 
 struct Watch {
     port: u16,
     // Holds the shell's stdin open for as long as this process lives.
     _child: Child,
-}
-
-/// Each test is synchronous (it holds the emulator's lock); AWS reads run on a runtime of their own.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
 }
 
 fn free_port() -> u16 {

@@ -8,21 +8,13 @@ mod support;
 use std::process::Stdio;
 
 use serde_json::{json, Value};
-use support::{Moto, World};
+use support::{block_on, Moto, World};
 
 struct Reroute {
     moto: Moto,
     world: World,
     /// The replacement group's instances, sorted: the Green targets.
     instances: Vec<String>,
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
 }
 
 /// A deployment whose replacement group of `n` instances is installed and waits for its reroute.

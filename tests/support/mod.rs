@@ -38,6 +38,33 @@ fn python() -> PathBuf {
         .clone()
 }
 
+/// Runs async AWS reads from a synchronous test, on a runtime of their own.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
+/// One Auto Scaling group as DescribeAutoScalingGroups returns it.
+async fn describe_group(
+    clients: &Clients,
+    group: &str,
+) -> aws_sdk_autoscaling::types::AutoScalingGroup {
+    let out = clients
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(group)
+        .send()
+        .await
+        .expect("describe group");
+    out.auto_scaling_groups()
+        .first()
+        .unwrap_or_else(|| panic!("no group {group}"))
+        .clone()
+}
+
 pub struct Moto {
     pub port: u16,
     /// HTTPS port on the same state, when started with `start_tls`.
@@ -264,14 +291,8 @@ impl Moto {
 
     /// The instance ids of an Auto Scaling group, sorted.
     pub async fn instance_ids(&self, clients: &Clients, group: &str) -> Vec<String> {
-        let out = clients
-            .autoscaling
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(group)
-            .send()
+        let mut ids: Vec<String> = describe_group(clients, group)
             .await
-            .expect("describe group");
-        let mut ids: Vec<String> = out.auto_scaling_groups()[0]
             .instances()
             .iter()
             .filter_map(|i| i.instance_id().map(str::to_owned))
@@ -362,14 +383,7 @@ impl Moto {
         clients: &Clients,
         group: &str,
     ) -> (Vec<String>, Vec<String>) {
-        let out = clients
-            .autoscaling
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(group)
-            .send()
-            .await
-            .expect("describe group");
-        let g = &out.auto_scaling_groups()[0];
+        let g = describe_group(clients, group).await;
         let mut tgs = g.target_group_arns().to_vec();
         let mut lbs = g.load_balancer_names().to_vec();
         tgs.sort();
