@@ -24,8 +24,8 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
 fn settings_from_env() -> Settings {
     let mut settings = Settings::default();
     if let Ok(text) = std::env::var("CONFIRM_WINDOW_SECONDS") {
-        match text.trim().parse::<f64>() {
-            Ok(window) => {
+        match text.trim().parse::<f64>().ok().filter(|w| !w.is_nan()) {
+            Some(window) => {
                 settings.confirm_window = run::seconds(window);
                 if run::parse_seconds(&text).is_err() {
                     tracing::warn!(
@@ -35,7 +35,7 @@ fn settings_from_env() -> Settings {
                     );
                 }
             }
-            Err(_) => tracing::warn!(
+            None => tracing::warn!(
                 value = text,
                 "CONFIRM_WINDOW_SECONDS is not a number of seconds; the default is used"
             ),
@@ -123,6 +123,25 @@ mod tests {
         );
         let past = deadline_of(now_ms - 5_000).saturating_duration_since(Instant::now());
         assert_eq!(past, Duration::ZERO);
+    }
+
+    #[test]
+    fn confirm_window_from_the_environment_is_clamped_or_defaulted_never_an_overflow() {
+        // The only test that sets this variable.
+        for (value, expected) in [
+            ("12.5", Duration::from_millis(12_500)),
+            ("inf", run::LONGEST),
+            ("1e300", run::LONGEST),
+            ("-4", Duration::ZERO),
+            ("NaN", Settings::default().confirm_window),
+            ("soon", Settings::default().confirm_window),
+        ] {
+            std::env::set_var("CONFIRM_WINDOW_SECONDS", value);
+            let window = settings_from_env().confirm_window;
+            assert_eq!(window, expected, "{value}");
+            let _ = Instant::now() + window;
+        }
+        std::env::remove_var("CONFIRM_WINDOW_SECONDS");
     }
 
     #[test]

@@ -24,7 +24,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Some(command) => ExitCode::from(runtime.block_on(cli::run(command))),
+        Some(command) => {
+            let code = runtime.block_on(cli::run(command));
+            // Do not wait for blocking tasks (a stuck DNS lookup): the deadline has been kept,
+            // and the process must exit now, inside the appspec hook's timeout.
+            runtime.shutdown_background();
+            ExitCode::from(code)
+        }
         None if in_lambda => match runtime.block_on(codedeploy_tg_hook::lambda::serve()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

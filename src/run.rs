@@ -206,10 +206,16 @@ pub async fn repair(
     if settings.dry_run {
         return Ok(Repair::Planned(plans));
     }
-    let mut pending = vec![];
-    for group_plan in plans.iter().filter(|p| !p.is_complete()) {
+    // Every group's attach first, then their read-backs in one shared window: a second group's
+    // attach never waits for the first group's window.
+    let incomplete: Vec<&GroupPlan> = plans.iter().filter(|p| !p.is_complete()).collect();
+    for group_plan in &incomplete {
         attach(clients, group_plan, progress).await?;
-        pending.extend(confirm(clients, group_plan, settings, work_deadline).await?);
+    }
+    let window_end = confirm_window_end(settings, work_deadline);
+    let mut pending = vec![];
+    for group_plan in incomplete {
+        pending.extend(confirm(clients, group_plan, settings, window_end).await?);
     }
     Ok(Repair::Done {
         groups: work.replacement_groups,
@@ -380,40 +386,53 @@ pub async fn attach(
 /// still in flight then ends the window (its sources pending), not the work (a deadline failure).
 const CONFIRM_SLACK: Duration = Duration::from_millis(500);
 
-/// Reads the attachments back until none is `Adding` or the window closes; returns what is still
-/// pending. Once a read has shown every source on the group, a later read that does not finish
-/// inside the window, or fails, leaves them pending: they are attached, only not yet `Added`.
+/// When the confirm window closes: `confirm_window` from now, and never later than
+/// `CONFIRM_SLACK` before the work deadline.
+pub fn confirm_window_end(settings: &Settings, work_deadline: Instant) -> Instant {
+    let last_chance = work_deadline
+        .checked_sub(CONFIRM_SLACK)
+        .unwrap_or(work_deadline);
+    (Instant::now() + settings.confirm_window).min(last_chance)
+}
+
+/// Reads the attachments back until none is `Adding` or the window closes at `window_end`;
+/// returns what is still pending. A read still unanswered when the window closes leaves the
+/// sources pending (Auto Scaling accepted the attach; it is not yet seen `Added`), never a
+/// deadline failure; so does a read that fails (but for access denied) after one that showed
+/// every source on the group. A source seen absent is a failure.
 pub async fn confirm(
     clients: &Clients,
     group_plan: &GroupPlan,
     settings: &Settings,
-    work_deadline: Instant,
+    window_end: Instant,
 ) -> Result<Vec<String>, RunError> {
     let group = group_plan.auto_scaling_group.as_str();
-    let last_chance = work_deadline
-        .checked_sub(CONFIRM_SLACK)
-        .unwrap_or(work_deadline);
-    let window_end = (Instant::now() + settings.confirm_window).min(last_chance);
-    let mut seen_pending: Option<Vec<String>> = None;
+    // Until a read answers, every desired source counts as pending.
+    let mut pending: Vec<String> = group_plan
+        .target_group_arns
+        .iter()
+        .chain(&group_plan.load_balancer_names)
+        .cloned()
+        .collect();
+    let mut seen = false;
     loop {
-        let read = async {
-            aws::autoscaling::describe_attachments(&clients.autoscaling, group)
-                .await
-                .map_err(|source| RunError::Aws {
+        let read = aws::autoscaling::describe_attachments(&clients.autoscaling, group);
+        let observed = match tokio::time::timeout_at(window_end, read).await {
+            Err(_) => {
+                tracing::warn!(group, pending = ?pending, "confirm window closed before a read-back answered");
+                return Ok(pending);
+            }
+            Ok(Err(source)) if seen && !source.is_access_denied() => {
+                tracing::warn!(group, error = %source, "confirm read failed after the sources were seen; reporting them pending");
+                return Ok(pending);
+            }
+            Ok(Err(source)) => {
+                return Err(RunError::Aws {
                     groups: vec![group.to_owned()],
                     source,
                 })
-        };
-        let observed = match &seen_pending {
-            None => read.await?,
-            Some(pending) => match tokio::time::timeout_at(window_end, read).await {
-                Ok(Ok(observed)) => observed,
-                Ok(Err(error)) => {
-                    tracing::warn!(group, error = %error, "confirm read failed after the sources were seen; reporting them pending");
-                    return Ok(pending.clone());
-                }
-                Err(_) => return Ok(pending.clone()),
-            },
+            }
+            Ok(Ok(observed)) => observed,
         };
         let confirmation = plan::confirm(group_plan, &observed);
         if !confirmation.absent.is_empty() {
@@ -427,7 +446,7 @@ pub async fn confirm(
             return Ok(confirmation.pending);
         }
         tracing::debug!(group, pending = ?confirmation.pending, "waiting for Adding to become Added");
-        seen_pending = Some(confirmation.pending);
+        (pending, seen) = (confirmation.pending, true);
         tokio::time::sleep(settings.poll_interval).await;
     }
 }

@@ -312,8 +312,11 @@ async fn deadline_already_inside_the_margin_reports_failed_at_once() {
 
 #[tokio::test]
 async fn twenty_invocations_at_once_all_succeed_and_together_attach_exactly_what_is_missing() {
-    let world =
-        moto().world(json!({"name": "ft-herd", "targetGroups": 2, "classicLoadBalancers": 2}));
+    // One target group is on the group already: no outcome may claim it.
+    let world = moto().world(
+        json!({"name": "ft-herd", "targetGroups": 3, "classicLoadBalancers": 2,
+                                    "attachedTargetGroups": 1}),
+    );
     let clients = moto().clients().await;
     let runs = (0..20).map(|i| {
         let clients = clients.clone();
@@ -352,7 +355,12 @@ async fn twenty_invocations_at_once_all_succeed_and_together_attach_exactly_what
     claimed_tgs.dedup();
     claimed_lbs.sort();
     claimed_lbs.dedup();
-    assert_eq!(claimed_tgs, world.all_target_groups_sorted());
+    let mut missing = world.target_group_arns[1..].to_vec();
+    missing.sort();
+    assert_eq!(
+        claimed_tgs, missing,
+        "the one already attached is never claimed"
+    );
     assert_eq!(claimed_lbs, world.load_balancers);
     let (tgs, lbs) = moto()
         .group_sources(&clients, &world.replacement_group)
@@ -512,14 +520,21 @@ async fn a_failure_after_attaching_still_lists_what_was_attached() {
 async fn a_confirm_window_cut_short_by_the_deadline_reports_adding_as_pending_not_a_failure() {
     let world = moto()
         .world(json!({"name": "ft-late-adding", "targetGroups": 1, "classicLoadBalancers": 0}));
-    // Every read back says Adding and takes 1.4 s: the 30 s window is cut by the deadline
-    // (8 s, so the work stops at 5 s) while a read is still in flight.
+    // The first read back says Adding at once; the next takes 10 s. The 30 s window is cut by
+    // the deadline (8 s, so the work stops at 5 s) while that read is still in flight.
     moto().fault_with(
         "DescribeLoadBalancerTargetGroups",
         "state",
-        20,
+        1,
         &[&world.replacement_group],
-        json!({"state": "Adding", "delay": 1.4}),
+        json!({"state": "Adding"}),
+    );
+    moto().fault_with(
+        "DescribeLoadBalancerTargetGroups",
+        "state",
+        5,
+        &[&world.replacement_group],
+        json!({"state": "Adding", "delay": 10}),
     );
     let started = Instant::now();
     let outcome = run_hook(

@@ -93,6 +93,18 @@ async fn lifecycle_hook_attaches_every_target_group_and_classic_load_balancer_an
     for other in [&world.original_group, &world.unrelated_group] {
         assert!(!names(other), "an attach call named {other}");
     }
+    // And nothing ever removes: no detach, deregister, update or delete call at all.
+    let removing: Vec<String> = moto()
+        .requests()
+        .iter()
+        .filter_map(|r| r["action"].as_str().map(str::to_owned))
+        .filter(|a| {
+            ["Detach", "Deregister", "Update", "Delete", "Set"]
+                .iter()
+                .any(|p| a.starts_with(p))
+        })
+        .collect();
+    assert!(removing.is_empty(), "{removing:?}");
 }
 
 #[tokio::test]

@@ -72,7 +72,13 @@ fn https_endpoint_with_a_trusted_certificate_works_and_an_untrusted_one_is_refus
         .cli()
         .env("AWS_ENDPOINT_URL", &https)
         .env("SSL_CERT_FILE", dir.join("other-ca.crt")) // trusts only a CA that did not sign moto's certificate
-        .args(["attach", "--deployment-id", &world.deployment_id])
+        .args([
+            "attach",
+            "--deployment-id",
+            &world.deployment_id,
+            "--timeout",
+            "30",
+        ])
         .output()
         .unwrap();
     assert_eq!(

@@ -108,8 +108,11 @@ impl ClassifyRetry for NoRetryOnCertificateFailure {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
         let certificate = match ctx.output_or_error() {
             Some(Err(error)) => error.as_connector_error().is_some_and(|connector| {
+                // rustls says "invalid peer certificate: ...", or names an alert such as
+                // BadCertificate or CertificateExpired.
                 DisplayErrorContext(connector)
                     .to_string()
+                    .to_ascii_lowercase()
                     .contains("certificate")
             }),
             _ => false,
@@ -144,8 +147,10 @@ pub const UNTIL_THE_DEADLINE: u32 = 1000;
 /// The longest pause between two attempts (jittered exponential backoff below it), so a call
 /// retried near the deadline still gets its chances.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// Each client's retry quota, in the SDK's tokens (a throttled retry costs 5, another retry
-/// 14): thousands of retries, so the deadline, not the quota, ends them.
+/// Each client's retry quota, in the SDK's tokens (5 a retry, 10 a retried timeout; one comes
+/// back per call that succeeds at once): thousands of retries, so the deadline, not the quota,
+/// ends them. The quota lives as long as the process, so a warm Lambda shares it across
+/// invocations; at this size that does not matter.
 pub const RETRY_QUOTA: usize = 100_000;
 /// The audit's calls: a bounded number of attempts within an operation timeout each.
 pub const AUDIT_MAX_ATTEMPTS: u32 = 4;
