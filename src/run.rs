@@ -72,14 +72,28 @@ impl Default for Settings {
 /// What the work has attached so far, shared with the boundary: a later failure, a panic or the
 /// deadline (which aborts the work) still reports it.
 #[derive(Debug, Clone, Default)]
-pub struct Progress(Arc<Mutex<Attached>>);
+pub struct Progress(Arc<Mutex<Known>>);
+
+/// What `Progress` keeps: the replacement groups once known, and what went on them.
+#[derive(Debug, Clone, Default)]
+struct Known {
+    groups: Vec<String>,
+    attached: Attached,
+}
 
 impl Progress {
-    fn record(&self, target_group_arns: &[String], load_balancer_names: &[String]) {
-        let mut attached = self
-            .0
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.0
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn groups(&self, groups: &[String]) {
+        self.known().groups = groups.to_vec();
+    }
+
+    fn record(&self, target_group_arns: &[String], load_balancer_names: &[String]) {
+        let attached = &mut self.known().attached;
         attached
             .target_group_arns
             .extend(target_group_arns.iter().cloned());
@@ -89,10 +103,12 @@ impl Progress {
     }
 
     pub fn attached(&self) -> Attached {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.known().attached.clone()
+    }
+
+    /// The replacement groups the work had found when it stopped (none before GetDeployment).
+    pub fn replacement_groups(&self) -> Vec<String> {
+        self.known().groups.clone()
     }
 }
 
@@ -138,7 +154,7 @@ pub enum RunError {
     },
     #[error("{group}: after attaching, not on the group: {}", .sources.join(", "))]
     NotAttached { group: String, sources: Vec<String> },
-    #[error("ran out of time: stopped {}s before the deadline to report", REPORT_MARGIN.as_secs())]
+    #[error("ran out of time: stopped {}s before the deadline to report (AWS calls still being retried: throttling, 5xx or network errors; RUST_LOG=aws_smithy_runtime=debug names them)", REPORT_MARGIN.as_secs())]
     Deadline,
     #[error("internal error (panic): {0}")]
     Panic(String),
@@ -182,6 +198,7 @@ pub async fn repair(
         Ok(work) => work,
         Err(skip) => return Ok(Repair::Skipped(skip)),
     };
+    progress.groups(&work.replacement_groups);
     // The moment's facts and the plan's facts all need only the deployment: one round. The
     // moment is judged first, so a run that must not act never fails on the plan's reads.
     let fleets = Fleets::default();
@@ -517,7 +534,7 @@ where
     F: Future<Output = Result<Repair, RunError>> + Send + 'static,
 {
     let result = guard(work, work_deadline(deadline)).await;
-    let mut outcome = outcome_of(trigger, result, progress.attached());
+    let mut outcome = outcome_of(trigger, result, progress);
     if let Some(execution_id) = &trigger.hook_execution_id {
         report_hook(clients, trigger, execution_id, &mut outcome, deadline).await;
     }
@@ -525,7 +542,8 @@ where
     outcome
 }
 
-fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, attached: Attached) -> Outcome {
+fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, progress: &Progress) -> Outcome {
+    let attached = progress.attached();
     let id = Some(trigger.deployment_id.clone());
     match result {
         Ok(Repair::Skipped(skip)) => {
@@ -569,7 +587,11 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, attached: Att
             let mut o = Outcome::new(trigger.source, id, OutcomeKind::Failed);
             // What went on before the failure stays on: say so.
             o.attached = attached;
-            o.auto_scaling_groups = error.groups();
+            // A deadline or a panic names no group itself: the work had found them.
+            o.auto_scaling_groups = match error.groups() {
+                groups if groups.is_empty() => progress.replacement_groups(),
+                groups => groups,
+            };
             o.error_code = error.code().map(str::to_owned);
             o.reason = Some(error.to_string());
             o

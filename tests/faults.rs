@@ -138,6 +138,25 @@ async fn endless_throttling_reports_failed_before_the_deadline() {
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     assert_eq!(outcome.hook_status, Some("Failed"));
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+    // Retried until the deadline (not four times), and the outcome still names the group.
+    let reason = outcome.reason.as_deref().unwrap();
+    assert!(reason.contains("ran out of time"), "{reason}");
+    assert_eq!(
+        outcome.auto_scaling_groups,
+        vec![world.replacement_group.clone()]
+    );
+    let throttled = moto()
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["action"] == "DescribeAutoScalingGroups"
+                && r["body"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(&world.replacement_group)
+        })
+        .count();
+    assert!(throttled > 4, "{throttled} attempts");
     // DescribeAutoScalingGroups is still throttled for this group: read the attachments instead.
     let clients = moto().clients().await;
     let tgs = clients
