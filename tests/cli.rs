@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use serde_json::{json, Value};
-use support::{event, moto, write_temp, Moto};
+use support::{block_on, event, moto, write_temp, Moto};
 
 fn stdout_json(output: &Output) -> Value {
     let text = String::from_utf8_lossy(&output.stdout);
@@ -18,6 +18,11 @@ fn run_with_stdin(moto: &Moto, args: &[&str], stdin: &str) -> Output {
     let mut command = moto.cli();
     command.args(args);
     feed(command, stdin)
+}
+
+/// What a group has now: (target group ARNs, classic load balancer names), sorted.
+fn sources(group: &str) -> (Vec<String>, Vec<String>) {
+    block_on(async { moto().group_sources(&moto().clients().await, group).await })
 }
 
 /// The exit code, or a failure that shows what the binary said.
@@ -184,12 +189,7 @@ fn attach_dry_run_prints_the_plan_and_changes_nothing() {
         plan["missingLoadBalancerNames"],
         json!(world.load_balancers)
     );
-    let clients = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let clients = moto().clients().await;
-        moto()
-            .group_sources(&clients, &world.replacement_group)
-            .await
-    });
+    let clients = sources(&world.replacement_group);
     assert_eq!(clients, (vec![world.target_group_arns[0].clone()], vec![]));
 }
 
@@ -302,12 +302,7 @@ fn twenty_attach_processes_at_once_all_succeed_like_an_appspec_hook_on_every_ins
             "{outcome}"
         );
     }
-    let (tgs, lbs) = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let clients = moto().clients().await;
-        moto()
-            .group_sources(&clients, &world.replacement_group)
-            .await
-    });
+    let (tgs, lbs) = sources(&world.replacement_group);
     assert_eq!(tgs, world.all_target_groups_sorted());
     assert_eq!(lbs, world.load_balancers);
 }
@@ -329,12 +324,7 @@ fn attach_on_a_superseded_deployment_is_skipped_and_changes_nothing() {
         outcome["reason"].as_str().unwrap().contains("superseded"),
         "{outcome}"
     );
-    let sources = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let clients = moto().clients().await;
-        moto()
-            .group_sources(&clients, &world.replacement_group)
-            .await
-    });
+    let sources = sources(&world.replacement_group);
     assert_eq!(sources, (vec![], vec![]));
 }
 
