@@ -208,13 +208,7 @@ fn audit_keeps_to_the_live_fleet_after_the_reroute_and_to_codedeploys_own_names(
     let moto = Moto::start();
     let live = moto.world(json!({"name": "au-live", "status": "Succeeded"}));
     let old = moto.world(json!({"name": "au-old", "status": "Succeeded"}));
-    moto.set_fleet(
-        &old,
-        &[&format!(
-            "CodeDeploy_{}_d-LATER0003",
-            old.deployment_group_name
-        )],
-    );
+    moto.supersede(&old);
     let mid = moto.world(json!({"name": "au-mid", "instances": 2, "reroute": "pending"}));
     // Groups of the user's own whose names merely start like CodeDeploy's.
     moto.harness("group", json!({"name": "CodeDeploy_my_tools"}));

@@ -25,6 +25,15 @@ fn sources(group: &str) -> (Vec<String>, Vec<String>) {
     block_on(async { moto().group_sources(&moto().clients().await, group).await })
 }
 
+/// `attach --deployment-id ID` against the shared moto.
+fn attach(deployment_id: &str) -> Output {
+    moto()
+        .cli()
+        .args(["attach", "--deployment-id", deployment_id])
+        .output()
+        .unwrap()
+}
+
 /// The exit code, or a failure that shows what the binary said.
 fn expect_exit(output: &Output, code: i32) {
     assert_eq!(
@@ -196,18 +205,10 @@ fn attach_dry_run_prints_the_plan_and_changes_nothing() {
 #[test]
 fn attach_repairs_one_deployment() {
     let world = moto().world(json!({"name": "cli-attach"}));
-    let output = moto()
-        .cli()
-        .args(["attach", "--deployment-id", &world.deployment_id])
-        .output()
-        .unwrap();
+    let output = attach(&world.deployment_id);
     expect_exit(&output, 0);
     assert_eq!(stdout_json(&output)["outcome"], "attached");
-    let again = moto()
-        .cli()
-        .args(["attach", "--deployment-id", &world.deployment_id])
-        .output()
-        .unwrap();
+    let again = attach(&world.deployment_id);
     assert_eq!(stdout_json(&again)["outcome"], "already-attached");
 }
 
@@ -310,13 +311,8 @@ fn twenty_attach_processes_at_once_all_succeed_like_an_appspec_hook_on_every_ins
 #[test]
 fn attach_on_a_superseded_deployment_is_skipped_and_changes_nothing() {
     let world = moto().world(json!({"name": "cli-old", "status": "Succeeded"}));
-    let later = format!("CodeDeploy_{}_d-LATER0002", world.deployment_group_name);
-    moto().set_fleet(&world, &[&later]);
-    let output = moto()
-        .cli()
-        .args(["attach", "--deployment-id", &world.deployment_id])
-        .output()
-        .unwrap();
+    moto().supersede(&world);
+    let output = attach(&world.deployment_id);
     expect_exit(&output, 0);
     let outcome = stdout_json(&output);
     assert_eq!(outcome["outcome"], "skipped", "{outcome}");

@@ -534,8 +534,7 @@ async fn replacement_instances_are_read_over_every_page_and_in_batches_of_25() {
 /// A Succeeded deployment whose deployment group a later deployment moved to another group.
 fn superseded(name: &str) -> World {
     let world = moto().world(json!({"name": name, "status": "Succeeded"}));
-    let later = format!("CodeDeploy_{}_d-LATER0001", world.deployment_group_name);
-    moto().set_fleet(&world, &[&later]);
+    moto().supersede(&world);
     world
 }
 

@@ -198,14 +198,16 @@ impl Moto {
         );
     }
 
-    /// The Auto Scaling groups the world's deployment group names as its fleet from now on
-    /// (what a later deployment's success does).
-    pub fn set_fleet(&self, world: &World, groups: &[&str]) {
+    /// What a later deployment's success does to the world: its deployment group names that
+    /// deployment's replacement group as its fleet, so the world's replacement group is no
+    /// longer live.
+    pub fn supersede(&self, world: &World) {
+        let later = format!("CodeDeploy_{}_d-LATER0001", world.deployment_group_name);
         self.harness(
             "deployment-group-fleet",
             json!({"applicationName": world.application_name,
                    "deploymentGroupName": world.deployment_group_name,
-                   "autoScalingGroups": groups}),
+                   "autoScalingGroups": [later]}),
         );
     }
 
