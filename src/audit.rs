@@ -269,9 +269,9 @@ async fn repair_group(
     let repaired = options.fix && !group_plan.is_complete();
     if repaired {
         run::attach(clients, &group_plan, &run::Progress::default()).await?;
-        let window_end =
-            run::confirm_window_end(&options.settings, run::work_deadline(options.deadline));
-        pending = run::confirm(clients, &group_plan, &options.settings, window_end).await?;
+        let window =
+            run::ConfirmWindow::new(&options.settings, run::work_deadline(options.deadline));
+        pending = run::confirm(clients, &group_plan, &options.settings, window).await?;
     }
     Ok(GroupResult::Checked {
         target_groups: target_group_names,

@@ -200,40 +200,52 @@ pub async fn repair(
     };
     progress.groups(&work.replacement_groups);
     // The moment's facts and the plan's facts all need only the deployment: one round. The
-    // moment is judged first, so a run that must not act never fails on the plan's reads.
-    let fleets = Fleets::default();
-    let (moment, target_groups, groups) = tokio::join!(
-        read_moment(clients, &work, &fleets),
-        resolve_target_groups(clients, &work),
-        async {
+    // moment is judged first: a run that must not act returns as soon as it knows, dropping the
+    // plan's reads (which may still be retrying under throttling), and never fails on them.
+    enum Hand {
+        Hold(Hold),
+        Failed(RunError),
+    }
+    let judged = async {
+        let facts = read_moment(clients, &work, &Fleets::default())
+            .await
+            .map_err(Hand::Failed)?;
+        plan::at_moment(work.clone(), &facts).map_err(Hand::Hold)
+    };
+    let plan_reads = async {
+        Ok(tokio::join!(resolve_target_groups(clients, &work), async {
             aws::autoscaling::describe_groups(&clients.autoscaling, &work.replacement_groups)
                 .await
                 .map_err(|source| RunError::Aws {
                     groups: work.replacement_groups.clone(),
                     source,
                 })
-        }
-    );
-    let work = match plan::at_moment(work, &moment?) {
-        Ok(work) => work,
-        Err(Hold::Waiting(waiting)) => return Ok(Repair::Waiting(waiting)),
-        Err(Hold::Skipped(skip)) => return Ok(Repair::Skipped(skip)),
+        }))
+    };
+    let (work, (target_groups, groups)) = match tokio::try_join!(judged, plan_reads) {
+        Ok(both) => both,
+        Err(Hand::Hold(Hold::Waiting(waiting))) => return Ok(Repair::Waiting(waiting)),
+        Err(Hand::Hold(Hold::Skipped(skip))) => return Ok(Repair::Skipped(skip)),
+        Err(Hand::Failed(error)) => return Err(error),
     };
     let plans = plan_groups(&work, &target_groups?, &groups?)?;
     if settings.dry_run {
         return Ok(Repair::Planned(plans));
     }
-    // Every group's attach first, then their read-backs in one shared window: a second group's
-    // attach never waits for the first group's window.
+    // Every group's attach first, then their read-backs together in one window: no group waits
+    // for another's window, and each gets its read.
     let incomplete: Vec<&GroupPlan> = plans.iter().filter(|p| !p.is_complete()).collect();
     for group_plan in &incomplete {
         attach(clients, group_plan, progress).await?;
     }
-    let window_end = confirm_window_end(settings, work_deadline);
-    let mut pending = vec![];
-    for group_plan in incomplete {
-        pending.extend(confirm(clients, group_plan, settings, window_end).await?);
-    }
+    let window = ConfirmWindow::new(settings, work_deadline);
+    let pending: Vec<String> = futures_util::future::try_join_all(
+        incomplete
+            .iter()
+            .map(|group_plan| confirm(clients, group_plan, settings, window)),
+    )
+    .await?
+    .concat();
     Ok(Repair::Done {
         groups: work.replacement_groups,
         pending,
@@ -403,25 +415,37 @@ pub async fn attach(
 /// still in flight then ends the window (its sources pending), not the work (a deadline failure).
 const CONFIRM_SLACK: Duration = Duration::from_millis(500);
 
-/// When the confirm window closes: `confirm_window` from now, and never later than
-/// `CONFIRM_SLACK` before the work deadline.
-pub fn confirm_window_end(settings: &Settings, work_deadline: Instant) -> Instant {
-    let last_chance = work_deadline
-        .checked_sub(CONFIRM_SLACK)
-        .unwrap_or(work_deadline);
-    (Instant::now() + settings.confirm_window).min(last_chance)
+/// The confirm window: it closes `confirm_window` from now, and never later than
+/// `CONFIRM_SLACK` before the work deadline (`last_chance`), which also bounds the first read.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfirmWindow {
+    end: Instant,
+    last_chance: Instant,
 }
 
-/// Reads the attachments back until none is `Adding` or the window closes at `window_end`;
-/// returns what is still pending. A read still unanswered when the window closes leaves the
-/// sources pending (Auto Scaling accepted the attach; it is not yet seen `Added`), never a
-/// deadline failure; so does a read that fails (but for access denied) after one that showed
-/// every source on the group. A source seen absent is a failure.
+impl ConfirmWindow {
+    pub fn new(settings: &Settings, work_deadline: Instant) -> Self {
+        let last_chance = work_deadline
+            .checked_sub(CONFIRM_SLACK)
+            .unwrap_or(work_deadline);
+        ConfirmWindow {
+            end: (Instant::now() + settings.confirm_window).min(last_chance),
+            last_chance,
+        }
+    }
+}
+
+/// Reads the attachments back until none is `Adding` or the window closes; returns what is
+/// still pending. There is always a first read (bounded by the last chance before the work
+/// deadline, even with a zero window), so a source absent from the group is always caught and
+/// is a failure. A read still unanswered when its bound passes leaves the sources pending
+/// (Auto Scaling accepted the attach; it is not yet seen `Added`), never a deadline failure; so
+/// does a read that fails (but for access denied) after one that showed every source.
 pub async fn confirm(
     clients: &Clients,
     group_plan: &GroupPlan,
     settings: &Settings,
-    window_end: Instant,
+    window: ConfirmWindow,
 ) -> Result<Vec<String>, RunError> {
     let group = group_plan.auto_scaling_group.as_str();
     // Until a read answers, every desired source counts as pending.
@@ -434,7 +458,8 @@ pub async fn confirm(
     let mut seen = false;
     loop {
         let read = aws::autoscaling::describe_attachments(&clients.autoscaling, group);
-        let observed = match tokio::time::timeout_at(window_end, read).await {
+        let bound = if seen { window.end } else { window.last_chance };
+        let observed = match tokio::time::timeout_at(bound, read).await {
             Err(_) => {
                 tracing::warn!(group, pending = ?pending, "confirm window closed before a read-back answered");
                 return Ok(pending);
@@ -458,7 +483,7 @@ pub async fn confirm(
                 sources: confirmation.absent,
             });
         }
-        if confirmation.pending.is_empty() || Instant::now() + settings.poll_interval >= window_end
+        if confirmation.pending.is_empty() || Instant::now() + settings.poll_interval >= window.end
         {
             return Ok(confirmation.pending);
         }

@@ -263,7 +263,8 @@ async fn attach_that_did_not_take_fails_naming_what_is_absent() {
         1,
         &[&world.replacement_group],
     );
-    let outcome = run_hook_now(&world).await;
+    // Even with a zero confirm window there is one read back, and it catches the absence.
+    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::ZERO).await;
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     let reason = outcome.reason.unwrap();
     assert!(reason.contains("not on the group"), "{reason}");
@@ -568,6 +569,33 @@ async fn a_confirm_window_cut_short_by_the_deadline_reports_adding_as_pending_no
     assert_eq!(outcome.hook_status, Some("Succeeded"));
     assert!(
         started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_waiting_run_does_not_wait_for_plan_reads_stuck_in_throttling() {
+    let world = moto().world(json!({"name": "ft-waitthr", "instances": 2, "reroute": "pending"}));
+    // The plan's read is throttled for good; the moment alone says there is nothing to do yet.
+    moto().fault(
+        "DescribeTargetGroups",
+        "throttle",
+        10_000,
+        &["ft-waitthr-tg0"],
+    );
+    let started = Instant::now();
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(20),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Waiting, "{outcome:?}");
+    assert_eq!(outcome.hook_status, Some("Succeeded"));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
     );

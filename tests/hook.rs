@@ -518,7 +518,17 @@ async fn replacement_instances_are_read_over_every_page_and_in_batches_of_25() {
             .filter(|r| r["action"] == action)
             .count()
     };
-    assert_eq!(count("ListDeploymentTargets"), 5, "30 ids, 7 a page");
+    assert_eq!(count("ListDeploymentTargets"), 5, "30 Green ids, 7 a page");
+    assert!(
+        own.requests()
+            .iter()
+            .filter(|r| r["action"] == "ListDeploymentTargets")
+            .all(|r| r["body"]
+                .as_str()
+                .unwrap_or("")
+                .contains("ServerInstanceLabel")),
+        "the listing asks for Green targets only"
+    );
     assert_eq!(count("BatchGetDeploymentTargets"), 2, "25 + 5 ids");
 
     own.lifecycle_event(

@@ -243,6 +243,15 @@ fn attach_by_hand_mid_reroute_waits_and_attaches_nothing() {
         .as_str()
         .unwrap()
         .contains("1 of 2 replacement instances are still to be rerouted"));
+    // A dry run says the same: it would not attach now either.
+    let dry = r
+        .moto
+        .cli()
+        .args(["attach", "--deployment-id", id, "--dry-run"])
+        .output()
+        .unwrap();
+    let outcome: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(outcome["outcome"], "waiting", "{outcome}");
     assert_eq!(attach_calls(&r.moto), 0);
     r.assert_registered_exactly(&r.instances[..1], "after attach mid-reroute");
 }

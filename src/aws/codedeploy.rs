@@ -126,7 +126,7 @@ pub async fn replacement_instances(
         .map_err(|e| AwsError::from_sdk("codedeploy:BatchGetDeploymentTargets", e))
         .try_collect()
         .await?;
-    Ok(outputs
+    let mut targets: Vec<InstanceTarget> = outputs
         .iter()
         .flat_map(|out| out.deployment_targets())
         .filter_map(|target| target.instance_target())
@@ -140,7 +140,22 @@ pub async fn replacement_instances(
                 .and_then(|e| e.status())
                 .map(|s| s.as_str().to_owned()),
         })
-        .collect())
+        .collect();
+    // A listed replacement instance the batch read did not describe is not known to be through
+    // AllowTraffic: it counts as still waiting, never as rerouted.
+    let described: std::collections::HashSet<String> =
+        targets.iter().map(|t| t.instance_id.clone()).collect();
+    let undescribed: Vec<InstanceTarget> = target_ids
+        .iter()
+        .filter(|id| !described.contains(*id))
+        .map(|id| InstanceTarget {
+            instance_id: id.clone(),
+            label: Some(TargetLabel::Green.as_str().to_owned()),
+            allow_traffic: None,
+        })
+        .collect();
+    targets.extend(undescribed);
+    Ok(targets)
 }
 
 /// The deployment group as it is now: the Auto Scaling groups it names (its fleet; after a
