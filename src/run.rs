@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::{select, Either, OptionFuture};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
@@ -186,47 +187,75 @@ impl RunError {
 }
 
 /// Repairs one deployment's replacement group(s). `work_deadline` bounds the confirm window.
+/// `expect_reroute` says the trigger usually comes while the deployment is under way (a
+/// lifecycle hook, a direct call from an appspec script): its replacement instances are then
+/// read beside `GetDeployment`, so judging the reroute adds no round to the critical path.
 pub async fn repair(
     clients: &Clients,
     deployment_id: &str,
+    expect_reroute: bool,
     settings: &Settings,
     work_deadline: Instant,
     progress: &Progress,
 ) -> Result<Repair, RunError> {
-    let deployment = fetch_deployment(clients, deployment_id).await?;
+    let early_reroute = OptionFuture::from(
+        expect_reroute
+            .then(|| aws::codedeploy::replacement_instances(&clients.codedeploy, deployment_id)),
+    );
+    let get = fetch_deployment(clients, deployment_id);
+    futures_util::pin_mut!(early_reroute, get);
+    // GetDeployment decides; the early read is kept if it is already done, continued if it is
+    // still running, and dropped unread when the deployment turns out not to be under way.
+    let (deployment, early_reroute) = match select(get, early_reroute).await {
+        Either::Left((deployment, rest)) => (deployment?, Early::Running(rest)),
+        Either::Right((read, get)) => (get.await?, Early::Done(read)),
+    };
     let work = match plan::assess(&deployment) {
         Ok(work) => work,
         Err(skip) => return Ok(Repair::Skipped(skip)),
     };
     progress.groups(&work.replacement_groups);
-    // The moment's facts and the plan's facts all need only the deployment: one round. The
-    // moment is judged first: a run that must not act returns as soon as it knows, dropping the
-    // plan's reads (which may still be retrying under throttling), and never fails on them.
-    enum Hand {
-        Hold(Hold),
-        Failed(RunError),
-    }
-    let judged = async {
-        let facts = read_moment(clients, &work, &Fleets::default())
-            .await
-            .map_err(Hand::Failed)?;
-        plan::at_moment(work.clone(), &facts).map_err(Hand::Hold)
-    };
-    let plan_reads = async {
-        Ok(tokio::join!(resolve_target_groups(clients, &work), async {
-            aws::autoscaling::describe_groups(&clients.autoscaling, &work.replacement_groups)
-                .await
-                .map_err(|source| RunError::Aws {
-                    groups: work.replacement_groups.clone(),
-                    source,
-                })
-        }))
-    };
-    let (work, (target_groups, groups)) = match tokio::try_join!(judged, plan_reads) {
-        Ok(both) => both,
-        Err(Hand::Hold(Hold::Waiting(waiting))) => return Ok(Repair::Waiting(waiting)),
-        Err(Hand::Hold(Hold::Skipped(skip))) => return Ok(Repair::Skipped(skip)),
-        Err(Hand::Failed(error)) => return Err(error),
+    let (work, (target_groups, groups)) = match work.moment {
+        // Judged first, the plan's reads after: a run that is not the one to act makes only the
+        // calls that tell it so.
+        Moment::RerouteComplete => {
+            let early = match early_reroute {
+                Early::Done(read) => read,
+                Early::Running(rest) => rest.await,
+            };
+            let instances = match early {
+                Some(read) => read,
+                None => {
+                    aws::codedeploy::replacement_instances(&clients.codedeploy, deployment_id).await
+                }
+            };
+            let instances = instances.map_err(|source| RunError::Deployment {
+                deployment_id: deployment_id.to_owned(),
+                source,
+            })?;
+            let work = match plan::at_moment(work, &MomentFacts::Reroute(instances)) {
+                Ok(work) => work,
+                Err(hold) => return Ok(hold.into()),
+            };
+            let reads = plan_reads(clients, &work).await;
+            (work, reads)
+        }
+        // The fleet is read in the plan's round: a success notification is about to act.
+        Moment::LiveFleet => {
+            drop(early_reroute);
+            let judged = async {
+                let facts = read_moment(clients, &work, &Fleets::default())
+                    .await
+                    .map_err(Hand::Failed)?;
+                plan::at_moment(work.clone(), &facts).map_err(Hand::Hold)
+            };
+            let reads = async { Ok(plan_reads(clients, &work).await) };
+            match tokio::try_join!(judged, reads) {
+                Ok(both) => both,
+                Err(Hand::Hold(hold)) => return Ok(hold.into()),
+                Err(Hand::Failed(error)) => return Err(error),
+            }
+        }
     };
     let plans = plan_groups(&work, &target_groups?, &groups?)?;
     if settings.dry_run {
@@ -249,6 +278,45 @@ pub async fn repair(
     Ok(Repair::Done {
         groups: work.replacement_groups,
         pending,
+    })
+}
+
+/// The early reroute read: finished (`None` when it was not started) or still running.
+enum Early<T, F> {
+    Done(Option<T>),
+    Running(F),
+}
+
+/// Why a judged moment stops the run: it holds, or its facts could not be read.
+enum Hand {
+    Hold(Hold),
+    Failed(RunError),
+}
+
+impl From<Hold> for Repair {
+    fn from(hold: Hold) -> Self {
+        match hold {
+            Hold::Waiting(waiting) => Repair::Waiting(waiting),
+            Hold::Skipped(skip) => Repair::Skipped(skip),
+        }
+    }
+}
+
+/// The plan's two reads, together: the target groups' ARNs and the replacement groups' state.
+async fn plan_reads(
+    clients: &Clients,
+    work: &Work,
+) -> (
+    Result<BTreeMap<String, String>, RunError>,
+    Result<Vec<GroupState>, RunError>,
+) {
+    tokio::join!(resolve_target_groups(clients, work), async {
+        aws::autoscaling::describe_groups(&clients.autoscaling, &work.replacement_groups)
+            .await
+            .map_err(|source| RunError::Aws {
+                groups: work.replacement_groups.clone(),
+                source,
+            })
     })
 }
 
@@ -541,7 +609,18 @@ pub async fn execute(
             settings.clone(),
             progress.clone(),
         );
-        async move { repair(&clients, &id, &settings, work_deadline, &progress).await }
+        let expect_reroute = matches!(trigger.source, Source::LifecycleHook | Source::Direct);
+        async move {
+            repair(
+                &clients,
+                &id,
+                expect_reroute,
+                &settings,
+                work_deadline,
+                &progress,
+            )
+            .await
+        }
     };
     execute_work(clients, trigger, work, &progress, deadline).await
 }

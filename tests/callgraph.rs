@@ -34,10 +34,24 @@ fn after(later: &Call, earlier: &Call) -> bool {
 /// Runs one trigger for a fresh world of the given status, each call held 50 ms on the server
 /// (so calls made together are seen overlapping), and returns the calls in the order made.
 async fn calls_of(status: &str, source: Source, hook_execution_id: Option<&str>) -> Vec<Call> {
-    let moto = Moto::start();
-    let world = moto.world(
+    calls_in(
         json!({"name": "cg", "status": status, "targetGroups": 2, "classicLoadBalancers": 1}),
-    );
+        source,
+        hook_execution_id,
+        OutcomeKind::Attached,
+    )
+    .await
+}
+
+/// `calls_of` for any world spec and expected outcome.
+async fn calls_in(
+    spec: Value,
+    source: Source,
+    hook_execution_id: Option<&str>,
+    expected: OutcomeKind,
+) -> Vec<Call> {
+    let moto = Moto::start();
+    let world = moto.world(spec);
     for action in [
         "GetDeployment",
         "ListDeploymentTargets",
@@ -73,7 +87,7 @@ async fn calls_of(status: &str, source: Source, hook_execution_id: Option<&str>)
         &settings,
     )
     .await;
-    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert_eq!(outcome.outcome, expected, "{outcome:?}");
 
     moto.requests()
         .iter()
@@ -122,7 +136,7 @@ fn assert_attach_and_confirm_follow(calls: &[Call], plan_reads: &[&Call]) {
 }
 
 #[tokio::test]
-async fn hook_adds_one_round_for_the_reroute_and_overlaps_it_with_the_plans_reads() {
+async fn hook_reads_the_reroute_beside_the_deployment_and_adds_no_round() {
     let calls = calls_of("InProgress", Source::LifecycleHook, Some("exec")).await;
     assert_eq!(
         calls.len(),
@@ -137,13 +151,22 @@ async fn hook_adds_one_round_for_the_reroute_and_overlaps_it_with_the_plans_read
     let groups = find(&calls, "DescribeAutoScalingGroups");
     let report = find(&calls, "PutLifecycleEventHookExecutionStatus");
 
-    for read in [list, tgs, groups] {
-        assert!(after(read, get), "{} needs the deployment", read.action);
-    }
-    assert!(after(batch, list), "the batch read needs the listed ids");
     assert!(
-        overlap(list, tgs) && overlap(list, groups) && overlap(tgs, groups),
-        "ListDeploymentTargets ∥ DescribeTargetGroups ∥ DescribeAutoScalingGroups"
+        overlap(get, list),
+        "GetDeployment ∥ ListDeploymentTargets: the reroute read starts with the deployment's"
+    );
+    assert!(after(batch, list), "the batch read needs the listed ids");
+    for read in [tgs, groups] {
+        assert!(after(read, get), "{} needs the deployment", read.action);
+        assert!(
+            after(read, batch),
+            "{} waits for the reroute's verdict: a run that must wait reads nothing more",
+            read.action
+        );
+    }
+    assert!(
+        overlap(tgs, groups),
+        "DescribeTargetGroups ∥ DescribeAutoScalingGroups"
     );
     assert_attach_and_confirm_follow(&calls, &[batch, tgs, groups]);
     assert!(
@@ -156,6 +179,65 @@ async fn hook_adds_one_round_for_the_reroute_and_overlaps_it_with_the_plans_read
     assert!(
         !actions(&calls).contains(&"GetDeploymentGroup"),
         "an InProgress deployment is judged on its targets, not its fleet"
+    );
+}
+
+#[tokio::test]
+async fn a_hook_that_must_wait_makes_only_the_calls_that_tell_it_so() {
+    let calls = calls_in(
+        json!({"name": "cw", "status": "InProgress", "targetGroups": 2,
+               "classicLoadBalancers": 1, "reroute": "pending"}),
+        Source::LifecycleHook,
+        Some("exec"),
+        OutcomeKind::Waiting,
+    )
+    .await;
+    let report = find(&calls, "PutLifecycleEventHookExecutionStatus");
+    assert!(
+        calls
+            .iter()
+            .filter(|c| c.action != report.action)
+            .all(|c| after(report, c)),
+        "the Succeeded status is reported after the reads"
+    );
+    let mut made = actions(&calls);
+    made.sort_unstable();
+    assert_eq!(
+        made,
+        [
+            "BatchGetDeploymentTargets",
+            "GetDeployment",
+            "ListDeploymentTargets",
+            "PutLifecycleEventHookExecutionStatus"
+        ],
+        "no describe, attach or confirm call"
+    );
+}
+
+#[tokio::test]
+async fn a_hook_on_a_complete_group_reads_and_changes_nothing() {
+    let calls = calls_in(
+        json!({"name": "cc", "status": "InProgress", "targetGroups": 2,
+               "classicLoadBalancers": 1, "attachedTargetGroups": 2,
+               "attachedLoadBalancers": 1}),
+        Source::LifecycleHook,
+        Some("exec"),
+        OutcomeKind::AlreadyAttached,
+    )
+    .await;
+    let mut made = actions(&calls);
+    made.sort_unstable();
+    assert_eq!(
+        made,
+        [
+            "BatchGetDeploymentTargets",
+            "DescribeAutoScalingGroups",
+            "DescribeTargetGroups",
+            "GetDeployment",
+            "ListDeploymentTargets",
+            "PutLifecycleEventHookExecutionStatus"
+        ],
+        "no attach and no read-back"
     );
 }
 
