@@ -9,17 +9,20 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
-use crate::plan::{self, GroupState, Hold};
-use crate::run::{self, Fleets, RunError, Settings};
+use crate::plan::{self, GroupState, Hold, Registration, TrafficSource};
+use crate::run::{self, Fleets, Listings, RunError, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Every traffic source of the deployment is on the group.
     Ok,
-    /// Something is missing (and `--fix` was not given).
+    /// A traffic source is missing (and `--fix` was not given).
     Missing,
-    /// Something was missing and is now attached.
+    /// Every traffic source is on the group, but a load balancer lacks some of the live group's
+    /// `InService` instances (and `--fix` was not given): they get no traffic.
+    Unregistered,
+    /// Something was missing and is now attached or registered.
     Repaired,
     /// Not a group we repair (see the reason), e.g. one a later deployment superseded.
     Skipped,
@@ -42,6 +45,9 @@ pub struct Row {
     pub target_groups: Vec<String>,
     /// Classic load balancers missing from the group (with `--fix`: the ones attached).
     pub load_balancers: Vec<String>,
+    /// After a success: the group's `InService` instances each source it has lacks (with
+    /// `--fix`: the ones registered). Target groups by name.
+    pub unregistered: Vec<Registration>,
     pub reason: Option<String>,
 }
 
@@ -58,6 +64,7 @@ impl Row {
             status: Status::Error,
             target_groups: vec![],
             load_balancers: vec![],
+            unregistered: vec![],
             reason: None,
         }
     }
@@ -80,11 +87,12 @@ impl Report {
 
     pub fn summary(&self) -> String {
         format!(
-            "scanned {} Auto Scaling groups, {} replacement groups: {} ok, {} missing, {} repaired, {} skipped, {} waiting, {} error",
+            "scanned {} Auto Scaling groups, {} replacement groups: {} ok, {} missing, {} unregistered, {} repaired, {} skipped, {} waiting, {} error",
             self.scanned,
             self.rows.len(),
             self.count(Status::Ok),
             self.count(Status::Missing),
+            self.count(Status::Unregistered),
             self.count(Status::Repaired),
             self.count(Status::Skipped),
             self.count(Status::Waiting),
@@ -120,6 +128,7 @@ pub async fn audit(
         })
         .collect();
     let fleets = Fleets::default();
+    let listings = Listings::default();
     let total = replacement_groups.len();
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -127,15 +136,18 @@ pub async fn audit(
     let mut group_of_task = HashMap::with_capacity(total);
     for group in replacement_groups {
         let name = group.name.clone();
-        let (clients, options, permits, fleets) = (
+        let (clients, options, permits, reads) = (
             clients.clone(),
             options.clone(),
             permits.clone(),
-            fleets.clone(),
+            Reads {
+                fleets: fleets.clone(),
+                listings: listings.clone(),
+            },
         );
         let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            check_group(&clients, group, &options, &fleets).await
+            check_group(&clients, group, &options, &reads).await
         });
         group_of_task.insert(task.id(), name);
     }
@@ -160,15 +172,21 @@ pub async fn audit(
     })
 }
 
+/// The reads the audit makes once however many groups share them.
+struct Reads {
+    fleets: Fleets,
+    listings: Listings,
+}
+
 async fn check_group(
     clients: &Clients,
     group: GroupState,
     options: &Options,
-    fleets: &Fleets,
+    reads: &Reads,
 ) -> Row {
     let mut row = Row::unchecked(&group.name);
     let deployment_id = row.deployment_id.clone();
-    match repair_group(clients, &group, &deployment_id, options, fleets).await {
+    match repair_group(clients, &group, &deployment_id, options, reads).await {
         Ok(GroupResult::Skipped(reason)) => {
             row.status = Status::Skipped;
             row.reason = Some(reason);
@@ -180,17 +198,18 @@ async fn check_group(
         Ok(GroupResult::Checked {
             target_groups,
             load_balancers,
+            unregistered,
             repaired,
             pending,
         }) => {
-            row.status = match (
-                target_groups.is_empty() && load_balancers.is_empty(),
-                repaired,
-            ) {
-                (true, _) => Status::Ok,
-                (false, true) => Status::Repaired,
-                (false, false) => Status::Missing,
+            let sources_missing = !(target_groups.is_empty() && load_balancers.is_empty());
+            row.status = match (sources_missing, !unregistered.is_empty(), repaired) {
+                (false, false, _) => Status::Ok,
+                (_, _, true) => Status::Repaired,
+                (true, _, false) => Status::Missing,
+                (false, true, false) => Status::Unregistered,
             };
+            row.unregistered = unregistered;
             if !pending.is_empty() {
                 row.reason = Some(format!("still Adding: {}", pending.join(", ")));
             }
@@ -214,6 +233,7 @@ enum GroupResult {
     Checked {
         target_groups: Vec<String>,
         load_balancers: Vec<String>,
+        unregistered: Vec<Registration>,
         repaired: bool,
         pending: Vec<String>,
     },
@@ -224,7 +244,7 @@ async fn repair_group(
     group: &GroupState,
     deployment_id: &str,
     options: &Options,
-    fleets: &Fleets,
+    reads: &Reads,
 ) -> Result<GroupResult, RunError> {
     let deployment = run::fetch_deployment(clients, deployment_id).await?;
     let mut work = match plan::assess(&deployment) {
@@ -239,7 +259,7 @@ async fn repair_group(
     }
     work.replacement_groups = vec![group.name.clone()];
     let (moment, target_groups) = tokio::join!(
-        run::read_moment(clients, &work, fleets),
+        run::read_moment(clients, &work, &reads.fleets),
         run::resolve_target_groups(clients, &work)
     );
     let work = match plan::at_moment(work, &moment?) {
@@ -265,17 +285,51 @@ async fn repair_group(
                 .map_or_else(|| arn.clone(), |n| (*n).clone())
         })
         .collect();
+    // After a success, the sources the group already has must list its InService instances
+    // (a source attached now registers them itself: Auto Scaling does that on attach).
+    let unregistered = if work.succeeded {
+        run::check_registration(
+            clients,
+            std::slice::from_ref(&group_plan),
+            std::slice::from_ref(group),
+            false,
+            &reads.listings,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
     let mut pending = Vec::new();
-    let repaired = options.fix && !group_plan.is_complete();
+    let repaired = options.fix && !(group_plan.is_complete() && unregistered.is_empty());
     if repaired {
-        run::attach(clients, &group_plan, &run::Progress::default()).await?;
-        let window =
-            run::ConfirmWindow::new(&options.settings, run::work_deadline(options.deadline));
-        pending = run::confirm(clients, &group_plan, &options.settings, window).await?;
+        let groups = std::slice::from_ref(&group.name);
+        let progress = run::Progress::default();
+        if !group_plan.is_complete() {
+            run::attach(clients, &group_plan, &progress).await?;
+            let window =
+                run::ConfirmWindow::new(&options.settings, run::work_deadline(options.deadline));
+            pending = run::confirm(clients, &group_plan, &options.settings, window).await?;
+        }
+        run::register(clients, &unregistered, groups, &progress).await?;
     }
+    let by_name = |source: &TrafficSource| match source {
+        TrafficSource::TargetGroup(arn) => TrafficSource::TargetGroup(
+            names_by_arn
+                .get(arn)
+                .map_or_else(|| arn.clone(), |n| (*n).clone()),
+        ),
+        other => other.clone(),
+    };
     Ok(GroupResult::Checked {
         target_groups: target_group_names,
         load_balancers: group_plan.missing_load_balancer_names.clone(),
+        unregistered: unregistered
+            .into_iter()
+            .map(|r| Registration {
+                traffic_source: by_name(&r.traffic_source),
+                instance_ids: r.instance_ids,
+            })
+            .collect(),
         repaired,
         pending,
     })
@@ -293,6 +347,11 @@ pub fn table(report: &Report) -> String {
         "status",
         &format!("target groups {sources}"),
         &format!("classic LBs {sources}"),
+        if report.fix {
+            "instances registered"
+        } else {
+            "instances unregistered"
+        },
         "reason",
     ]);
     for row in &report.rows {
@@ -303,8 +362,21 @@ pub fn table(report: &Report) -> String {
             crate::report::wire_name(&row.status),
             row.target_groups.join(", "),
             row.load_balancers.join(", "),
+            instance_count(&row.unregistered),
             row.reason.clone().unwrap_or_default(),
         ]);
     }
     format!("{table}\n{}", report.summary())
+}
+
+/// Distinct instances over a row's registrations, as the table shows them (blank for none).
+fn instance_count(registrations: &[Registration]) -> String {
+    let mut ids: Vec<&String> = registrations.iter().flat_map(|r| &r.instance_ids).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        String::new()
+    } else {
+        ids.len().to_string()
+    }
 }

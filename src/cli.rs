@@ -20,7 +20,8 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// The input is not a valid event, or the command line is wrong.
     pub const INVALID_INPUT: u8 = 2;
-    /// `audit` without `--fix` found replacement groups missing a traffic source.
+    /// `audit` without `--fix` found replacement groups missing a traffic source, or live groups
+    /// whose `InService` instances a load balancer lacks (`unregistered`).
     pub const MISSING: u8 = 3;
 }
 
@@ -193,7 +194,7 @@ async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Tim
     tracing::info!(summary = report.summary(), "audit finished");
     if report.count(Status::Error) > 0 {
         exit::FAILED
-    } else if report.count(Status::Missing) > 0 {
+    } else if report.count(Status::Missing) + report.count(Status::Unregistered) > 0 {
         exit::MISSING
     } else {
         exit::OK

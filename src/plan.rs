@@ -145,6 +145,9 @@ pub struct Work {
     pub application_name: String,
     pub deployment_group_name: String,
     pub moment: Moment,
+    /// The deployment `Succeeded`: it is over, so whether its live fleet is registered with the
+    /// load balancers is ours to check (during a deployment CodeDeploy owns registration).
+    pub succeeded: bool,
     pub replacement_groups: Vec<String>,
     pub target_group_names: Vec<String>,
     pub load_balancer_names: Vec<String>,
@@ -229,6 +232,7 @@ pub fn assess(deployment: &Deployment) -> Result<Work, Skip> {
         application_name: deployment.application_name.clone(),
         deployment_group_name: deployment.deployment_group_name.clone(),
         moment,
+        succeeded: deployment.status == "Succeeded",
         replacement_groups,
         target_group_names: dedup(&deployment.target_group_names),
         load_balancer_names: dedup(&deployment.load_balancer_names),
@@ -403,6 +407,17 @@ pub struct GroupState {
     /// `TrafficSources[].Identifier`: target group ARNs and load balancer names attached
     /// through the traffic-source API, which the two lists above do not show.
     pub traffic_sources: Vec<String>,
+    /// The group's instances, in the order Auto Scaling lists them.
+    pub instances: Vec<GroupInstance>,
+}
+
+/// One instance of an Auto Scaling group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupInstance {
+    pub instance_id: String,
+    /// `InService`, `Pending`, `Standby`, `Terminating`, ...: only `InService` instances are
+    /// expected behind the load balancer.
+    pub lifecycle_state: String,
 }
 
 impl GroupState {
@@ -541,6 +556,123 @@ pub fn confirm(plan: &GroupPlan, observed: &[Attachment]) -> Confirmation {
     confirmation
 }
 
+/// Where instances are registered to receive traffic: a target group (by ARN) or a classic load
+/// balancer (by name). Serialised as `{"targetGroup": ...}` or `{"loadBalancer": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TrafficSource {
+    TargetGroup(String),
+    LoadBalancer(String),
+}
+
+impl fmt::Display for TrafficSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrafficSource::TargetGroup(arn) => write!(f, "target group {arn}"),
+            TrafficSource::LoadBalancer(name) => write!(f, "classic load balancer {name}"),
+        }
+    }
+}
+
+impl GroupPlan {
+    /// The sources the group has once the plan is carried out (`attached: true`), or only those
+    /// it already had (`attached: false`), in the deployment group's order.
+    pub fn traffic_sources(&self, attached: bool) -> Vec<TrafficSource> {
+        let target_groups = self
+            .target_group_arns
+            .iter()
+            .filter(|arn| attached || !self.missing_target_group_arns.contains(arn))
+            .map(|arn| TrafficSource::TargetGroup(arn.clone()));
+        let load_balancers = self
+            .load_balancer_names
+            .iter()
+            .filter(|name| attached || !self.missing_load_balancer_names.contains(name))
+            .map(|name| TrafficSource::LoadBalancer(name.clone()));
+        target_groups.chain(load_balancers).collect()
+    }
+}
+
+/// One instance a traffic source lists (`DescribeTargetHealth`, `DescribeInstanceHealth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredTarget {
+    pub instance_id: String,
+    /// `initial`, `healthy`, `unhealthy`, `unused`, `draining`, ... (classic: `InService`,
+    /// `OutOfService`, `Unknown`).
+    pub state: String,
+}
+
+impl RegisteredTarget {
+    /// Listed, in any state but `draining` (on its way out).
+    fn is_registered(&self) -> bool {
+        self.state != "draining"
+    }
+}
+
+/// Instances of one traffic source: the ones it lacks (a check) or the ones registered (a repair).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registration {
+    #[serde(flatten)]
+    pub traffic_source: TrafficSource,
+    pub instance_ids: Vec<String>,
+}
+
+/// The group's `InService` instances that each source does not list, or lists as `draining`;
+/// sources that lack none are left out. Instances in any other lifecycle state are never
+/// expected behind the load balancer. `registered` maps each source to what it lists now.
+pub fn unregistered(
+    group: &GroupState,
+    sources: &[TrafficSource],
+    registered: &BTreeMap<TrafficSource, Vec<RegisteredTarget>>,
+) -> Vec<Registration> {
+    let in_service: Vec<&str> = group
+        .instances
+        .iter()
+        .filter(|i| i.lifecycle_state == "InService")
+        .map(|i| i.instance_id.as_str())
+        .collect();
+    sources
+        .iter()
+        .filter_map(|source| {
+            let listed = registered.get(source).map_or(&[][..], Vec::as_slice);
+            let instance_ids: Vec<String> = in_service
+                .iter()
+                .filter(|id| {
+                    !listed
+                        .iter()
+                        .any(|t| t.instance_id == **id && t.is_registered())
+                })
+                .map(|id| (*id).to_owned())
+                .collect();
+            (!instance_ids.is_empty()).then(|| Registration {
+                traffic_source: source.clone(),
+                instance_ids,
+            })
+        })
+        .collect()
+}
+
+/// Several groups' gaps as one registration per source (each source's instances once, in order).
+pub fn merge_registrations(gaps: impl IntoIterator<Item = Registration>) -> Vec<Registration> {
+    let mut merged: Vec<Registration> = Vec::new();
+    for gap in gaps {
+        match merged
+            .iter_mut()
+            .find(|m| m.traffic_source == gap.traffic_source)
+        {
+            Some(m) => {
+                for id in gap.instance_ids {
+                    if !m.instance_ids.contains(&id) {
+                        m.instance_ids.push(id);
+                    }
+                }
+            }
+            None => merged.push(gap),
+        }
+    }
+    merged
+}
+
 fn dedup(names: &[String]) -> Vec<String> {
     let mut seen = BTreeSet::new();
     names
@@ -583,6 +715,7 @@ mod tests {
             target_group_arns: tgs.iter().map(|s| s.to_string()).collect(),
             load_balancer_names: lbs.iter().map(|s| s.to_string()).collect(),
             traffic_sources: vec![],
+            instances: vec![],
         }
     }
 
@@ -1086,6 +1219,158 @@ mod tests {
         assert_eq!(
             parse_replacement_group_name(&name),
             Some(("my_dg", "d-XYZ"))
+        );
+    }
+
+    fn group_instance(id: &str, lifecycle_state: &str) -> GroupInstance {
+        GroupInstance {
+            instance_id: id.into(),
+            lifecycle_state: lifecycle_state.into(),
+        }
+    }
+
+    fn listed(id: &str, state: &str) -> RegisteredTarget {
+        RegisteredTarget {
+            instance_id: id.into(),
+            state: state.into(),
+        }
+    }
+
+    #[test]
+    fn only_a_succeeded_deployment_is_checked_for_registration() {
+        for (status, succeeded) in [
+            ("Succeeded", true),
+            ("Baking", false),
+            ("InProgress", false),
+        ] {
+            let mut deployment = blue_green();
+            deployment.status = status.into();
+            assert_eq!(
+                assess(&deployment).unwrap().succeeded,
+                succeeded,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn unregistered_names_each_sources_missing_in_service_instances_only() {
+        let tg = TrafficSource::TargetGroup("arn:tg".into());
+        let lb = TrafficSource::LoadBalancer("clb".into());
+        let complete = TrafficSource::TargetGroup("arn:complete".into());
+        let mut group = group("g", &[], &[]);
+        group.instances = vec![
+            group_instance("i-1", "InService"),
+            group_instance("i-2", "InService"),
+            group_instance("i-3", "Standby"),
+            group_instance("i-4", "Pending"),
+            group_instance("i-5", "Terminating"),
+        ];
+        let registered = BTreeMap::from([
+            // i-1 on its way out counts as not registered; any other state counts as registered.
+            (
+                tg.clone(),
+                vec![listed("i-1", "draining"), listed("i-2", "unhealthy")],
+            ),
+            (lb.clone(), vec![listed("i-9", "InService")]),
+            (
+                complete.clone(),
+                vec![listed("i-1", "initial"), listed("i-2", "unused")],
+            ),
+        ]);
+        assert_eq!(
+            unregistered(&group, &[tg.clone(), lb.clone(), complete], &registered),
+            vec![
+                Registration {
+                    traffic_source: tg,
+                    instance_ids: vec!["i-1".into()]
+                },
+                Registration {
+                    traffic_source: lb,
+                    instance_ids: vec!["i-1".into(), "i-2".into()]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_source_that_lists_nothing_lacks_every_in_service_instance() {
+        let tg = TrafficSource::TargetGroup("arn:tg".into());
+        let mut group = group("g", &[], &[]);
+        group.instances = vec![
+            group_instance("i-1", "InService"),
+            group_instance("i-2", "Standby"),
+        ];
+        assert_eq!(
+            unregistered(&group, std::slice::from_ref(&tg), &BTreeMap::new()),
+            vec![Registration {
+                traffic_source: tg,
+                instance_ids: vec!["i-1".into()]
+            }]
+        );
+        group.instances = vec![group_instance("i-2", "Standby")];
+        assert_eq!(
+            unregistered(
+                &group,
+                &[TrafficSource::LoadBalancer("clb".into())],
+                &BTreeMap::new()
+            ),
+            vec![],
+            "a group with no InService instance lacks nothing"
+        );
+    }
+
+    #[test]
+    fn traffic_sources_before_the_plan_leave_out_what_it_attaches() {
+        let plan = GroupPlan {
+            auto_scaling_group: "g".into(),
+            target_group_arns: vec!["arn:a".into(), "arn:b".into()],
+            load_balancer_names: vec!["clb".into()],
+            missing_target_group_arns: vec!["arn:b".into()],
+            missing_load_balancer_names: vec!["clb".into()],
+            traffic_sources: vec![],
+        };
+        assert_eq!(
+            plan.traffic_sources(false),
+            vec![TrafficSource::TargetGroup("arn:a".into())]
+        );
+        assert_eq!(
+            plan.traffic_sources(true),
+            vec![
+                TrafficSource::TargetGroup("arn:a".into()),
+                TrafficSource::TargetGroup("arn:b".into()),
+                TrafficSource::LoadBalancer("clb".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn registrations_of_several_groups_merge_per_source() {
+        let tg = TrafficSource::TargetGroup("arn:tg".into());
+        let lb = TrafficSource::LoadBalancer("clb".into());
+        let gap = |source: &TrafficSource, ids: &[&str]| Registration {
+            traffic_source: source.clone(),
+            instance_ids: ids.iter().map(|i| i.to_string()).collect(),
+        };
+        assert_eq!(
+            merge_registrations([
+                gap(&tg, &["i-1"]),
+                gap(&lb, &["i-1"]),
+                gap(&tg, &["i-2", "i-1"]),
+            ]),
+            vec![gap(&tg, &["i-1", "i-2"]), gap(&lb, &["i-1"])]
+        );
+    }
+
+    #[test]
+    fn a_registration_serialises_with_its_source_kind_as_the_key() {
+        let registration = Registration {
+            traffic_source: TrafficSource::LoadBalancer("clb".into()),
+            instance_ids: vec!["i-1".into()],
+        };
+        assert_eq!(
+            serde_json::to_value(&registration).unwrap(),
+            serde_json::json!({"loadBalancer": "clb", "instanceIds": ["i-1"]})
         );
     }
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::event::Source;
-use crate::plan::GroupPlan;
+use crate::plan::{GroupPlan, Registration};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -40,6 +40,9 @@ pub struct Outcome {
     pub outcome: OutcomeKind,
     pub auto_scaling_groups: Vec<String>,
     pub attached: Attached,
+    /// After a success: the live fleet's `InService` instances registered with the sources
+    /// that lacked them.
+    pub registered: Vec<Registration>,
     /// Attached but still `Adding` when the confirm window closed.
     pub pending: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -61,6 +64,7 @@ impl Outcome {
             outcome,
             auto_scaling_groups: Vec::new(),
             attached: Attached::default(),
+            registered: Vec::new(),
             pending: Vec::new(),
             plan: Vec::new(),
             hook_status: None,
@@ -89,6 +93,7 @@ impl Outcome {
         let target_groups = self.attached.target_group_arns.join(",");
         let load_balancers = self.attached.load_balancer_names.join(",");
         let pending = self.pending.join(",");
+        let registered = serde_json::to_string(&self.registered).unwrap_or_default();
         let reason = self.reason.as_deref().unwrap_or("");
         let hook_status = self.hook_status.unwrap_or("");
         let error_code = self.error_code.as_deref().unwrap_or("");
@@ -100,6 +105,7 @@ impl Outcome {
                 auto_scaling_groups = groups,
                 attached_target_groups = target_groups,
                 attached_load_balancers = load_balancers,
+                registered,
                 pending,
                 outcome,
                 hook_status,
@@ -114,6 +120,7 @@ impl Outcome {
                 auto_scaling_groups = groups,
                 attached_target_groups = target_groups,
                 attached_load_balancers = load_balancers,
+                registered,
                 pending,
                 outcome,
                 hook_status,

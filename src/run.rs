@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use tokio::time::Instant;
 use crate::aws::{self, AwsError, Clients};
 use crate::event::{self, Decoded, EventError, Source, Trigger};
 use crate::plan::{
-    self, DeploymentGroupState, GroupPlan, GroupState, Hold, Moment, MomentFacts, PlanFault, Skip,
-    Waiting, Work,
+    self, DeploymentGroupState, GroupPlan, GroupState, Hold, Moment, MomentFacts, PlanFault,
+    RegisteredTarget, Registration, Skip, TrafficSource, Waiting, Work,
 };
 use crate::report::{Attached, Outcome, OutcomeKind};
 
@@ -80,6 +81,7 @@ pub struct Progress(Arc<Mutex<Known>>);
 struct Known {
     groups: Vec<String>,
     attached: Attached,
+    registered: Vec<Registration>,
 }
 
 impl Progress {
@@ -103,8 +105,17 @@ impl Progress {
             .extend(load_balancer_names.iter().cloned());
     }
 
+    fn record_registration(&self, registration: &Registration) {
+        self.known().registered.push(registration.clone());
+    }
+
     pub fn attached(&self) -> Attached {
         self.known().attached.clone()
+    }
+
+    /// The registrations the load balancers accepted so far.
+    pub fn registered(&self) -> Vec<Registration> {
+        self.known().registered.clone()
     }
 
     /// The replacement groups the work had found when it stopped (none before GetDeployment).
@@ -119,7 +130,11 @@ pub enum Repair {
     Skipped(Skip),
     /// `InProgress` and the reroute is not complete: nothing attached, a success.
     Waiting(Waiting),
-    Planned(Vec<GroupPlan>),
+    /// `--dry-run`: the plans, and (after a success) what the load balancers lack now.
+    Planned {
+        plans: Vec<GroupPlan>,
+        unregistered: Vec<Registration>,
+    },
     /// Attached what was missing (what, is in the run's `Progress`) and confirmed it.
     Done {
         groups: Vec<String>,
@@ -155,6 +170,13 @@ pub enum RunError {
     },
     #[error("{group}: after attaching, not on the group: {}", .sources.join(", "))]
     NotAttached { group: String, sources: Vec<String> },
+    #[error("{}: registering InService instance(s) {} with {traffic_source} failed: {source}", .groups.join(", "), .instance_ids.join(", "))]
+    NotRegistered {
+        groups: Vec<String>,
+        traffic_source: TrafficSource,
+        instance_ids: Vec<String>,
+        source: Box<AwsError>,
+    },
     #[error("ran out of time: stopped {}s before the deadline to report (AWS calls still being retried: throttling, 5xx or network errors; RUST_LOG=aws_smithy_runtime=debug names them)", REPORT_MARGIN.as_secs())]
     Deadline,
     #[error("internal error (panic): {0}")]
@@ -168,6 +190,7 @@ impl RunError {
             RunError::Deployment { source, .. }
             | RunError::LoadBalancersRejected { source, .. }
             | RunError::Aws { source, .. } => Some(&source.code),
+            RunError::NotRegistered { source, .. } => Some(&source.code),
             _ => None,
         }
     }
@@ -177,7 +200,7 @@ impl RunError {
         match self {
             RunError::MissingGroups { groups }
             | RunError::UnresolvedTargetGroups { groups, .. } => groups.clone(),
-            RunError::Aws { groups, .. } => groups.clone(),
+            RunError::Aws { groups, .. } | RunError::NotRegistered { groups, .. } => groups.clone(),
             RunError::LoadBalancersRejected { group, .. } | RunError::NotAttached { group, .. } => {
                 vec![group.clone()]
             }
@@ -257,9 +280,20 @@ pub async fn repair(
             }
         }
     };
-    let plans = plan_groups(&work, &target_groups?, &groups?)?;
+    let groups = groups?;
+    let plans = plan_groups(&work, &target_groups?, &groups)?;
     if settings.dry_run {
-        return Ok(Repair::Planned(plans));
+        // What the load balancers lack now, through the sources the groups already have (Auto
+        // Scaling registers a group's instances with a source when it is attached).
+        let unregistered = if work.succeeded {
+            check_registration(clients, &plans, &groups, false, &Listings::default()).await?
+        } else {
+            Vec::new()
+        };
+        return Ok(Repair::Planned {
+            plans,
+            unregistered,
+        });
     }
     // Every group's attach first, then their read-backs together in one window: no group waits
     // for another's window, and each gets its read.
@@ -275,10 +309,101 @@ pub async fn repair(
     )
     .await?
     .concat();
+    // After a success, the live fleet must be served: every InService instance registered with
+    // every source (attaching after a deployment may deregister them). During a deployment
+    // CodeDeploy owns registration.
+    if work.succeeded {
+        let unregistered =
+            check_registration(clients, &plans, &groups, true, &Listings::default()).await?;
+        register(clients, &unregistered, &work.replacement_groups, progress).await?;
+    }
     Ok(Repair::Done {
         groups: work.replacement_groups,
         pending,
     })
+}
+
+/// What each group's `InService` instances lack, merged per source: every source the groups have
+/// (`attached: true`, after the plan is carried out) or had already (`false`) is read once,
+/// concurrently (through `listings`, once per audit).
+pub(crate) async fn check_registration(
+    clients: &Clients,
+    plans: &[GroupPlan],
+    groups: &[GroupState],
+    attached: bool,
+    listings: &Listings,
+) -> Result<Vec<Registration>, RunError> {
+    let group_names: Vec<String> = plans.iter().map(|p| p.auto_scaling_group.clone()).collect();
+    let mut sources: Vec<TrafficSource> = plans
+        .iter()
+        .flat_map(|p| p.traffic_sources(attached))
+        .collect();
+    sources.sort();
+    sources.dedup();
+    let listed = futures_util::future::try_join_all(sources.iter().map(|source| async {
+        let read = listings.get(source.clone(), || async {
+            match source {
+                TrafficSource::TargetGroup(arn) => {
+                    aws::elbv2::registered_targets(&clients.elbv2, arn).await
+                }
+                TrafficSource::LoadBalancer(name) => {
+                    aws::elb::registered_instances(&clients.elb, name).await
+                }
+            }
+        });
+        read.await
+            .map(|targets| (source.clone(), targets))
+            .map_err(|source| RunError::Aws {
+                groups: group_names.clone(),
+                source,
+            })
+    }))
+    .await?;
+    let registered: BTreeMap<TrafficSource, Vec<RegisteredTarget>> = listed.into_iter().collect();
+    Ok(plan::merge_registrations(plans.iter().flat_map(|p| {
+        groups
+            .iter()
+            .filter(|g| g.name == p.auto_scaling_group)
+            .flat_map(|g| plan::unregistered(g, &p.traffic_sources(attached), &registered))
+            .collect::<Vec<_>>()
+    })))
+}
+
+/// Registers each registration's instances with its source, all at once; each accepted one is
+/// recorded in `progress`. Never deregisters. A refusal names the instances and the source.
+pub(crate) async fn register(
+    clients: &Clients,
+    registrations: &[Registration],
+    groups: &[String],
+    progress: &Progress,
+) -> Result<(), RunError> {
+    futures_util::future::try_join_all(registrations.iter().map(|registration| async move {
+        let ids = &registration.instance_ids;
+        match &registration.traffic_source {
+            TrafficSource::TargetGroup(arn) => {
+                aws::elbv2::register_targets(&clients.elbv2, arn, ids).await
+            }
+            TrafficSource::LoadBalancer(name) => {
+                aws::elb::register_instances(&clients.elb, name, ids).await
+            }
+        }
+        .map_err(|source| RunError::NotRegistered {
+            groups: groups.to_vec(),
+            traffic_source: registration.traffic_source.clone(),
+            instance_ids: ids.clone(),
+            source: Box::new(source),
+        })?;
+        tracing::info!(
+            auto_scaling_groups = serde_json::to_string(groups).unwrap_or_default(),
+            traffic_source = %registration.traffic_source,
+            instance_ids = ids.join(","),
+            "registered InService instances the source lacked"
+        );
+        progress.record_registration(registration);
+        Ok(())
+    }))
+    .await
+    .map(|_| ())
 }
 
 /// The early reroute read: finished (`None` when it was not started) or still running.
@@ -333,48 +458,47 @@ pub(crate) async fn fetch_deployment(
         })
 }
 
-/// Deployment groups' fleets, each read once however many replacement groups ask (the audit
-/// meets one deployment group once per deployment it keeps a group of). A failed read is not kept.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Fleets(Arc<Mutex<HashMap<DeploymentGroupKey, FleetCell>>>);
+/// Reads made at most once successfully per key, however many callers ask (the audit meets one
+/// deployment group, or one target group, once per replacement group that shares it). A failed
+/// read is not kept: the next caller reads again.
+#[derive(Debug)]
+pub(crate) struct ReadOnce<K, V>(Arc<Mutex<HashMap<K, Arc<OnceCell<V>>>>>);
 
-/// (application name, deployment group name).
-type DeploymentGroupKey = (String, String);
-/// One deployment group's state, read at most once successfully.
-type FleetCell = Arc<OnceCell<DeploymentGroupState>>;
+impl<K, V> Default for ReadOnce<K, V> {
+    fn default() -> Self {
+        ReadOnce(Arc::default())
+    }
+}
 
-impl Fleets {
-    async fn get(
-        &self,
-        clients: &Clients,
-        application_name: &str,
-        deployment_group_name: &str,
-    ) -> Result<DeploymentGroupState, aws::AwsError> {
+impl<K, V> Clone for ReadOnce<K, V> {
+    fn clone(&self) -> Self {
+        ReadOnce(self.0.clone())
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> ReadOnce<K, V> {
+    async fn get<F, Fut, E>(&self, key: K, read: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
         let cell = {
             // Held only to find or insert the cell, never across an await.
             let mut cells = self
                 .0
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            cells
-                .entry((
-                    application_name.to_owned(),
-                    deployment_group_name.to_owned(),
-                ))
-                .or_default()
-                .clone()
+            cells.entry(key).or_default().clone()
         };
-        cell.get_or_try_init(|| {
-            aws::codedeploy::deployment_group_state(
-                &clients.codedeploy,
-                application_name,
-                deployment_group_name,
-            )
-        })
-        .await
-        .cloned()
+        cell.get_or_try_init(read).await.cloned()
     }
 }
+
+/// Deployment groups' states, by (application name, deployment group name).
+pub(crate) type Fleets = ReadOnce<(String, String), DeploymentGroupState>;
+
+/// What each traffic source lists as registered.
+pub(crate) type Listings = ReadOnce<TrafficSource, Vec<RegisteredTarget>>;
 
 /// What the deployment's moment is judged on: for `InProgress`, its replacement instance
 /// targets; for `Baking`/`Succeeded`, its deployment group's fleet.
@@ -390,7 +514,19 @@ pub(crate) async fn read_moment(
                 .map(MomentFacts::Reroute)
         }
         Moment::LiveFleet => fleets
-            .get(clients, &work.application_name, &work.deployment_group_name)
+            .get(
+                (
+                    work.application_name.clone(),
+                    work.deployment_group_name.clone(),
+                ),
+                || {
+                    aws::codedeploy::deployment_group_state(
+                        &clients.codedeploy,
+                        &work.application_name,
+                        &work.deployment_group_name,
+                    )
+                },
+            )
             .await
             .map(MomentFacts::Fleet),
     };
@@ -661,10 +797,16 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, progress: &Pr
             o.auto_scaling_groups = waiting.replacement_groups;
             o
         }
-        Ok(Repair::Planned(plans)) => {
+        Ok(Repair::Planned {
+            plans,
+            unregistered,
+        }) => {
             let mut o = Outcome::new(trigger.source, id, OutcomeKind::Planned);
             o.auto_scaling_groups = plans.iter().map(|p| p.auto_scaling_group.clone()).collect();
             o.plan = plans;
+            if !unregistered.is_empty() {
+                o.reason = Some(format!("would register {}", describe(&unregistered)));
+            }
             o
         }
         Ok(Repair::Done { groups, pending }) => {
@@ -678,12 +820,18 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, progress: &Pr
             let mut o = Outcome::new(trigger.source, id, kind);
             o.auto_scaling_groups = groups;
             o.attached = attached;
+            o.registered = progress.registered();
+            let mut reasons = Vec::new();
             if !pending.is_empty() {
-                o.reason = Some(format!(
+                reasons.push(format!(
                     "attached; still Adding when the confirm window closed: {}",
                     pending.join(", ")
                 ));
             }
+            if !o.registered.is_empty() {
+                reasons.push(format!("registered {}", describe(&o.registered)));
+            }
+            o.reason = (!reasons.is_empty()).then(|| reasons.join("; "));
             o.pending = pending;
             o
         }
@@ -691,6 +839,7 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, progress: &Pr
             let mut o = Outcome::new(trigger.source, id, OutcomeKind::Failed);
             // What went on before the failure stays on: say so.
             o.attached = attached;
+            o.registered = progress.registered();
             // A deadline or a panic names no group itself: the work had found them.
             o.auto_scaling_groups = match error.groups() {
                 groups if groups.is_empty() => progress.replacement_groups(),
@@ -701,6 +850,15 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, progress: &Pr
             o
         }
     }
+}
+
+/// Registrations as a reason says them: `i-1, i-2 with target group arn:...; ...`.
+fn describe(registrations: &[Registration]) -> String {
+    registrations
+        .iter()
+        .map(|r| format!("{} with {}", r.instance_ids.join(", "), r.traffic_source))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// How long before the deadline a status report still being retried is given up.

@@ -64,6 +64,8 @@ async fn calls_in(
         "DescribeLoadBalancerTargetGroups",
         "DescribeLoadBalancers",
         "PutLifecycleEventHookExecutionStatus",
+        "DescribeTargetHealth",
+        "DescribeInstanceHealth",
     ] {
         moto.fault_with(action, "hang", 10, &[], json!({"seconds": 0.05}));
     }
@@ -246,8 +248,8 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
     let calls = calls_of("Succeeded", Source::SnsTrigger, None).await;
     assert_eq!(
         calls.len(),
-        8,
-        "exactly the eight calls of the critical path: {:?}",
+        11,
+        "exactly the eleven calls of the critical path: {:?}",
         actions(&calls)
     );
     let get = find(&calls, "GetDeployment");
@@ -266,4 +268,33 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
         !actions(&calls).contains(&"ListDeploymentTargets"),
         "a finished deployment is judged on its fleet, not its targets"
     );
+    // The registration check: one read per source, all together, after the attach is confirmed.
+    let health: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.action == "DescribeTargetHealth" || c.action == "DescribeInstanceHealth")
+        .collect();
+    assert_eq!(
+        health.len(),
+        3,
+        "one read for each of the 2 target groups and the classic load balancer"
+    );
+    let confirm_reads = [
+        find(&calls, "DescribeLoadBalancerTargetGroups"),
+        find(&calls, "DescribeLoadBalancers"),
+    ];
+    for read in &health {
+        for confirm in confirm_reads {
+            assert!(
+                after(read, confirm),
+                "{} follows the read-back",
+                read.action
+            );
+        }
+        for other in &health {
+            assert!(
+                std::ptr::eq(*read, *other) || overlap(read, other),
+                "the registration reads run together"
+            );
+        }
+    }
 }

@@ -280,7 +280,10 @@ async fn a_panic_in_the_work_is_caught_and_reported_failed() {
         if std::env::var_os("NEVER_SET_ANYWHERE_7f3a").is_none() {
             panic!("planner invariant broken");
         }
-        Ok::<Repair, RunError>(Repair::Planned(vec![]))
+        Ok::<Repair, RunError>(Repair::Planned {
+            plans: vec![],
+            unregistered: vec![],
+        })
     };
     let outcome = execute_work(
         &clients,

@@ -47,4 +47,27 @@ fn the_function_policy_grants_exactly_the_calls_the_code_makes() {
         !policy.contains("Detach") && !policy.contains("Deregister"),
         "nothing may detach or deregister"
     );
+    // Registration is scoped to target groups and classic load balancers, never "*".
+    for (action, resource) in [
+        (
+            "elasticloadbalancing:RegisterTargets",
+            ":targetgroup/${TargetGroupNamePattern}/*\"",
+        ),
+        (
+            "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
+            ":loadbalancer/${LoadBalancerNamePattern}\"",
+        ),
+    ] {
+        let statement = &policy[policy
+            .find(&format!("Action: {action}"))
+            .unwrap_or_else(|| panic!("{action} has a statement of its own"))..];
+        let resource_line = statement
+            .lines()
+            .find(|l| l.trim_start().starts_with("Resource:"))
+            .unwrap();
+        assert!(
+            resource_line.ends_with(resource),
+            "{action} must be scoped by its pattern: {resource_line}"
+        );
+    }
 }

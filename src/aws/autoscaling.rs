@@ -3,7 +3,7 @@
 use aws_sdk_autoscaling::Client;
 
 use super::AwsError;
-use crate::plan::{Attachment, GroupState};
+use crate::plan::{Attachment, GroupInstance, GroupState};
 
 /// The named groups that exist (absent names are simply not returned).
 pub async fn describe_groups(
@@ -47,6 +47,17 @@ fn group_state(group: &aws_sdk_autoscaling::types::AutoScalingGroup) -> GroupSta
             .traffic_sources()
             .iter()
             .filter_map(|t| t.identifier().map(str::to_owned))
+            .collect(),
+        instances: group
+            .instances()
+            .iter()
+            .map(|i| GroupInstance {
+                instance_id: i.instance_id().unwrap_or_default().to_owned(),
+                lifecycle_state: i
+                    .lifecycle_state()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+            })
             .collect(),
     }
 }

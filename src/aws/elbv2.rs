@@ -1,11 +1,13 @@
-//! Elastic Load Balancing v2: resolve target group names to ARNs.
+//! Elastic Load Balancing v2: resolve target group names to ARNs; read and add registered targets.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
+use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
 use aws_sdk_elasticloadbalancingv2::Client;
 
 use super::AwsError;
+use crate::plan::RegisteredTarget;
 
 const ACTION: &str = "elasticloadbalancing:DescribeTargetGroups";
 
@@ -66,4 +68,51 @@ async fn find_unknown(client: &Client, names: &[String]) -> ResolveError {
         unknown = names.to_vec();
     }
     ResolveError::NotFound(unknown)
+}
+
+/// Every target the target group lists (no `Targets` filter), with its state.
+pub async fn registered_targets(
+    client: &Client,
+    target_group_arn: &str,
+) -> Result<Vec<RegisteredTarget>, AwsError> {
+    let output = client
+        .describe_target_health()
+        .target_group_arn(target_group_arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("elasticloadbalancing:DescribeTargetHealth", e))?;
+    Ok(output
+        .target_health_descriptions()
+        .iter()
+        .filter_map(|d| {
+            Some(RegisteredTarget {
+                instance_id: d.target()?.id()?.to_owned(),
+                state: d
+                    .target_health()
+                    .and_then(|h| h.state())
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+/// Registers instances on the target group's own port (no port override). Never deregisters.
+pub async fn register_targets(
+    client: &Client,
+    target_group_arn: &str,
+    instance_ids: &[String],
+) -> Result<(), AwsError> {
+    let targets = instance_ids
+        .iter()
+        .map(|id| TargetDescription::builder().id(id).build())
+        .collect();
+    client
+        .register_targets()
+        .target_group_arn(target_group_arn)
+        .set_targets(Some(targets))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("elasticloadbalancing:RegisterTargets", e))?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod autoscaling;
 pub mod codedeploy;
+pub mod elb;
 pub mod elbv2;
 
 use std::time::Duration;
@@ -135,6 +136,8 @@ pub struct Clients {
     pub codedeploy: aws_sdk_codedeploy::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    /// Classic load balancers.
+    pub elb: aws_sdk_elasticloadbalancing::Client,
 }
 
 /// A hung endpoint costs one attempt; a connection that cannot be made, less.
@@ -168,6 +171,7 @@ impl Clients {
                 codedeploy: aws_sdk_codedeploy::Client::new(&config),
                 autoscaling: aws_sdk_autoscaling::Client::new(&config),
                 elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+                elb: aws_sdk_elasticloadbalancing::Client::new(&config),
             }
         } else {
             Clients::from_config(&config)
@@ -197,6 +201,7 @@ impl Clients {
             codedeploy: client!(aws_sdk_codedeploy, "codedeploy"),
             autoscaling: client!(aws_sdk_autoscaling, "autoscaling"),
             elbv2: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
+            elb: client!(aws_sdk_elasticloadbalancing, "elb"),
         }
     }
 }

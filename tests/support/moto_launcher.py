@@ -47,8 +47,10 @@ from moto.codedeploy import responses as codedeploy_responses
 from moto.codedeploy.exceptions import CodeDeployException
 from moto.codedeploy.models import DeploymentInfo, codedeploy_backends
 from moto.codedeploy.responses import CodeDeployResponse
-from moto.core.utils import utcnow
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.elb.models import ELBBackend
+from moto.elbv2.models import ELBv2Backend, FakeHealthStatus
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -316,6 +318,49 @@ def update_attached_elbs(self, group_name):
 
 
 AutoScalingBackend.update_attached_elbs = update_attached_elbs
+
+
+# --- ELBv2: a deregistered target stays listed as `draining` (AWS keeps it for the target -----
+# group's deregistration delay, 300 s by default; moto drops it at once).
+
+_moto_describe_target_health = ELBv2Backend.describe_target_health
+
+
+def describe_target_health(self, target_group_arn, targets):
+    described = _moto_describe_target_health(self, target_group_arn, targets)
+    target_group = self.target_groups.get(target_group_arn)
+    if targets or target_group is None:
+        return described
+    return described + [
+        FakeHealthStatus(
+            target_id,
+            target.get("Port", target_group.port),
+            target_group.health_check_port,
+            "draining",
+            "Target.DeregistrationInProgress",
+            "Target deregistration is in progress",
+        )
+        for target_id, target in target_group.deregistered_targets.items()
+        if target_id not in target_group.targets
+    ]
+
+
+ELBv2Backend.describe_target_health = describe_target_health
+
+
+# --- Classic ELB: one list of registered instances. moto keeps the ones Auto Scaling registered
+# apart, and DeregisterInstancesFromLoadBalancer does not remove those; AWS removes any.
+
+_moto_deregister_instances = ELBBackend.deregister_instances
+
+
+def deregister_instances(self, load_balancer_name, instance_ids, from_autoscaling=False):
+    if not from_autoscaling:
+        _moto_deregister_instances(self, load_balancer_name, instance_ids, from_autoscaling=True)
+    return _moto_deregister_instances(self, load_balancer_name, instance_ids, from_autoscaling)
+
+
+ELBBackend.deregister_instances = deregister_instances
 
 
 # --- Faults, on the wire ---------------------------------------------------------------------

@@ -1,0 +1,52 @@
+//! Classic Elastic Load Balancing: read and add registered instances. Never deregisters.
+
+use aws_sdk_elasticloadbalancing::types::Instance;
+use aws_sdk_elasticloadbalancing::Client;
+
+use super::AwsError;
+use crate::plan::RegisteredTarget;
+
+/// Every instance the load balancer has registered (no `Instances` filter), with its state.
+pub async fn registered_instances(
+    client: &Client,
+    load_balancer_name: &str,
+) -> Result<Vec<RegisteredTarget>, AwsError> {
+    let output = client
+        .describe_instance_health()
+        .load_balancer_name(load_balancer_name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("elasticloadbalancing:DescribeInstanceHealth", e))?;
+    Ok(output
+        .instance_states()
+        .iter()
+        .filter_map(|s| {
+            Some(RegisteredTarget {
+                instance_id: s.instance_id()?.to_owned(),
+                state: s.state().unwrap_or_default().to_owned(),
+            })
+        })
+        .collect())
+}
+
+pub async fn register_instances(
+    client: &Client,
+    load_balancer_name: &str,
+    instance_ids: &[String],
+) -> Result<(), AwsError> {
+    client
+        .register_instances_with_load_balancer()
+        .load_balancer_name(load_balancer_name)
+        .set_instances(Some(
+            instance_ids
+                .iter()
+                .map(|id| Instance::builder().instance_id(id).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::from_sdk("elasticloadbalancing:RegisterInstancesWithLoadBalancer", e)
+        })?;
+    Ok(())
+}
