@@ -206,7 +206,10 @@ def main():
 
         audit_moto = Moto()
         try:
-            audit_moto.harness("bulk", {"name": "ba", "count": args.audit_groups, "targetGroups": 2, "classicLoadBalancers": 1})
+            audit_moto.harness(
+                "bulk",
+                {"name": "ba", "count": args.audit_groups, "targetGroups": 2, "classicLoadBalancers": 1, "groupInstances": 1},
+            )
             elapsed, _, code, out = timed([str(BINARY), "audit", "--output", "json"], env(audit_moto))
             report = json.loads(out)
             assert code == 3 and len(report["rows"]) == args.audit_groups, (code, len(report["rows"]))
@@ -214,6 +217,14 @@ def main():
             elapsed, _, code, out = timed([str(BINARY), "audit", "--fix", "--output", "json"], env(audit_moto))
             assert code == 0, out[:500]
             rows.append((f"audit --fix over {args.audit_groups} replacement groups (1 run), ms", f"{elapsed:8.1f}"))
+            # Now every group has its sources, so every group's registration is checked (each
+            # target group and classic load balancer read once for the whole audit).
+            elapsed, _, code, out = timed([str(BINARY), "audit", "--output", "json"], env(audit_moto))
+            report = json.loads(out)
+            assert code == 0 and all(r["status"] == "ok" for r in report["rows"]), out[:500]
+            rows.append(
+                (f"audit over {args.audit_groups} complete live groups, registration checked (1 run), ms", f"{elapsed:8.1f}")
+            )
         finally:
             audit_moto.stop()
 

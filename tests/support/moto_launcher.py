@@ -733,7 +733,8 @@ def set_world_targets(autoscaling, deployment_id, original, replacement, spec):
 
 def build_bulk(endpoint, spec):
     """`count` live replacement groups, each the fleet of its own deployment group after its
-    deployment succeeded, none with its load balancers (the account the audit benchmark scans)."""
+    deployment succeeded, none with its load balancers (the account the audit benchmark scans);
+    each but the first has `groupInstances` instances (default none)."""
     def client(service):
         return aws_client(endpoint, service)
 
@@ -765,8 +766,8 @@ def build_bulk(endpoint, spec):
             AutoScalingGroupName=group_name,
             LaunchConfigurationName=f"{name}-lc",
             MinSize=0,
-            MaxSize=1,
-            DesiredCapacity=0,
+            MaxSize=max(1, spec.get("groupInstances", 0)),
+            DesiredCapacity=spec.get("groupInstances", 0),
             AvailabilityZones=["us-east-1a"],
         )
         backend.deployment_groups[world["applicationName"]][dg].auto_scaling_groups = [group_name]
