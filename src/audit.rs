@@ -335,6 +335,108 @@ async fn repair_group(
     })
 }
 
+/// `AUDIT_FIX`: `true` repairs; unset or `false` only reports; anything else only reports, with a
+/// warning (a typo must not start repairs, nor silently stop them without a word).
+pub fn fix_from_env() -> bool {
+    match std::env::var("AUDIT_FIX") {
+        Ok(value) if value.trim().eq_ignore_ascii_case("true") => true,
+        Ok(value) if value.trim().is_empty() || value.trim().eq_ignore_ascii_case("false") => false,
+        Ok(value) => {
+            tracing::warn!(
+                value,
+                "AUDIT_FIX is neither true nor false; the audit only reports"
+            );
+            false
+        }
+        Err(_) => false,
+    }
+}
+
+/// Why a scheduled audit did not finish.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduledError {
+    #[error("audit could not list the Auto Scaling groups: {0}")]
+    Listing(AwsError),
+    #[error("audit ran out of time: stopped {}s before the function's deadline with replacement groups still to check (raise the audit function's timeout, AuditTimeoutSeconds)", run::REPORT_MARGIN.as_secs())]
+    Deadline,
+}
+
+/// The scheduled audit as the function runs it (and `handle` on a scheduled event): the account
+/// in this region, repairing only with `fix`; every row and the summary go to the log, and the
+/// metrics document with them. Stops `REPORT_MARGIN` before the deadline, saying so.
+pub async fn scheduled(
+    clients: &Clients,
+    fix: bool,
+    deadline: Instant,
+) -> Result<Report, ScheduledError> {
+    let options = Options {
+        fix,
+        concurrency: 8,
+        settings: Settings::default(),
+        deadline,
+    };
+    let report = tokio::time::timeout_at(
+        run::work_deadline(deadline),
+        audit(clients, &options, |_, _| {}),
+    )
+    .await
+    .map_err(|_| ScheduledError::Deadline)?
+    .map_err(ScheduledError::Listing)?;
+    for row in &report.rows {
+        let fields = serde_json::to_string(row).unwrap_or_default();
+        if row.status == Status::Error {
+            tracing::error!(
+                auto_scaling_group = row.auto_scaling_group,
+                status = "error",
+                row = fields,
+                "audit row"
+            );
+        } else {
+            tracing::info!(
+                auto_scaling_group = row.auto_scaling_group,
+                status = crate::report::wire_name(&row.status),
+                row = fields,
+                "audit row"
+            );
+        }
+    }
+    log_finished(&report);
+    Ok(report)
+}
+
+/// The audit's last log line and its metrics document.
+pub fn log_finished(report: &Report) {
+    tracing::info!(
+        summary = report.summary(),
+        fix = report.fix,
+        "audit finished"
+    );
+    crate::metrics::emit(|| crate::metrics::audit_document(report, crate::metrics::now_ms()));
+}
+
+/// Groups the audit could not check, as one message (a function error), or `None`.
+pub fn unchecked(report: &Report) -> Option<String> {
+    let errors: Vec<String> = report
+        .rows
+        .iter()
+        .filter(|r| r.status == Status::Error)
+        .map(|r| {
+            format!(
+                "{}: {}",
+                r.auto_scaling_group,
+                r.reason.as_deref().unwrap_or("not checked")
+            )
+        })
+        .collect();
+    (!errors.is_empty()).then(|| {
+        format!(
+            "{} replacement group(s) could not be checked: {}",
+            errors.len(),
+            errors.join("; ")
+        )
+    })
+}
+
 /// The report as a table for a terminal.
 pub fn table(report: &Report) -> String {
     let mut table = comfy_table::Table::new();

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio::time::Instant;
 
 use crate::aws::Clients;
-use crate::event::{Source, Trigger};
+use crate::event::{Request, Source, Trigger};
 use crate::report::Outcome;
 use crate::run::{self, seconds, Settings};
 
@@ -191,7 +191,7 @@ async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Tim
             Err(e) => eprintln!("error: cannot print report: {e}"),
         },
     }
-    tracing::info!(summary = report.summary(), "audit finished");
+    audit::log_finished(&report);
     if report.count(Status::Error) > 0 {
         exit::FAILED
     } else if report.count(Status::Missing) + report.count(Status::Unregistered) > 0 {
@@ -212,8 +212,9 @@ async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
     };
     // Decoded before anything else: an invalid or only-ignored event builds no client and makes
     // no AWS call.
-    let decoded = match crate::event::decode_bytes(&bytes) {
-        Ok(decoded) => decoded,
+    let decoded = match crate::event::request_bytes(&bytes) {
+        Ok(Request::Deployments(decoded)) => decoded,
+        Ok(Request::ScheduledAudit) => return scheduled_audit(deadline).await,
         Err(e) => {
             eprintln!("error: invalid event: {e}");
             return exit::INVALID_INPUT;
@@ -227,6 +228,32 @@ async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
     )
     .await;
     print_outcomes(&outcomes)
+}
+
+/// A scheduled event, exactly as the function runs it (`AUDIT_FIX` decides whether it repairs):
+/// the report as JSON; exit 1 when it did not finish or a group could not be checked.
+async fn scheduled_audit(deadline: Instant) -> u8 {
+    use crate::audit;
+    let clients = Clients::from_env(true).await;
+    match audit::scheduled(&clients, audit::fix_from_env(), deadline).await {
+        Ok(report) => {
+            match serde_json::to_string_pretty(&report) {
+                Ok(json) => println!("{json}"),
+                Err(e) => eprintln!("error: cannot print report: {e}"),
+            }
+            match audit::unchecked(&report) {
+                Some(message) => {
+                    eprintln!("error: {message}");
+                    exit::FAILED
+                }
+                None => exit::OK,
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::FAILED
+        }
+    }
 }
 
 fn read_input(file: &PathBuf) -> std::io::Result<Vec<u8>> {

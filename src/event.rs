@@ -76,6 +76,33 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<Vec<Decoded>, EventError> {
     decode(value)
 }
 
+/// What one invocation asks for: work on deployments, or the account audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Deployments(Vec<Decoded>),
+    /// An EventBridge `Scheduled Event` (`source: aws.events`): audit the account in this region.
+    ScheduledAudit,
+}
+
+/// `request` from bytes (the CLI's `handle`).
+pub fn request_bytes(bytes: &[u8]) -> Result<Request, EventError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
+    request(value)
+}
+
+/// A scheduled event (`source: aws.events`, `detail-type: Scheduled Event`) asks for the audit;
+/// anything else is decoded as deployment events.
+pub fn request(value: Value) -> Result<Request, EventError> {
+    let scheduled = value.get("source").and_then(Value::as_str) == Some("aws.events")
+        && value.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
+    if scheduled {
+        Ok(Request::ScheduledAudit)
+    } else {
+        decode(value).map(Request::Deployments)
+    }
+}
+
 /// Decodes one event into what it asks for; SNS may carry several records.
 pub fn decode(value: Value) -> Result<Vec<Decoded>, EventError> {
     let Value::Object(object) = &value else {
@@ -532,5 +559,26 @@ mod tests {
             decode_bytes(b"{").unwrap_err(),
             EventError::NotJson(_)
         ));
+    }
+
+    #[test]
+    fn a_scheduled_event_asks_for_the_audit_and_nothing_else_does() {
+        let scheduled = json!({
+            "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-27T10:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/audit"], "detail": {}
+        });
+        assert_eq!(request(scheduled.clone()), Ok(Request::ScheduledAudit));
+        let mut other_source = scheduled.clone();
+        other_source["source"] = json!("aws.ec2");
+        assert!(request(other_source).is_err(), "not ours: still an error");
+        let mut other_type = scheduled;
+        other_type["detail-type"] = json!("Something Else");
+        assert!(request(other_type).is_err());
+        assert_eq!(
+            request(json!({"DeploymentId": "d-1A2B3C4D5"})),
+            decode(json!({"DeploymentId": "d-1A2B3C4D5"})).map(Request::Deployments)
+        );
     }
 }

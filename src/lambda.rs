@@ -6,17 +6,50 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use crate::audit;
 use crate::aws::Clients;
+use crate::event::{self, Request};
 use crate::run::{self, Settings};
 
-/// Serves Lambda events until the runtime stops us. Clients are built once, here.
+/// The clients of this process, each set built once, by the first invocation that needs it:
+/// nothing is built before the first poll of the Runtime API, and an ignored event builds none.
+#[derive(Clone, Default)]
+struct LazyClients {
+    /// Retry until the deadline: deployment events.
+    work: Arc<OnceCell<Clients>>,
+    /// Adaptive retry, bounded attempts: the scheduled audit.
+    audit: Arc<OnceCell<Clients>>,
+}
+
+impl LazyClients {
+    async fn work(&self) -> Clients {
+        self.work
+            .get_or_init(|| Clients::from_env(false))
+            .await
+            .clone()
+    }
+
+    async fn audit(&self) -> Clients {
+        self.audit
+            .get_or_init(|| Clients::from_env(true))
+            .await
+            .clone()
+    }
+}
+
+/// Serves Lambda events until the runtime stops us.
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
-    let clients = Clients::from_env(false).await;
+    let clients = LazyClients::default();
     let settings = settings_from_env();
+    let audit_fix = audit::fix_from_env();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let clients = clients.clone();
         let settings = settings.clone();
-        async move { invoke(&clients, &settings, event).await }
+        async move { invoke(&clients, &settings, audit_fix, event).await }
     }))
     .await
 }
@@ -45,8 +78,9 @@ fn settings_from_env() -> Settings {
 }
 
 async fn invoke(
-    clients: &Clients,
+    clients: &LazyClients,
     settings: &Settings,
+    audit_fix: bool,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     let deadline = deadline_of(event.context.deadline);
@@ -58,15 +92,20 @@ async fn invoke(
             .as_millis() as u64,
         "invocation"
     );
-    let outcomes = run::handle_event(clients, event.payload, deadline, settings)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "invalid event");
-            Diagnostic {
-                error_type: "InvalidEvent".into(),
-                error_message: e.to_string(),
-            }
-        })?;
+    let request = event::request(event.payload).map_err(|e| {
+        tracing::warn!(error = %e, "invalid event");
+        Diagnostic {
+            error_type: "InvalidEvent".into(),
+            error_message: e.to_string(),
+        }
+    })?;
+    let decoded = match request {
+        Request::Deployments(decoded) => decoded,
+        Request::ScheduledAudit => {
+            return scheduled_audit(&clients.audit().await, audit_fix, deadline).await
+        }
+    };
+    let outcomes = run::handle_decoded(decoded, || clients.work(), deadline, settings).await;
     let failures: Vec<String> = outcomes
         .iter()
         .filter(|o| o.is_function_error())
@@ -83,6 +122,34 @@ async fn invoke(
         many => serde_json::to_value(many),
     };
     value.map_err(|e| Diagnostic {
+        error_type: "OutcomeNotSerializable".into(),
+        error_message: e.to_string(),
+    })
+}
+
+/// The scheduled audit's answer: the report, or a function error when it did not finish or a
+/// group could not be checked (the report is in the log either way).
+async fn scheduled_audit(
+    clients: &Clients,
+    fix: bool,
+    deadline: Instant,
+) -> Result<Value, Diagnostic> {
+    let report = audit::scheduled(clients, fix, deadline)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "scheduled audit failed");
+            Diagnostic {
+                error_type: "AuditFailed".into(),
+                error_message: e.to_string(),
+            }
+        })?;
+    if let Some(message) = audit::unchecked(&report) {
+        return Err(Diagnostic {
+            error_type: "AuditIncomplete".into(),
+            error_message: message,
+        });
+    }
+    serde_json::to_value(&report).map_err(|e| Diagnostic {
         error_type: "OutcomeNotSerializable".into(),
         error_message: e.to_string(),
     })

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod cli;
 pub mod event;
 pub mod lambda;
+pub mod metrics;
 pub mod plan;
 pub mod report;
 pub mod run;

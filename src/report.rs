@@ -84,8 +84,9 @@ impl Outcome {
         self.failed() && !(self.source == Source::LifecycleHook && self.hook_status.is_some())
     }
 
-    /// The one structured line every run ends with.
+    /// The one structured line every run ends with, and its metrics document.
     pub fn log(&self) {
+        crate::metrics::emit(|| crate::metrics::outcome_document(self, crate::metrics::now_ms()));
         let outcome = wire_name(&self.outcome);
         let deployment_id = self.deployment_id.as_deref().unwrap_or("");
         // A JSON list: Auto Scaling group names may contain commas.

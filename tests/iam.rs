@@ -71,3 +71,46 @@ fn the_function_policy_grants_exactly_the_calls_the_code_makes() {
         );
     }
 }
+
+#[test]
+fn the_audit_function_policy_grants_the_audits_calls_and_repairs_only_with_audit_fix() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut called = BTreeSet::new();
+    for entry in std::fs::read_dir(root.join("src/aws")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        called.extend(actions_in(&text));
+    }
+    // The audit reports no hook status; it makes every other call.
+    called.remove("codedeploy:PutLifecycleEventHookExecutionStatus");
+    let template = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+    let function = &template[template
+        .find("\n  AuditFunction:")
+        .expect("an AuditFunction")..];
+    let function = &function[..function
+        .find("\n  FailedRunsAlarm:")
+        .unwrap_or(function.len())];
+    let policy = &function[function.find("Policies:").expect("its own policy")..];
+    let granted: BTreeSet<String> = policy
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(actions_in)
+        .collect();
+    assert_eq!(
+        granted, called,
+        "granted (left) vs the audit's calls (right)"
+    );
+    assert!(!policy.contains("Detach") && !policy.contains("Deregister"));
+    // Every changing action sits under the AuditRepairs condition.
+    for action in [
+        "autoscaling:AttachLoadBalancerTargetGroups",
+        "elasticloadbalancing:RegisterTargets",
+        "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
+    ] {
+        let at = policy.find(action).unwrap();
+        let statement_start = policy[..at].rfind("- !If").expect("under an !If");
+        assert!(
+            policy[statement_start..at].contains("AuditRepairs"),
+            "{action} is granted only with AuditFix=true"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! The scheduled audit (an EventBridge Scheduled Event) and the Embedded Metric Format
+//! documents, through the real binary's `handle`, which does exactly what the function does.
+
+mod support;
+
+use std::process::Output;
+
+use serde_json::{json, Value};
+use support::{event, write_temp, Moto};
+
+/// `handle` on the scheduled event with JSON logs (as in Lambda) and the given `AUDIT_FIX`.
+fn scheduled(moto: &Moto, audit_fix: Option<&str>) -> Output {
+    let path = write_temp(
+        &format!("scheduled-{}", audit_fix.unwrap_or("unset")),
+        &event("scheduled", "", ""),
+    );
+    let mut command = moto.cli();
+    command.arg("handle").arg(&path).env("LOG_FORMAT", "json");
+    if let Some(value) = audit_fix {
+        command.env("AUDIT_FIX", value);
+    }
+    command.output().expect("run handle")
+}
+
+/// The JSON lines of stderr: log lines and metrics documents.
+fn stderr_lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The one Embedded Metric Format document among them.
+fn metrics_document(output: &Output) -> Value {
+    let documents: Vec<Value> = stderr_lines(output)
+        .into_iter()
+        .filter(|l| l.get("_aws").is_some())
+        .collect();
+    assert_eq!(
+        documents.len(),
+        1,
+        "one metrics document per run: {documents:?}"
+    );
+    let document = documents.into_iter().next().unwrap();
+    let directive = &document["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "CodeDeployTgHook");
+    for metric in directive["Metrics"].as_array().unwrap() {
+        let name = metric["Name"].as_str().unwrap();
+        assert!(document[name].is_number(), "{name} at the root: {document}");
+    }
+    document
+}
+
+fn row<'a>(report: &'a Value, group: &str) -> &'a Value {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["autoScalingGroup"] == group)
+        .unwrap_or_else(|| panic!("no row for {group}: {report}"))
+}
+
+fn changes(moto: &Moto) -> Vec<Value> {
+    moto.requests()
+        .into_iter()
+        .filter(|r| {
+            let action = r["action"].as_str().unwrap_or("");
+            action.starts_with("Attach") || action.starts_with("Register")
+        })
+        .collect()
+}
+
+#[test]
+fn a_scheduled_event_audits_and_reports_without_audit_fix_and_repairs_with_it() {
+    let moto = Moto::start();
+    let world = moto.world(json!({"name": "sa", "status": "Succeeded"}));
+
+    for audit_fix in [None, Some("false"), Some("yes")] {
+        moto.clear_requests();
+        let output = scheduled(&moto, audit_fix);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{audit_fix:?}: {stderr}");
+        let report: Value = serde_json::from_slice(&output.stdout).expect("the report as JSON");
+        assert_eq!(report["fix"], false, "{audit_fix:?}");
+        assert_eq!(row(&report, &world.replacement_group)["status"], "missing");
+        assert!(
+            changes(&moto).is_empty(),
+            "{audit_fix:?}: nothing changes without AUDIT_FIX=true"
+        );
+        let document = metrics_document(&output);
+        assert_eq!(document["Mode"], "report");
+        assert_eq!(document["GroupsMissing"], 1);
+        assert_eq!(document["GroupsRepaired"], 0);
+        let rows: Vec<Value> = stderr_lines(&output)
+            .into_iter()
+            .filter(|l| l["fields"]["message"] == "audit row")
+            .collect();
+        assert_eq!(rows.len(), 1, "one log line per row: {stderr}");
+        let logged: Value =
+            serde_json::from_str(rows[0]["fields"]["row"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            &logged,
+            row(&report, &world.replacement_group),
+            "the row, as JSON, in the log"
+        );
+        if audit_fix == Some("yes") {
+            assert!(
+                stderr.contains("AUDIT_FIX is neither true nor false"),
+                "{stderr}"
+            );
+        }
+    }
+
+    moto.clear_requests();
+    let output = scheduled(&moto, Some("true"));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["fix"], true);
+    assert_eq!(row(&report, &world.replacement_group)["status"], "repaired");
+    assert!(!changes(&moto).is_empty());
+    let document = metrics_document(&output);
+    assert_eq!(document["Mode"], "fix");
+    assert_eq!(document["GroupsRepaired"], 1);
+    assert_eq!(document["GroupsMissing"], 0);
+
+    let again = scheduled(&moto, None);
+    let report: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(row(&report, &world.replacement_group)["status"], "ok");
+    assert_eq!(metrics_document(&again)["GroupsOk"], 1);
+}
+
+#[test]
+fn a_group_the_scheduled_audit_cannot_check_is_a_failure_naming_it() {
+    let moto = Moto::start();
+    // A replacement group whose deployment CodeDeploy no longer knows.
+    let group = "CodeDeploy_gone_d-GONE00001";
+    moto.harness("group", json!({"name": group}));
+    let output = scheduled(&moto, None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("1 replacement group(s) could not be checked"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(group), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(row(&report, group)["status"], "error");
+    assert_eq!(metrics_document(&output)["GroupsError"], 1);
+}
+
+#[test]
+fn every_run_writes_a_metrics_document_that_matches_its_outcome() {
+    let moto = Moto::start();
+    let world = moto.world(json!({"name": "em", "status": "Succeeded"}));
+    let path = write_temp("emf-sns", &event("sns", &world.deployment_id, "SUCCEEDED"));
+    let output = moto
+        .cli()
+        .arg("handle")
+        .arg(&path)
+        .env("LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let document = metrics_document(&output);
+    assert_eq!(document["Outcome"], outcome["outcome"]);
+    assert_eq!(document["Outcome"], "attached");
+    assert_eq!(document["Runs"], 1);
+    let attached = outcome["attached"]["targetGroupArns"]
+        .as_array()
+        .unwrap()
+        .len()
+        + outcome["attached"]["loadBalancerNames"]
+            .as_array()
+            .unwrap()
+            .len();
+    assert_eq!(document["TrafficSourcesAttached"], attached);
+    assert_eq!(attached, 3, "two target groups and a classic load balancer");
+    assert_eq!(document["InstancesRegistered"], 0);
+    assert_eq!(document["DeploymentId"], world.deployment_id.as_str());
+
+    // A person's terminal (no JSON logs) gets no metrics document.
+    let output = moto.cli().arg("handle").arg(&path).output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("\"_aws\""),
+        "no document without JSON logs"
+    );
+}
