@@ -116,7 +116,7 @@ pub async fn audit(
     options: &Options,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Report, AwsError> {
-    let groups = aws::autoscaling::describe_all_groups(&clients.autoscaling).await?;
+    let groups = aws::autoscaling::describe_all_groups(clients.autoscaling()).await?;
     let scanned = groups.len();
     // Only CodeDeploy's own names: a user's group that merely starts with CodeDeploy_ is not a
     // replacement group, so it gets no row at all (never an error).

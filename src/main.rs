@@ -9,6 +9,8 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 
 fn main() -> ExitCode {
+    // Before any thread exists: it sets an environment variable.
+    codedeploy_tg_hook::aws::trust_the_system_bundle_file();
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     init_tracing(in_lambda);
     let cli = Cli::parse();

@@ -223,7 +223,7 @@ pub async fn repair(
 ) -> Result<Repair, RunError> {
     let early_reroute = OptionFuture::from(
         expect_reroute
-            .then(|| aws::codedeploy::replacement_instances(&clients.codedeploy, deployment_id)),
+            .then(|| aws::codedeploy::replacement_instances(clients.codedeploy(), deployment_id)),
     );
     let get = fetch_deployment(clients, deployment_id);
     futures_util::pin_mut!(early_reroute, get);
@@ -249,7 +249,8 @@ pub async fn repair(
             let instances = match early {
                 Some(read) => read,
                 None => {
-                    aws::codedeploy::replacement_instances(&clients.codedeploy, deployment_id).await
+                    aws::codedeploy::replacement_instances(clients.codedeploy(), deployment_id)
+                        .await
                 }
             };
             let instances = instances.map_err(|source| RunError::Deployment {
@@ -344,10 +345,10 @@ pub(crate) async fn check_registration(
         let read = listings.get(source.clone(), || async {
             match source {
                 TrafficSource::TargetGroup(arn) => {
-                    aws::elbv2::registered_targets(&clients.elbv2, arn).await
+                    aws::elbv2::registered_targets(clients.elbv2(), arn).await
                 }
                 TrafficSource::LoadBalancer(name) => {
-                    aws::elb::registered_instances(&clients.elb, name).await
+                    aws::elb::registered_instances(clients.elb(), name).await
                 }
             }
         });
@@ -381,10 +382,10 @@ pub(crate) async fn register(
         let ids = &registration.instance_ids;
         match &registration.traffic_source {
             TrafficSource::TargetGroup(arn) => {
-                aws::elbv2::register_targets(&clients.elbv2, arn, ids).await
+                aws::elbv2::register_targets(clients.elbv2(), arn, ids).await
             }
             TrafficSource::LoadBalancer(name) => {
-                aws::elb::register_instances(&clients.elb, name, ids).await
+                aws::elb::register_instances(clients.elb(), name, ids).await
             }
         }
         .map_err(|source| RunError::NotRegistered {
@@ -436,7 +437,7 @@ async fn plan_reads(
     Result<Vec<GroupState>, RunError>,
 ) {
     tokio::join!(resolve_target_groups(clients, work), async {
-        aws::autoscaling::describe_groups(&clients.autoscaling, &work.replacement_groups)
+        aws::autoscaling::describe_groups(clients.autoscaling(), &work.replacement_groups)
             .await
             .map_err(|source| RunError::Aws {
                 groups: work.replacement_groups.clone(),
@@ -450,7 +451,7 @@ pub(crate) async fn fetch_deployment(
     clients: &Clients,
     deployment_id: &str,
 ) -> Result<plan::Deployment, RunError> {
-    aws::codedeploy::get_deployment(&clients.codedeploy, deployment_id)
+    aws::codedeploy::get_deployment(clients.codedeploy(), deployment_id)
         .await
         .map_err(|source| RunError::Deployment {
             deployment_id: deployment_id.to_owned(),
@@ -509,7 +510,7 @@ pub(crate) async fn read_moment(
 ) -> Result<MomentFacts, RunError> {
     let facts = match work.moment {
         Moment::RerouteComplete => {
-            aws::codedeploy::replacement_instances(&clients.codedeploy, &work.deployment_id)
+            aws::codedeploy::replacement_instances(clients.codedeploy(), &work.deployment_id)
                 .await
                 .map(MomentFacts::Reroute)
         }
@@ -521,7 +522,7 @@ pub(crate) async fn read_moment(
                 ),
                 || {
                     aws::codedeploy::deployment_group_state(
-                        &clients.codedeploy,
+                        clients.codedeploy(),
                         &work.application_name,
                         &work.deployment_group_name,
                     )
@@ -541,7 +542,7 @@ pub(crate) async fn resolve_target_groups(
     clients: &Clients,
     work: &Work,
 ) -> Result<BTreeMap<String, String>, RunError> {
-    aws::elbv2::resolve_target_groups(&clients.elbv2, &work.target_group_names)
+    aws::elbv2::resolve_target_groups(clients.elbv2(), &work.target_group_names)
         .await
         .map_err(|e| match e {
             aws::elbv2::ResolveError::NotFound(names) => RunError::UnresolvedTargetGroups {
@@ -580,7 +581,7 @@ pub async fn attach(
     let group = group_plan.auto_scaling_group.as_str();
     let target_groups = async {
         for batch in group_plan.target_group_batches() {
-            aws::autoscaling::attach_target_groups(&clients.autoscaling, group, batch)
+            aws::autoscaling::attach_target_groups(clients.autoscaling(), group, batch)
                 .await
                 .map_err(|source| RunError::Aws {
                     groups: vec![group.to_owned()],
@@ -592,7 +593,7 @@ pub async fn attach(
     };
     let load_balancers = async {
         for batch in group_plan.load_balancer_batches() {
-            aws::autoscaling::attach_load_balancers(&clients.autoscaling, group, batch)
+            aws::autoscaling::attach_load_balancers(clients.autoscaling(), group, batch)
                 .await
                 .map_err(|source| {
                     if source.code == "ValidationError" {
@@ -661,7 +662,7 @@ pub async fn confirm(
         .collect();
     let mut seen = false;
     loop {
-        let read = aws::autoscaling::describe_attachments(&clients.autoscaling, group);
+        let read = aws::autoscaling::describe_attachments(clients.autoscaling(), group);
         let bound = if seen { window.end } else { window.last_chance };
         let observed = match tokio::time::timeout_at(bound, read).await {
             Err(_) => {
@@ -877,7 +878,7 @@ async fn report_hook(
     let succeeded = !outcome.failed();
     let status = if succeeded { "Succeeded" } else { "Failed" };
     let call = aws::codedeploy::put_hook_status(
-        &clients.codedeploy,
+        clients.codedeploy(),
         &trigger.deployment_id,
         execution_id,
         succeeded,

@@ -160,7 +160,7 @@ async fn endless_throttling_reports_failed_before_the_deadline() {
     // DescribeAutoScalingGroups is still throttled for this group: read the attachments instead.
     let clients = moto().clients().await;
     let tgs = clients
-        .autoscaling
+        .autoscaling()
         .describe_load_balancer_target_groups()
         .auto_scaling_group_name(&world.replacement_group)
         .send()

@@ -34,7 +34,7 @@ async fn dropped(moto: &Moto, name: &str, status: &str) -> Dropped {
     assert_eq!(ids.len(), 3, "three instances: {ids:?}");
     let standby = ids[2].clone();
     clients
-        .autoscaling
+        .autoscaling()
         .enter_standby()
         .auto_scaling_group_name(&world.replacement_group)
         .instance_ids(&standby)
@@ -51,7 +51,7 @@ async fn dropped(moto: &Moto, name: &str, status: &str) -> Dropped {
         })
         .collect();
     clients
-        .elbv2
+        .elbv2()
         .deregister_targets()
         .target_group_arn(&world.target_group_arns[0])
         .set_targets(Some(targets))
@@ -67,7 +67,7 @@ async fn dropped(moto: &Moto, name: &str, status: &str) -> Dropped {
         })
         .collect();
     clients
-        .elb
+        .elb()
         .deregister_instances_from_load_balancer()
         .load_balancer_name(&world.load_balancers[0])
         .set_instances(Some(instances))
@@ -90,7 +90,7 @@ async fn dropped(moto: &Moto, name: &str, status: &str) -> Dropped {
 
 async fn draining(clients: &Clients, target_group_arn: &str) -> BTreeSet<String> {
     clients
-        .elbv2
+        .elbv2()
         .describe_target_health()
         .target_group_arn(target_group_arn)
         .send()

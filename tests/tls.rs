@@ -1,4 +1,5 @@
-//! The production HTTPS stack (rustls on ring, the system's trust store) against moto over TLS:
+//! The production HTTPS stack (rustls on ring; the system's trust store: the file or directory
+//! SSL_CERT_FILE / SSL_CERT_DIR name, else the system's CA bundle file) against moto over TLS:
 //! a certificate the store trusts works end to end, one it does not is refused.
 
 mod support;
@@ -94,6 +95,34 @@ fn https_endpoint_with_a_trusted_certificate_works_and_an_untrusted_one_is_refus
     );
     let outcome: Value = serde_json::from_slice(&untrusted.stdout).unwrap();
     assert_eq!(outcome["errorCode"], "DispatchFailure");
+    assert!(
+        outcome["reason"].as_str().unwrap().contains("certificate"),
+        "{outcome}"
+    );
+
+    // No SSL_CERT_FILE or SSL_CERT_DIR (moto.cli() clears the environment): the system's CA
+    // bundle file, which does not hold the throwaway CA, so moto's certificate is refused too,
+    // at once and without a panic (exit 1, not 101).
+    let compiled_in = moto
+        .cli()
+        .env("AWS_ENDPOINT_URL", &https)
+        .args([
+            "attach",
+            "--deployment-id",
+            &world.deployment_id,
+            "--timeout",
+            "30",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        compiled_in.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&compiled_in.stderr)
+    );
+    let outcome: Value = serde_json::from_slice(&compiled_in.stdout).unwrap();
+    assert_eq!(outcome["errorCode"], "DispatchFailure", "{outcome}");
     assert!(
         outcome["reason"].as_str().unwrap().contains("certificate"),
         "{outcome}"

@@ -5,6 +5,7 @@ pub mod codedeploy;
 pub mod elb;
 pub mod elbv2;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -100,6 +101,22 @@ pub fn config_loader(adaptive: bool) -> aws_config::ConfigLoader {
         .timeout_config(timeouts.build())
 }
 
+/// Points the system trust store at its CA bundle file alone, unless `SSL_CERT_FILE` or
+/// `SSL_CERT_DIR` already names one. Left to itself, the store loads the bundle file *and* every
+/// file of the certificates directory (on Debian hundreds of links to the same certificates, on
+/// Amazon Linux two more copies of the bundle), and parsing them was over half of a hook run's
+/// CPU. The bundle is what `update-ca-certificates` / `update-ca-trust` maintain, a private CA
+/// included. Must run before any other thread exists (it sets an environment variable): first
+/// thing in `main`.
+pub fn trust_the_system_bundle_file() {
+    if openssl_probe::has_ssl_cert_env_vars() {
+        return;
+    }
+    if let Some(file) = openssl_probe::probe().cert_file {
+        std::env::set_var("SSL_CERT_FILE", file);
+    }
+}
+
 /// A certificate the trust store does not accept fails the same way on every attempt: retried
 /// until the deadline, it would only hide its cause behind "ran out of time".
 #[derive(Debug)]
@@ -130,14 +147,22 @@ impl ClassifyRetry for NoRetryOnCertificateFailure {
     }
 }
 
-/// The three clients, built once per process and cheap to clone.
+/// The service clients, each built on first use (a client's construction costs about as much
+/// CPU as one call: a waiting hook needs only CodeDeploy's, and a deployment without classic
+/// load balancers never builds theirs). Cheap to clone: clones share the built clients.
 #[derive(Clone, Debug)]
-pub struct Clients {
-    pub codedeploy: aws_sdk_codedeploy::Client,
-    pub autoscaling: aws_sdk_autoscaling::Client,
-    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    /// Classic load balancers.
-    pub elb: aws_sdk_elasticloadbalancing::Client,
+pub struct Clients(Arc<Built>);
+
+#[derive(Debug)]
+struct Built {
+    config: aws_config::SdkConfig,
+    /// The audit's retry mode: the SDK's own retry partitions (their rate limiter is what
+    /// adaptive mode adapts). Otherwise each client gets a partition of its own.
+    adaptive: bool,
+    codedeploy: OnceLock<aws_sdk_codedeploy::Client>,
+    autoscaling: OnceLock<aws_sdk_autoscaling::Client>,
+    elbv2: OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
+    elb: OnceLock<aws_sdk_elasticloadbalancing::Client>,
 }
 
 /// A hung endpoint costs one attempt; a connection that cannot be made, less.
@@ -159,49 +184,79 @@ pub const RETRY_QUOTA: usize = 100_000;
 pub const AUDIT_MAX_ATTEMPTS: u32 = 4;
 pub const AUDIT_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// One service's client with the retry policy of `built`: each non-adaptive client gets a retry
+/// partition of its own with a quota that does not run out first (the SDK's default quota, 500
+/// tokens shared by every client of a service in the process, ends retries after about a
+/// hundred throttled attempts, long before the deadline; the backoff and the deadline are the
+/// limits that matter here).
+macro_rules! client {
+    ($built:expr, $sdk:ident, $name:literal) => {{
+        use $sdk::config::retry::{RetryPartition, TokenBucket};
+        let built: &Built = $built;
+        if built.adaptive {
+            $sdk::Client::new(&built.config)
+        } else {
+            let partition = RetryPartition::custom(concat!("codedeploy-tg-hook/", $name))
+                .token_bucket(TokenBucket::new(RETRY_QUOTA))
+                .build();
+            $sdk::Client::from_conf(
+                $sdk::config::Builder::from(&built.config)
+                    .retry_partition(partition)
+                    .retry_classifier(NoRetryOnCertificateFailure)
+                    .build(),
+            )
+        }
+    }};
+}
+
 impl Clients {
     /// Loads region, credentials and endpoints (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`)
     /// from the standard chain. `adaptive` picks the client-side rate-limiting retry mode, for
     /// the account audit's fan-out; otherwise calls retry until the deadline.
     pub async fn from_env(adaptive: bool) -> Self {
         let config = config_loader(adaptive).load().await;
-        if adaptive {
-            // The SDK's own partitions: their rate limiter is what adaptive mode adapts.
-            Clients {
-                codedeploy: aws_sdk_codedeploy::Client::new(&config),
-                autoscaling: aws_sdk_autoscaling::Client::new(&config),
-                elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-                elb: aws_sdk_elasticloadbalancing::Client::new(&config),
-            }
-        } else {
-            Clients::from_config(&config)
-        }
+        Clients::new(config, adaptive)
     }
 
-    /// Each client gets a retry partition of its own with a quota that does not run out first:
-    /// the SDK's default quota (500 tokens, shared by every client of a service in the process)
-    /// ends retries after about a hundred throttled attempts, long before the deadline; the
-    /// backoff and the deadline are the limits that matter here.
+    /// Clients over a loaded configuration (`config_loader`'s, or a test's), retrying until the
+    /// deadline.
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
-        macro_rules! client {
-            ($sdk:ident, $name:literal) => {{
-                use $sdk::config::retry::{RetryPartition, TokenBucket};
-                let partition = RetryPartition::custom(concat!("codedeploy-tg-hook/", $name))
-                    .token_bucket(TokenBucket::new(RETRY_QUOTA))
-                    .build();
-                $sdk::Client::from_conf(
-                    $sdk::config::Builder::from(config)
-                        .retry_partition(partition)
-                        .retry_classifier(NoRetryOnCertificateFailure)
-                        .build(),
-                )
-            }};
-        }
-        Clients {
-            codedeploy: client!(aws_sdk_codedeploy, "codedeploy"),
-            autoscaling: client!(aws_sdk_autoscaling, "autoscaling"),
-            elbv2: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
-            elb: client!(aws_sdk_elasticloadbalancing, "elb"),
-        }
+        Clients::new(config.clone(), false)
+    }
+
+    fn new(config: aws_config::SdkConfig, adaptive: bool) -> Self {
+        Clients(Arc::new(Built {
+            config,
+            adaptive,
+            codedeploy: OnceLock::new(),
+            autoscaling: OnceLock::new(),
+            elbv2: OnceLock::new(),
+            elb: OnceLock::new(),
+        }))
+    }
+
+    pub fn codedeploy(&self) -> &aws_sdk_codedeploy::Client {
+        self.0
+            .codedeploy
+            .get_or_init(|| client!(&self.0, aws_sdk_codedeploy, "codedeploy"))
+    }
+
+    pub fn autoscaling(&self) -> &aws_sdk_autoscaling::Client {
+        self.0
+            .autoscaling
+            .get_or_init(|| client!(&self.0, aws_sdk_autoscaling, "autoscaling"))
+    }
+
+    pub fn elbv2(&self) -> &aws_sdk_elasticloadbalancingv2::Client {
+        self.0
+            .elbv2
+            .get_or_init(|| client!(&self.0, aws_sdk_elasticloadbalancingv2, "elbv2"))
+    }
+
+    /// Classic load balancers.
+    pub fn elb(&self) -> &aws_sdk_elasticloadbalancing::Client {
+        self.0
+            .elb
+            .get_or_init(|| client!(&self.0, aws_sdk_elasticloadbalancing, "elb"))
     }
 }

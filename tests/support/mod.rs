@@ -53,7 +53,7 @@ async fn describe_group(
     group: &str,
 ) -> aws_sdk_autoscaling::types::AutoScalingGroup {
     let out = clients
-        .autoscaling
+        .autoscaling()
         .describe_auto_scaling_groups()
         .auto_scaling_group_names(group)
         .send()
@@ -241,7 +241,7 @@ impl Moto {
             .revision_type(aws_sdk_codedeploy::types::RevisionLocationType::S3)
             .build();
         let id = clients
-            .codedeploy
+            .codedeploy()
             .create_deployment()
             .application_name(&world.application_name)
             .deployment_group_name(&world.deployment_group_name)
