@@ -1,5 +1,5 @@
-//! The production HTTPS stack (rustls on ring; the system's trust store: the file or directory
-//! SSL_CERT_FILE / SSL_CERT_DIR name, else the system's CA bundle file) against moto over TLS:
+//! The production HTTPS stack (rustls on ring; the compiled-in roots AWS endpoints chain to, or
+//! the system's trust store when SSL_CERT_FILE / SSL_CERT_DIR name one) against moto over TLS:
 //! a certificate the store trusts works end to end, one it does not is refused.
 
 mod support;
@@ -100,9 +100,9 @@ fn https_endpoint_with_a_trusted_certificate_works_and_an_untrusted_one_is_refus
         "{outcome}"
     );
 
-    // No SSL_CERT_FILE or SSL_CERT_DIR (moto.cli() clears the environment): the system's CA
-    // bundle file, which does not hold the throwaway CA, so moto's certificate is refused too,
-    // at once and without a panic (exit 1, not 101).
+    // No SSL_CERT_FILE or SSL_CERT_DIR (moto.cli() clears the environment): the compiled-in
+    // AWS roots, which do not hold the throwaway CA, so moto's certificate is refused too, at
+    // once and without a panic (exit 1, not 101).
     let compiled_in = moto
         .cli()
         .env("AWS_ENDPOINT_URL", &https)

@@ -78,6 +78,7 @@ pub fn config_loader(adaptive: bool) -> aws_config::ConfigLoader {
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
+        .tls_context(tls_context())
         .build_https();
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -101,15 +102,67 @@ pub fn config_loader(adaptive: bool) -> aws_config::ConfigLoader {
         .timeout_config(timeouts.build())
 }
 
-/// Points the system trust store at its CA bundle file alone, unless `SSL_CERT_FILE` or
-/// `SSL_CERT_DIR` already names one. Left to itself, the store loads the bundle file *and* every
-/// file of the certificates directory (on Debian hundreds of links to the same certificates, on
-/// Amazon Linux two more copies of the bundle), and parsing them was over half of a hook run's
-/// CPU. The bundle is what `update-ca-certificates` / `update-ca-trust` maintain, a private CA
-/// included. Must run before any other thread exists (it sets an environment variable): first
-/// thing in `main`.
+/// The roots AWS service endpoints chain to (Amazon Trust Services' four, and the Starfield
+/// Services root that cross-signs them), compiled in by build.rs from Mozilla's CA set.
+pub const AWS_ROOTS: &str = include_str!(concat!(env!("OUT_DIR"), "/aws-roots.pem"));
+
+/// Which trust store HTTPS uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// The compiled-in roots AWS endpoints chain to: the default.
+    AwsRoots,
+    /// The system's store: when `SSL_CERT_FILE` or `SSL_CERT_DIR` names one (a private CA, a
+    /// TLS-inspecting proxy, an emulator over TLS), and in the China regions, whose endpoints
+    /// chain to other CAs.
+    System,
+}
+
+/// The trust policy, from whether `SSL_CERT_FILE`/`SSL_CERT_DIR` name a store and the region
+/// in `AWS_REGION` (or `AWS_DEFAULT_REGION`).
+pub fn trust(system_store_named: bool, region: Option<&str>) -> Trust {
+    if system_store_named || region.is_some_and(|r| r.starts_with("cn-")) {
+        Trust::System
+    } else {
+        Trust::AwsRoots
+    }
+}
+
+/// The HTTPS trust store this process uses. The system's whole store (hundreds of CAs, and on
+/// most Linux systems also a directory of copies) cost over half of a hook run's CPU to read
+/// and parse, at every cold start; the five roots AWS endpoints need cost next to nothing, and
+/// trust no CA that AWS does not use.
+fn tls_context() -> tls::TlsContext {
+    let store = match process_trust() {
+        Trust::AwsRoots => tls::TrustStore::empty().with_pem_certificate(AWS_ROOTS),
+        Trust::System => tls::TrustStore::default(),
+    };
+    // `build` cannot fail in aws-smithy-http-client 1.5 (it only moves the fields).
+    tls::TlsContext::builder()
+        .with_trust_store(store)
+        .build()
+        .unwrap_or_default()
+}
+
+/// The policy, decided once per process from the environment as the process found it.
+static TRUST: OnceLock<Trust> = OnceLock::new();
+
+fn process_trust() -> Trust {
+    *TRUST.get_or_init(|| {
+        let region = std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .ok();
+        trust(openssl_probe::has_ssl_cert_env_vars(), region.as_deref())
+    })
+}
+
+/// When the system store is used without `SSL_CERT_FILE` or `SSL_CERT_DIR` (the China
+/// regions), points it at its CA bundle file alone: left to itself it also loads every file of
+/// the certificates directory (on Debian hundreds of links to the same certificates, on Amazon
+/// Linux two more copies of the bundle). The bundle is what `update-ca-certificates` /
+/// `update-ca-trust` maintain, a private CA included. Must run before any other thread exists
+/// (it sets an environment variable): first thing in `main`.
 pub fn trust_the_system_bundle_file() {
-    if openssl_probe::has_ssl_cert_env_vars() {
+    if process_trust() != Trust::System || openssl_probe::has_ssl_cert_env_vars() {
         return;
     }
     if let Some(file) = openssl_probe::probe().cert_file {
@@ -258,5 +311,38 @@ impl Clients {
         self.0
             .elb
             .get_or_init(|| client!(&self.0, aws_sdk_elasticloadbalancing, "elb"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+
+    use super::*;
+
+    /// The TLS stack adds every compiled-in certificate as a trust anchor (and panics on one it
+    /// cannot parse): all five must parse.
+    #[test]
+    fn the_compiled_in_roots_are_the_five_aws_trust_anchors() {
+        let certs: Vec<CertificateDer> = CertificateDer::pem_slice_iter(AWS_ROOTS.as_bytes())
+            .collect::<Result<_, _>>()
+            .expect("valid PEM");
+        assert_eq!(certs.len(), 5);
+        for cert in &certs {
+            webpki::anchor_from_trusted_cert(cert).expect("a trust anchor");
+        }
+        for name in ["Amazon Root CA 1", "Amazon Root CA 4", "Starfield Services"] {
+            assert!(AWS_ROOTS.contains(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_system_store_is_used_when_named_and_in_the_china_regions() {
+        assert_eq!(trust(false, Some("us-east-1")), Trust::AwsRoots);
+        assert_eq!(trust(false, None), Trust::AwsRoots);
+        assert_eq!(trust(true, Some("eu-west-1")), Trust::System);
+        assert_eq!(trust(false, Some("cn-north-1")), Trust::System);
+        assert_eq!(trust(false, Some("cn-northwest-1")), Trust::System);
     }
 }
