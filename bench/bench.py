@@ -92,16 +92,35 @@ class RuntimeApiStub(BaseHTTPRequestHandler):
     """Just enough of the Lambda Runtime API to see when the function asks for its first event."""
 
     first_request = None
+    first_request_cpu_ms = None
+    pid = None
     seen = threading.Event()
 
     def do_GET(self):
         if self.path == "/2018-06-01/runtime/invocation/next" and not RuntimeApiStub.seen.is_set():
             RuntimeApiStub.first_request = time.perf_counter()
+            RuntimeApiStub.first_request_cpu_ms = process_cpu_ms(RuntimeApiStub.pid)
             RuntimeApiStub.seen.set()
         time.sleep(5)  # long-poll: the process is killed before this answers
 
     def log_message(self, *args):
         pass
+
+
+def process_cpu_ms(pid):
+    """CPU time (ms) a running process has used so far, all its threads: the first field of each
+    /proc/<pid>/task/<tid>/schedstat is nanoseconds on a CPU. None if it cannot be read."""
+    if pid is None:
+        return None
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        total = 0
+        for tid in tasks:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e6
+    except OSError:
+        return None
 
 
 def measure_init(moto, runs):
@@ -117,12 +136,14 @@ def measure_init(moto, runs):
     samples = []
     for _ in range(runs):
         RuntimeApiStub.seen.clear()
+        RuntimeApiStub.pid = None
         start = time.perf_counter()
         process = subprocess.Popen([str(BINARY)], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        RuntimeApiStub.pid = process.pid
         if not RuntimeApiStub.seen.wait(10):
             process.kill()
             raise SystemExit("the function never asked the Runtime API for an event")
-        samples.append((RuntimeApiStub.first_request - start) * 1000)
+        samples.append(((RuntimeApiStub.first_request - start) * 1000, RuntimeApiStub.first_request_cpu_ms))
         process.kill()
         process.wait()
     server.shutdown()
@@ -156,7 +177,11 @@ def main():
     environment = env(moto)
     rows = []
     try:
-        rows.append(("init (exec -> first /invocation/next), ms", stats(measure_init(moto, runs))))
+        init = measure_init(moto, runs)
+        rows.append(("init (exec -> first /invocation/next), ms", stats([s[0] for s in init])))
+        init_cpu = [s[1] for s in init if s[1] is not None]
+        if init_cpu:
+            rows.append(("  CPU until then (all threads), ms", stats(init_cpu)))
 
         ignored = event_file("eventbridge", "d-IGNORED01", "READY")
         samples = [timed([str(BINARY), "handle", ignored], environment) for _ in range(runs)]

@@ -96,10 +96,27 @@ pub fn config_loader(adaptive: bool) -> aws_config::ConfigLoader {
             timeouts,
         )
     };
-    aws_config::defaults(BehaviorVersion::latest())
+    let loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https)
         .retry_config(retry)
-        .timeout_config(timeouts.build())
+        .timeout_config(timeouts.build());
+    if credentials_in_environment() {
+        // What the default chain would pick first anyway (Lambda always sets them), without
+        // building the chain's other providers (an STS client, SSO, ...) at every cold start.
+        loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+    } else {
+        loader
+    }
+}
+
+/// Both `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` set and not blank: the default chain's
+/// first provider answers, and no other is asked.
+fn credentials_in_environment() -> bool {
+    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .all(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
 }
 
 /// The roots AWS service endpoints chain to (Amazon Trust Services' four, and the Starfield
