@@ -404,6 +404,17 @@ pub async fn scheduled(
     Ok(report)
 }
 
+/// The metric name of each status's group count.
+const AUDIT_METRICS: [(Status, &str); 7] = [
+    (Status::Ok, "GroupsOk"),
+    (Status::Missing, "GroupsMissing"),
+    (Status::Unregistered, "GroupsUnregistered"),
+    (Status::Repaired, "GroupsRepaired"),
+    (Status::Skipped, "GroupsSkipped"),
+    (Status::Waiting, "GroupsWaiting"),
+    (Status::Error, "GroupsError"),
+];
+
 /// The audit's last log line and its metrics document.
 pub fn log_finished(report: &Report) {
     tracing::info!(
@@ -411,7 +422,18 @@ pub fn log_finished(report: &Report) {
         fix = report.fix,
         "audit finished"
     );
-    crate::metrics::emit(|| crate::metrics::audit_document(report, crate::metrics::now_ms()));
+    crate::metrics::emit(|| {
+        let groups: Vec<(&str, usize)> = AUDIT_METRICS
+            .iter()
+            .map(|(status, name)| (*name, report.count(*status)))
+            .collect();
+        crate::metrics::audit_document(
+            report.fix,
+            report.scanned,
+            &groups,
+            crate::metrics::now_ms(),
+        )
+    });
 }
 
 /// Groups the audit could not check, as one message (a function error), or `None`.

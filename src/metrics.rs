@@ -1,29 +1,32 @@
 //! Figures as CloudWatch Embedded Metric Format documents: one JSON line in the log per run
 //! (per event outcome, per audit); CloudWatch Logs turns them into metrics, so no API call and
-//! no permission is needed. One namespace, one dimension per document.
+//! no permission is needed. One namespace, one dimension per document. A leaf: callers pass
+//! plain figures.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::audit::{Report, Status};
-use crate::report::{wire_name, Outcome};
-
 /// Every metric's namespace.
 pub const NAMESPACE: &str = "CodeDeployTgHook";
 
-/// The document for one event's outcome: dimension `Outcome` (`attached`, `already-attached`,
-/// `skipped`, `waiting`, `failed`, `ignored`, `planned`), metrics `Runs` (1),
-/// `TrafficSourcesAttached` and `InstancesRegistered`; the deployment id and source as
-/// plain members (searchable in Logs Insights, not dimensions).
-pub fn outcome_document(outcome: &Outcome, timestamp_ms: u64) -> Value {
-    let attached =
-        outcome.attached.target_group_arns.len() + outcome.attached.load_balancer_names.len();
-    let registered: usize = outcome
-        .registered
-        .iter()
-        .map(|r| r.instance_ids.len())
-        .sum();
+/// One event's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFigures<'a> {
+    /// The outcome's wire name (`attached`, `already-attached`, `skipped`, `waiting`, `failed`,
+    /// `ignored`, `planned`): the `Outcome` dimension.
+    pub outcome: &'a str,
+    /// The trigger's wire name (`lifecycle-hook`, `sns-trigger`, ...).
+    pub source: &'a str,
+    pub deployment_id: Option<&'a str>,
+    pub traffic_sources_attached: usize,
+    pub instances_registered: usize,
+}
+
+/// The document for one event's outcome: dimension `Outcome`, metrics `Runs` (1),
+/// `TrafficSourcesAttached` and `InstancesRegistered`; the deployment id and source as plain
+/// members (searchable in Logs Insights, not dimensions).
+pub fn run_document(figures: &RunFigures, timestamp_ms: u64) -> Value {
     json!({
         "_aws": {
             "Timestamp": timestamp_ms,
@@ -37,47 +40,41 @@ pub fn outcome_document(outcome: &Outcome, timestamp_ms: u64) -> Value {
                 ],
             }],
         },
-        "Outcome": wire_name(&outcome.outcome),
+        "Outcome": figures.outcome,
         "Runs": 1,
-        "TrafficSourcesAttached": attached,
-        "InstancesRegistered": registered,
-        "DeploymentId": outcome.deployment_id,
-        "Source": wire_name(&outcome.source),
+        "TrafficSourcesAttached": figures.traffic_sources_attached,
+        "InstancesRegistered": figures.instances_registered,
+        "DeploymentId": figures.deployment_id,
+        "Source": figures.source,
     })
 }
 
-/// The metric name of each audit status's group count.
-const AUDIT_METRICS: [(Status, &str); 7] = [
-    (Status::Ok, "GroupsOk"),
-    (Status::Missing, "GroupsMissing"),
-    (Status::Unregistered, "GroupsUnregistered"),
-    (Status::Repaired, "GroupsRepaired"),
-    (Status::Skipped, "GroupsSkipped"),
-    (Status::Waiting, "GroupsWaiting"),
-    (Status::Error, "GroupsError"),
-];
-
-/// The document for one audit: dimension `Mode` (`report` or `fix`), one metric per status
-/// (`GroupsOk`, `GroupsMissing`, `GroupsUnregistered`, `GroupsRepaired`, `GroupsSkipped`,
-/// `GroupsWaiting`, `GroupsError`), each the number of replacement groups in it.
-pub fn audit_document(report: &Report, timestamp_ms: u64) -> Value {
+/// The document for one audit: dimension `Mode` (`fix` or `report`), one metric per status,
+/// each the number of replacement groups in it (`groups`: metric name and count, e.g.
+/// `("GroupsMissing", 2)`), and `GroupsScanned` as a plain member.
+pub fn audit_document(
+    fix: bool,
+    scanned: usize,
+    groups: &[(&str, usize)],
+    timestamp_ms: u64,
+) -> Value {
     let mut document = json!({
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": [["Mode"]],
-                "Metrics": AUDIT_METRICS
+                "Metrics": groups
                     .iter()
-                    .map(|(_, name)| json!({"Name": name, "Unit": "Count"}))
+                    .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
                     .collect::<Vec<_>>(),
             }],
         },
-        "Mode": if report.fix { "fix" } else { "report" },
-        "GroupsScanned": report.scanned,
+        "Mode": if fix { "fix" } else { "report" },
+        "GroupsScanned": scanned,
     });
-    for (status, name) in AUDIT_METRICS {
-        document[name] = json!(report.count(status));
+    for (name, count) in groups {
+        document[*name] = json!(count);
     }
     document
 }
@@ -110,10 +107,6 @@ pub fn emit(document: impl FnOnce() -> Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Row;
-    use crate::event::Source;
-    use crate::plan::{Registration, TrafficSource};
-    use crate::report::OutcomeKind;
 
     /// Each metric the directive names is a number at the root, and each dimension a string.
     fn assert_valid_emf(document: &Value) {
@@ -133,30 +126,22 @@ mod tests {
     }
 
     #[test]
-    fn an_outcome_counts_its_run_sources_and_instances_under_its_kind() {
-        let mut outcome = Outcome::new(
-            Source::SnsTrigger,
-            Some("d-1A2B3C4D5".into()),
-            OutcomeKind::Attached,
+    fn a_run_counts_itself_its_sources_and_instances_under_its_outcome() {
+        let document = run_document(
+            &RunFigures {
+                outcome: "attached",
+                source: "sns-trigger",
+                deployment_id: Some("d-1A2B3C4D5"),
+                traffic_sources_attached: 3,
+                instances_registered: 2,
+            },
+            1_700_000_000_000,
         );
-        outcome.attached.target_group_arns = vec!["arn:a".into(), "arn:b".into()];
-        outcome.attached.load_balancer_names = vec!["clb".into()];
-        outcome.registered = vec![
-            Registration {
-                traffic_source: TrafficSource::TargetGroup("arn:a".into()),
-                instance_ids: vec!["i-1".into(), "i-2".into()],
-            },
-            Registration {
-                traffic_source: TrafficSource::LoadBalancer("clb".into()),
-                instance_ids: vec!["i-1".into()],
-            },
-        ];
-        let document = outcome_document(&outcome, 1_700_000_000_000);
         assert_valid_emf(&document);
         assert_eq!(document["Outcome"], "attached");
         assert_eq!(document["Runs"], 1);
         assert_eq!(document["TrafficSourcesAttached"], 3);
-        assert_eq!(document["InstancesRegistered"], 3);
+        assert_eq!(document["InstancesRegistered"], 2);
         assert_eq!(document["DeploymentId"], "d-1A2B3C4D5");
         assert_eq!(document["Source"], "sns-trigger");
         assert_eq!(document["_aws"]["Timestamp"], 1_700_000_000_000u64);
@@ -164,41 +149,12 @@ mod tests {
 
     #[test]
     fn an_audit_counts_its_groups_per_status_under_its_mode() {
-        let row = |status| Row {
-            auto_scaling_group: "g".into(),
-            deployment_id: "d-1A2B3C4D5".into(),
-            deployment_group: "dg".into(),
-            status,
-            target_groups: vec![],
-            load_balancers: vec![],
-            unregistered: vec![],
-            reason: None,
-        };
-        let report = Report {
-            scanned: 9,
-            fix: false,
-            rows: vec![
-                row(Status::Ok),
-                row(Status::Missing),
-                row(Status::Missing),
-                row(Status::Unregistered),
-                row(Status::Error),
-            ],
-        };
-        let document = audit_document(&report, 1);
+        let document = audit_document(false, 9, &[("GroupsOk", 1), ("GroupsMissing", 2)], 1);
         assert_valid_emf(&document);
         assert_eq!(document["Mode"], "report");
         assert_eq!(document["GroupsScanned"], 9);
-        for (name, count) in [
-            ("GroupsOk", 1),
-            ("GroupsMissing", 2),
-            ("GroupsUnregistered", 1),
-            ("GroupsRepaired", 0),
-            ("GroupsSkipped", 0),
-            ("GroupsWaiting", 0),
-            ("GroupsError", 1),
-        ] {
-            assert_eq!(document[name], count, "{name}");
-        }
+        assert_eq!(document["GroupsOk"], 1);
+        assert_eq!(document["GroupsMissing"], 2);
+        assert_eq!(audit_document(true, 0, &[], 1)["Mode"], "fix");
     }
 }

@@ -86,7 +86,17 @@ impl Outcome {
 
     /// The one structured line every run ends with, and its metrics document.
     pub fn log(&self) {
-        crate::metrics::emit(|| crate::metrics::outcome_document(self, crate::metrics::now_ms()));
+        crate::metrics::emit(|| {
+            let figures = crate::metrics::RunFigures {
+                outcome: &wire_name(&self.outcome),
+                source: &wire_name(&self.source),
+                deployment_id: self.deployment_id.as_deref(),
+                traffic_sources_attached: self.attached.target_group_arns.len()
+                    + self.attached.load_balancer_names.len(),
+                instances_registered: self.registered.iter().map(|r| r.instance_ids.len()).sum(),
+            };
+            crate::metrics::run_document(&figures, crate::metrics::now_ms())
+        });
         let outcome = wire_name(&self.outcome);
         let deployment_id = self.deployment_id.as_deref().unwrap_or("");
         // A JSON list: Auto Scaling group names may contain commas.

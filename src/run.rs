@@ -221,17 +221,19 @@ pub async fn repair(
     work_deadline: Instant,
     progress: &Progress,
 ) -> Result<Repair, RunError> {
-    let early_reroute = OptionFuture::from(
-        expect_reroute
-            .then(|| aws::codedeploy::replacement_instances(clients.codedeploy(), deployment_id)),
-    );
+    // Boxed, so that dropping it (a deployment not under way) stops it and frees its connection.
+    let mut early_reroute =
+        Box::pin(OptionFuture::from(expect_reroute.then(|| {
+            aws::codedeploy::replacement_instances(clients.codedeploy(), deployment_id)
+        })));
     let get = fetch_deployment(clients, deployment_id);
-    futures_util::pin_mut!(early_reroute, get);
-    // GetDeployment decides; the early read is kept if it is already done, continued if it is
-    // still running, and dropped unread when the deployment turns out not to be under way.
-    let (deployment, early_reroute) = match select(get, early_reroute).await {
-        Either::Left((deployment, rest)) => (deployment?, Early::Running(rest)),
-        Either::Right((read, get)) => (get.await?, Early::Done(read)),
+    futures_util::pin_mut!(get);
+    // GetDeployment decides (its error wins); the early read is kept if it is already done,
+    // continued if it is still running, and dropped unread when the deployment turns out not to
+    // be under way (its own error, then, is never seen).
+    let (deployment, early_done) = match select(get, early_reroute.as_mut()).await {
+        Either::Left((deployment, _)) => (deployment?, None),
+        Either::Right((read, get)) => (get.await?, Some(read)),
     };
     let work = match plan::assess(&deployment) {
         Ok(work) => work,
@@ -242,9 +244,9 @@ pub async fn repair(
         // Judged first, the plan's reads after: a run that is not the one to act makes only the
         // calls that tell it so.
         Moment::RerouteComplete => {
-            let early = match early_reroute {
-                Early::Done(read) => read,
-                Early::Running(rest) => rest.await,
+            let early = match early_done {
+                Some(read) => read,
+                None => early_reroute.await,
             };
             let instances = match early {
                 Some(read) => read,
@@ -405,12 +407,6 @@ pub(crate) async fn register(
     }))
     .await
     .map(|_| ())
-}
-
-/// The early reroute read: finished (`None` when it was not started) or still running.
-enum Early<T, F> {
-    Done(Option<T>),
-    Running(F),
 }
 
 /// Why a judged moment stops the run: it holds, or its facts could not be read.

@@ -603,3 +603,89 @@ async fn a_waiting_run_does_not_wait_for_plan_reads_stuck_in_throttling() {
         started.elapsed()
     );
 }
+
+/// The reroute read that starts beside GetDeployment for a direct call: a deployment that turns
+/// out to be finished never sees its error; one that is under way waits for it even when
+/// GetDeployment answers last.
+#[tokio::test]
+async fn the_early_reroute_read_only_counts_for_a_deployment_under_way() {
+    let moto = Moto::start();
+    let clients = moto.clients().await;
+    let direct = |world: &World| Trigger {
+        deployment_id: world.deployment_id.clone(),
+        source: Source::Direct,
+        hook_execution_id: None,
+    };
+    let deadline = || Instant::now() + Duration::from_secs(60);
+
+    // Succeeded: the denied early read is dropped, the fleet decides, the group is attached.
+    let finished = moto.world(json!({"name": "ef", "status": "Succeeded"}));
+    moto.fault_with(
+        "ListDeploymentTargets",
+        "access-denied",
+        100,
+        &[&finished.deployment_id],
+        json!({}),
+    );
+    let outcome = execute(
+        &clients,
+        &direct(&finished),
+        deadline(),
+        &settings(Duration::from_secs(5)),
+    )
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+
+    // InProgress: the same denial fails the run, naming the read.
+    let under_way = moto.world(json!({"name": "eu"}));
+    moto.fault_with(
+        "ListDeploymentTargets",
+        "access-denied",
+        100,
+        &[&under_way.deployment_id],
+        json!({}),
+    );
+    let outcome = execute(
+        &clients,
+        &direct(&under_way),
+        deadline(),
+        &settings(Duration::from_secs(5)),
+    )
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("codedeploy:ListDeploymentTargets"),
+        "{outcome:?}"
+    );
+
+    // InProgress, GetDeployment answering after the early read: its verdict still comes first,
+    // and the finished read is used.
+    let slow = moto.world(json!({"name": "es", "instances": 2, "reroute": "pending"}));
+    moto.fault_with(
+        "GetDeployment",
+        "hang",
+        1,
+        &[&slow.deployment_id],
+        json!({"seconds": 0.5}),
+    );
+    moto.clear_requests();
+    let outcome = execute(
+        &clients,
+        &direct(&slow),
+        deadline(),
+        &settings(Duration::from_secs(5)),
+    )
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Waiting, "{outcome:?}");
+    let requests = moto.requests();
+    assert_eq!(count(&requests, "ListDeploymentTargets"), 1, "read once");
+    assert_eq!(
+        count(&requests, "DescribeAutoScalingGroups"),
+        0,
+        "a waiting run reads no more"
+    );
+}
