@@ -300,17 +300,25 @@ async fn repair_group(
         Vec::new()
     };
     let mut pending = Vec::new();
-    let repaired = options.fix && !(group_plan.is_complete() && unregistered.is_empty());
-    if repaired {
-        let groups = std::slice::from_ref(&group.name);
+    let needs_repair = !(group_plan.is_complete() && unregistered.is_empty());
+    let mut unregistered = unregistered;
+    let mut repaired = false;
+    if options.fix && needs_repair {
         let progress = run::Progress::default();
         if !group_plan.is_complete() {
             run::attach(clients, &group_plan, &progress).await?;
             let window =
                 run::ConfirmWindow::new(&options.settings, run::work_deadline(options.deadline));
             pending = run::confirm(clients, &group_plan, &options.settings, window).await?;
+            repaired = true;
         }
-        run::register(clients, &unregistered, groups, &progress).await?;
+        // From facts read now, every source included (attaching may deregister instances),
+        // and only while the group is still live.
+        if work.succeeded {
+            unregistered =
+                run::serve(clients, &work, std::slice::from_ref(&group_plan), &progress).await?;
+            repaired |= !unregistered.is_empty();
+        }
     }
     let by_name = |source: &TrafficSource| match source {
         TrafficSource::TargetGroup(arn) => TrafficSource::TargetGroup(

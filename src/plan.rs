@@ -418,6 +418,15 @@ pub struct GroupInstance {
     /// `InService`, `Pending`, `Standby`, `Terminating`, ...: only `InService` instances are
     /// expected behind the load balancer.
     pub lifecycle_state: String,
+    /// `Healthy` or `Unhealthy` (Auto Scaling is about to replace an unhealthy one).
+    pub health_status: String,
+}
+
+impl GroupInstance {
+    /// What a load balancer should serve: `InService` and `Healthy`.
+    fn is_serving(&self) -> bool {
+        self.lifecycle_state == "InService" && self.health_status.eq_ignore_ascii_case("Healthy")
+    }
 }
 
 impl GroupState {
@@ -617,9 +626,10 @@ pub struct Registration {
     pub instance_ids: Vec<String>,
 }
 
-/// The group's `InService` instances that each source does not list, or lists as `draining`;
-/// sources that lack none are left out. Instances in any other lifecycle state are never
-/// expected behind the load balancer. `registered` maps each source to what it lists now.
+/// The group's `InService`, `Healthy` instances that each source does not list, or lists as
+/// `draining`; sources that lack none are left out. Instances in any other lifecycle state (or
+/// unhealthy, about to be replaced) are never expected behind the load balancer. `registered`
+/// maps each source to what it lists now.
 pub fn unregistered(
     group: &GroupState,
     sources: &[TrafficSource],
@@ -628,7 +638,7 @@ pub fn unregistered(
     let in_service: Vec<&str> = group
         .instances
         .iter()
-        .filter(|i| i.lifecycle_state == "InService")
+        .filter(|i| i.is_serving())
         .map(|i| i.instance_id.as_str())
         .collect();
     sources
@@ -1226,6 +1236,7 @@ mod tests {
         GroupInstance {
             instance_id: id.into(),
             lifecycle_state: lifecycle_state.into(),
+            health_status: "Healthy".into(),
         }
     }
 
@@ -1265,6 +1276,10 @@ mod tests {
             group_instance("i-3", "Standby"),
             group_instance("i-4", "Pending"),
             group_instance("i-5", "Terminating"),
+            GroupInstance {
+                health_status: "Unhealthy".into(),
+                ..group_instance("i-6", "InService")
+            },
         ];
         let registered = BTreeMap::from([
             // i-1 on its way out counts as not registered; any other state counts as registered.

@@ -316,9 +316,7 @@ pub async fn repair(
     // every source (attaching after a deployment may deregister them). During a deployment
     // CodeDeploy owns registration.
     if work.succeeded {
-        let unregistered =
-            check_registration(clients, &plans, &groups, true, &Listings::default()).await?;
-        register(clients, &unregistered, &work.replacement_groups, progress).await?;
+        serve(clients, &work, &plans, progress).await?;
     }
     Ok(Repair::Done {
         groups: work.replacement_groups,
@@ -336,6 +334,17 @@ pub(crate) async fn check_registration(
     attached: bool,
     listings: &Listings,
 ) -> Result<Vec<Registration>, RunError> {
+    let registered = read_listings(clients, plans, attached, listings).await?;
+    Ok(gaps(plans, groups, attached, &registered))
+}
+
+/// What every source of the plans lists now (each read once, through `listings`), all at once.
+async fn read_listings(
+    clients: &Clients,
+    plans: &[GroupPlan],
+    attached: bool,
+    listings: &Listings,
+) -> Result<BTreeMap<TrafficSource, Vec<RegisteredTarget>>, RunError> {
     let group_names: Vec<String> = plans.iter().map(|p| p.auto_scaling_group.clone()).collect();
     let mut sources: Vec<TrafficSource> = plans
         .iter()
@@ -362,51 +371,119 @@ pub(crate) async fn check_registration(
             })
     }))
     .await?;
-    let registered: BTreeMap<TrafficSource, Vec<RegisteredTarget>> = listed.into_iter().collect();
-    Ok(plan::merge_registrations(plans.iter().flat_map(|p| {
+    Ok(listed.into_iter().collect())
+}
+
+/// Each group's gaps, merged per source.
+fn gaps(
+    plans: &[GroupPlan],
+    groups: &[GroupState],
+    attached: bool,
+    registered: &BTreeMap<TrafficSource, Vec<RegisteredTarget>>,
+) -> Vec<Registration> {
+    plan::merge_registrations(plans.iter().flat_map(|p| {
         groups
             .iter()
             .filter(|g| g.name == p.auto_scaling_group)
-            .flat_map(|g| plan::unregistered(g, &p.traffic_sources(attached), &registered))
+            .flat_map(|g| plan::unregistered(g, &p.traffic_sources(attached), registered))
             .collect::<Vec<_>>()
-    })))
+    }))
 }
 
-/// Registers each registration's instances with its source, all at once; each accepted one is
-/// recorded in `progress`. Never deregisters. A refusal names the instances and the source.
+/// Registers what the live groups' sources lack, from facts read now, not earlier in the run
+/// (an instance may have left `InService`, or the fleet may have moved on, since): the
+/// deployment group's fleet, the groups' instances and every source's registrations are read
+/// together, the moment is judged again, and only instances still `InService` and `Healthy`
+/// that a source lacks are registered. Returns what was registered (nothing if the groups are
+/// no longer live).
+pub(crate) async fn serve(
+    clients: &Clients,
+    work: &Work,
+    plans: &[GroupPlan],
+    progress: &Progress,
+) -> Result<Vec<Registration>, RunError> {
+    let fleet = async {
+        aws::codedeploy::deployment_group_state(
+            clients.codedeploy(),
+            &work.application_name,
+            &work.deployment_group_name,
+        )
+        .await
+        .map_err(|source| RunError::Deployment {
+            deployment_id: work.deployment_id.clone(),
+            source,
+        })
+    };
+    let groups = async {
+        aws::autoscaling::describe_groups(clients.autoscaling(), &work.replacement_groups)
+            .await
+            .map_err(|source| RunError::Aws {
+                groups: work.replacement_groups.clone(),
+                source,
+            })
+    };
+    let fresh = Listings::default();
+    let (fleet, groups, registered) =
+        tokio::try_join!(fleet, groups, read_listings(clients, plans, true, &fresh))?;
+    if let Err(hold) = plan::at_moment(work.clone(), &MomentFacts::Fleet(fleet)) {
+        let reason = match hold {
+            Hold::Skipped(skip) => skip.to_string(),
+            Hold::Waiting(waiting) => waiting.to_string(),
+        };
+        tracing::warn!(
+            deployment_id = work.deployment_id,
+            reason,
+            "no longer live: nothing registered"
+        );
+        return Ok(Vec::new());
+    }
+    let unregistered = gaps(plans, &groups, true, &registered);
+    register(clients, &unregistered, &work.replacement_groups, progress).await?;
+    Ok(unregistered)
+}
+
+/// Registers each registration's instances with its source, all at once, each carried to its
+/// end whatever the others do; each accepted one is recorded in `progress`. Never deregisters.
+/// A refusal names the instances and the source (the first one; every one is logged).
 pub(crate) async fn register(
     clients: &Clients,
     registrations: &[Registration],
     groups: &[String],
     progress: &Progress,
 ) -> Result<(), RunError> {
-    futures_util::future::try_join_all(registrations.iter().map(|registration| async move {
-        let ids = &registration.instance_ids;
-        match &registration.traffic_source {
-            TrafficSource::TargetGroup(arn) => {
-                aws::elbv2::register_targets(clients.elbv2(), arn, ids).await
+    let results =
+        futures_util::future::join_all(registrations.iter().map(|registration| async move {
+            let ids = &registration.instance_ids;
+            match &registration.traffic_source {
+                TrafficSource::TargetGroup(arn) => {
+                    aws::elbv2::register_targets(clients.elbv2(), arn, ids).await
+                }
+                TrafficSource::LoadBalancer(name) => {
+                    aws::elb::register_instances(clients.elb(), name, ids).await
+                }
             }
-            TrafficSource::LoadBalancer(name) => {
-                aws::elb::register_instances(clients.elb(), name, ids).await
-            }
-        }
-        .map_err(|source| RunError::NotRegistered {
-            groups: groups.to_vec(),
-            traffic_source: registration.traffic_source.clone(),
-            instance_ids: ids.clone(),
-            source: Box::new(source),
-        })?;
-        tracing::info!(
-            auto_scaling_groups = serde_json::to_string(groups).unwrap_or_default(),
-            traffic_source = %registration.traffic_source,
-            instance_ids = ids.join(","),
-            "registered InService instances the source lacked"
-        );
-        progress.record_registration(registration);
-        Ok(())
-    }))
-    .await
-    .map(|_| ())
+            .map_err(|source| RunError::NotRegistered {
+                groups: groups.to_vec(),
+                traffic_source: registration.traffic_source.clone(),
+                instance_ids: ids.clone(),
+                source: Box::new(source),
+            })?;
+            tracing::info!(
+                auto_scaling_groups = serde_json::to_string(groups).unwrap_or_default(),
+                traffic_source = %registration.traffic_source,
+                instance_ids = ids.join(","),
+                "registered InService instances the source lacked"
+            );
+            progress.record_registration(registration);
+            Ok(())
+        }))
+        .await;
+    let mut failures = results.into_iter().filter_map(Result::err);
+    let first: Option<RunError> = failures.next();
+    for other in failures {
+        tracing::error!(error = %other, code = other.code().unwrap_or(""), "registration refused");
+    }
+    first.map_or(Ok(()), Err)
 }
 
 /// Why a judged moment stops the run: it holds, or its facts could not be read.

@@ -441,3 +441,83 @@ fn attach_on_a_succeeded_deployment_registers_and_its_dry_run_only_says_what_it_
     );
     assert_served(&moto, &dropped);
 }
+
+#[test]
+fn an_unhealthy_instance_is_not_registered_and_a_registration_is_one_call_per_source() {
+    let moto = Moto::start();
+    let dropped = block_on(dropped(&moto, "uh", "Succeeded"));
+    let unhealthy = dropped.in_service.iter().next().unwrap().clone();
+    block_on(async {
+        moto.clients()
+            .await
+            .autoscaling()
+            .set_instance_health()
+            .instance_id(&unhealthy)
+            .health_status("Unhealthy")
+            .send()
+            .await
+            .expect("SetInstanceHealth");
+    });
+    moto.clear_requests();
+    let outcome = block_on(run(
+        &moto,
+        event("eventbridge", &dropped.world.deployment_id, "SUCCESS"),
+    ));
+    assert_eq!(outcome.outcome, OutcomeKind::AlreadyAttached, "{outcome:?}");
+    let healthy: BTreeSet<String> = dropped
+        .in_service
+        .iter()
+        .filter(|id| **id != unhealthy)
+        .cloned()
+        .collect();
+    assert_eq!(
+        ids_of(&serde_json::to_value(&outcome.registered).unwrap()),
+        healthy,
+        "Auto Scaling is about to replace an unhealthy instance: not registered"
+    );
+    let registrations = calls(&moto, "Register");
+    assert_eq!(
+        registrations.len(),
+        2,
+        "one call per source: {registrations:?}"
+    );
+    for call in &registrations {
+        assert!(!call["body"].as_str().unwrap().contains(&unhealthy));
+    }
+}
+
+#[test]
+fn a_group_superseded_during_the_run_gets_nothing_registered() {
+    let moto = Moto::start();
+    let dropped = block_on(dropped(&moto, "sd", "Succeeded"));
+    // The plan's group read takes a second; the fleet moves on meanwhile.
+    moto.fault_with(
+        "DescribeAutoScalingGroups",
+        "hang",
+        1,
+        &[&dropped.world.replacement_group],
+        json!({"seconds": 1.0}),
+    );
+    moto.clear_requests();
+    let payload = event("sns", &dropped.world.deployment_id, "SUCCEEDED");
+    let outcome = block_on(async {
+        let run = run(&moto, payload);
+        let supersede = async {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            moto.supersede(&dropped.world);
+        };
+        let (outcome, ()) = tokio::join!(run, supersede);
+        outcome
+    });
+    assert_eq!(outcome.outcome, OutcomeKind::AlreadyAttached, "{outcome:?}");
+    assert!(outcome.registered.is_empty(), "{outcome:?}");
+    assert!(
+        calls(&moto, "Register").is_empty(),
+        "no registration once the fleet moved on"
+    );
+    assert_eq!(
+        calls(&moto, "GetDeploymentGroup").len(),
+        2,
+        "the fleet is read again before registering"
+    );
+}

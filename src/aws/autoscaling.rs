@@ -48,15 +48,19 @@ fn group_state(group: &aws_sdk_autoscaling::types::AutoScalingGroup) -> GroupSta
             .iter()
             .filter_map(|t| t.identifier().map(str::to_owned))
             .collect(),
+        // An instance without an id cannot be registered: left out.
         instances: group
             .instances()
             .iter()
-            .map(|i| GroupInstance {
-                instance_id: i.instance_id().unwrap_or_default().to_owned(),
-                lifecycle_state: i
-                    .lifecycle_state()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
+            .filter_map(|i| {
+                Some(GroupInstance {
+                    instance_id: i.instance_id().filter(|id| !id.is_empty())?.to_owned(),
+                    lifecycle_state: i
+                        .lifecycle_state()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    health_status: i.health_status().unwrap_or_default().to_owned(),
+                })
             })
             .collect(),
     }
