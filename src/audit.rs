@@ -114,7 +114,7 @@ pub struct Options {
 pub async fn audit(
     clients: &Clients,
     options: &Options,
-    mut progress: impl FnMut(usize, usize),
+    mut progress: impl FnMut(&Row, usize, usize),
 ) -> Result<Report, AwsError> {
     let groups = aws::autoscaling::describe_all_groups(clients.autoscaling()).await?;
     let scanned = groups.len();
@@ -153,7 +153,7 @@ pub async fn audit(
     }
     let mut rows = Vec::with_capacity(total);
     while let Some(joined) = tasks.join_next().await {
-        rows.push(match joined {
+        let row = match joined {
             Ok(row) => row,
             Err(e) => {
                 let mut row =
@@ -161,8 +161,9 @@ pub async fn audit(
                 row.reason = Some(format!("internal error: {e}"));
                 row
             }
-        });
-        progress(rows.len(), total);
+        };
+        progress(&row, rows.len() + 1, total);
+        rows.push(row);
     }
     rows.sort_by(|a, b| a.auto_scaling_group.cmp(&b.auto_scaling_group));
     Ok(Report {
@@ -383,31 +384,14 @@ pub async fn scheduled(
         settings: Settings::default(),
         deadline,
     };
+    // Each row is logged as it is checked, so a run the deadline stops still leaves them.
     let report = tokio::time::timeout_at(
         run::work_deadline(deadline),
-        audit(clients, &options, |_, _| {}),
+        audit(clients, &options, |row, _, _| log_row(row)),
     )
     .await
     .map_err(|_| ScheduledError::Deadline)?
     .map_err(ScheduledError::Listing)?;
-    for row in &report.rows {
-        let fields = serde_json::to_string(row).unwrap_or_default();
-        if row.status == Status::Error {
-            tracing::error!(
-                auto_scaling_group = row.auto_scaling_group,
-                status = "error",
-                row = fields,
-                "audit row"
-            );
-        } else {
-            tracing::info!(
-                auto_scaling_group = row.auto_scaling_group,
-                status = crate::report::wire_name(&row.status),
-                row = fields,
-                "audit row"
-            );
-        }
-    }
     log_finished(&report);
     Ok(report)
 }
@@ -422,6 +406,36 @@ const AUDIT_METRICS: [(Status, &str); 7] = [
     (Status::Waiting, "GroupsWaiting"),
     (Status::Error, "GroupsError"),
 ];
+
+/// One row as one log line, each field its own (the whole row as JSON in `row`).
+fn log_row(row: &Row) {
+    let status = crate::report::wire_name(&row.status);
+    let unregistered_instances: usize = row.unregistered.iter().map(|r| r.instance_ids.len()).sum();
+    let fields = serde_json::to_string(row).unwrap_or_default();
+    let reason = row.reason.as_deref().unwrap_or("");
+    if row.status == Status::Error {
+        tracing::error!(
+            auto_scaling_group = row.auto_scaling_group,
+            deployment_id = row.deployment_id,
+            status,
+            reason,
+            row = fields,
+            "audit row"
+        );
+    } else {
+        tracing::info!(
+            auto_scaling_group = row.auto_scaling_group,
+            deployment_id = row.deployment_id,
+            status,
+            target_groups = row.target_groups.join(","),
+            load_balancers = row.load_balancers.join(","),
+            unregistered_instances,
+            reason,
+            row = fields,
+            "audit row"
+        );
+    }
+}
 
 /// The audit's last log line and its metrics document.
 pub fn log_finished(report: &Report) {

@@ -163,7 +163,7 @@ async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Tim
         deadline: timing.deadline(),
     };
     let show_progress = std::io::stderr().is_terminal();
-    let report = match audit::audit(&clients, &options, |done, total| {
+    let report = match audit::audit(&clients, &options, |_, done, total| {
         if show_progress {
             eprint!("\rchecked {done}/{total} replacement groups");
         }

@@ -243,19 +243,35 @@ async fn a_hook_on_a_complete_group_reads_and_changes_nothing() {
     );
 }
 
+/// The calls of one action, in the order made.
+fn all<'a>(calls: &'a [Call], action: &str) -> Vec<&'a Call> {
+    calls.iter().filter(|c| c.action == action).collect()
+}
+
 #[tokio::test]
 async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_reads() {
     let calls = calls_of("Succeeded", Source::SnsTrigger, None).await;
     assert_eq!(
         calls.len(),
-        11,
-        "exactly the eleven calls of the critical path: {:?}",
+        13,
+        "exactly the thirteen calls of the critical path: {:?}",
         actions(&calls)
     );
     let get = find(&calls, "GetDeployment");
-    let fleet = find(&calls, "GetDeploymentGroup");
+    let fleets = all(&calls, "GetDeploymentGroup");
+    let group_reads = all(&calls, "DescribeAutoScalingGroups");
+    assert_eq!(
+        fleets.len(),
+        2,
+        "the fleet: for the moment, and again before registering"
+    );
+    assert_eq!(
+        group_reads.len(),
+        2,
+        "the groups: for the plan, and again before registering"
+    );
+    let (fleet, groups) = (fleets[0], group_reads[0]);
     let tgs = find(&calls, "DescribeTargetGroups");
-    let groups = find(&calls, "DescribeAutoScalingGroups");
     for read in [fleet, tgs, groups] {
         assert!(after(read, get), "{} needs the deployment", read.action);
     }
@@ -268,7 +284,8 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
         !actions(&calls).contains(&"ListDeploymentTargets"),
         "a finished deployment is judged on its fleet, not its targets"
     );
-    // The registration check: one read per source, all together, after the attach is confirmed.
+    // The registration round: the fleet and the groups again, one read per source, all
+    // together, after the attach is confirmed.
     let health: Vec<&Call> = calls
         .iter()
         .filter(|c| c.action == "DescribeTargetHealth" || c.action == "DescribeInstanceHealth")
@@ -278,11 +295,16 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
         3,
         "one read for each of the 2 target groups and the classic load balancer"
     );
+    let round: Vec<&Call> = health
+        .iter()
+        .copied()
+        .chain([fleets[1], group_reads[1]])
+        .collect();
     let confirm_reads = [
         find(&calls, "DescribeLoadBalancerTargetGroups"),
         find(&calls, "DescribeLoadBalancers"),
     ];
-    for read in &health {
+    for read in &round {
         for confirm in confirm_reads {
             assert!(
                 after(read, confirm),
@@ -290,10 +312,10 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
                 read.action
             );
         }
-        for other in &health {
+        for other in &round {
             assert!(
                 std::ptr::eq(*read, *other) || overlap(read, other),
-                "the registration reads run together"
+                "the registration round's reads run together"
             );
         }
     }

@@ -96,6 +96,14 @@ fn a_scheduled_event_audits_and_reports_without_audit_fix_and_repairs_with_it() 
             .filter(|l| l["fields"]["message"] == "audit row")
             .collect();
         assert_eq!(rows.len(), 1, "one log line per row: {stderr}");
+        assert_eq!(
+            rows[0]["fields"]["status"], "missing",
+            "the status is a field of its own"
+        );
+        assert_eq!(
+            rows[0]["fields"]["auto_scaling_group"],
+            world.replacement_group.as_str()
+        );
         let logged: Value =
             serde_json::from_str(rows[0]["fields"]["row"].as_str().unwrap()).unwrap();
         assert_eq!(

@@ -123,8 +123,10 @@ fn https_endpoint_with_a_trusted_certificate_works_and_an_untrusted_one_is_refus
     );
     let outcome: Value = serde_json::from_slice(&compiled_in.stdout).unwrap();
     assert_eq!(outcome["errorCode"], "DispatchFailure", "{outcome}");
+    let reason = outcome["reason"].as_str().unwrap();
+    assert!(reason.contains("certificate"), "{outcome}");
     assert!(
-        outcome["reason"].as_str().unwrap().contains("certificate"),
-        "{outcome}"
+        reason.contains("set SSL_CERT_FILE"),
+        "the failure says how to trust another CA: {outcome}"
     );
 }

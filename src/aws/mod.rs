@@ -59,6 +59,10 @@ impl AwsError {
     fn hint(&self) -> String {
         if self.is_access_denied() {
             format!(" (grant {} to the caller's role)", self.action)
+        } else if self.code == "DispatchFailure"
+            && self.message.to_ascii_lowercase().contains("certificate")
+        {
+            " (HTTPS trusts the roots AWS endpoints chain to; behind a TLS-inspecting proxy or for a private endpoint, set SSL_CERT_FILE to the CA bundle to trust)".to_owned()
         } else {
             String::new()
         }
@@ -135,13 +139,39 @@ pub enum Trust {
 }
 
 /// The trust policy, from whether `SSL_CERT_FILE`/`SSL_CERT_DIR` name a store and the region
-/// in `AWS_REGION` (or `AWS_DEFAULT_REGION`).
+/// in `AWS_REGION` (or `AWS_DEFAULT_REGION`). The compiled-in roots only for a region known to
+/// be in the partitions whose endpoints use Amazon Trust Services (`aws`, `aws-us-gov`); the
+/// system store for any other (China, the isolated regions, the European Sovereign Cloud, a
+/// region not known yet) and when no region is in the environment (a CLI whose region comes
+/// from a profile).
 pub fn trust(system_store_named: bool, region: Option<&str>) -> Trust {
-    if system_store_named || region.is_some_and(|r| r.starts_with("cn-")) {
-        Trust::System
-    } else {
-        Trust::AwsRoots
+    if system_store_named {
+        return Trust::System;
     }
+    match region {
+        Some(region) if uses_amazon_trust_services(region) => Trust::AwsRoots,
+        _ => Trust::System,
+    }
+}
+
+/// `us-east-1`, `eu-west-3`, `ap-southeast-5`, `us-gov-west-1`, ...: the `aws` and
+/// `aws-us-gov` partitions' region shapes (not `cn-*`, `us-iso-*`, `us-isob-*`, `eu-isoe-*`,
+/// `eusc-*`).
+fn uses_amazon_trust_services(region: &str) -> bool {
+    const AREAS: [&str; 9] = ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"];
+    let region = match region.strip_prefix("us-gov-") {
+        Some(rest) => format!("us-{rest}"),
+        None => region.to_owned(),
+    };
+    let mut parts = region.split('-');
+    let (Some(area), Some(place), Some(number)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    AREAS.contains(&area)
+        && !place.starts_with("iso")
+        && !place.is_empty()
+        && number.parse::<u8>().is_ok()
+        && parts.next().is_none()
 }
 
 /// The HTTPS trust store this process uses. The system's whole store (hundreds of CAs, and on
@@ -355,11 +385,30 @@ mod tests {
     }
 
     #[test]
-    fn the_system_store_is_used_when_named_and_in_the_china_regions() {
-        assert_eq!(trust(false, Some("us-east-1")), Trust::AwsRoots);
-        assert_eq!(trust(false, None), Trust::AwsRoots);
-        assert_eq!(trust(true, Some("eu-west-1")), Trust::System);
-        assert_eq!(trust(false, Some("cn-north-1")), Trust::System);
-        assert_eq!(trust(false, Some("cn-northwest-1")), Trust::System);
+    fn the_compiled_in_roots_only_in_the_partitions_that_use_them() {
+        for region in [
+            "us-east-1",
+            "eu-west-3",
+            "ap-southeast-5",
+            "il-central-1",
+            "us-gov-west-1",
+        ] {
+            assert_eq!(trust(false, Some(region)), Trust::AwsRoots, "{region}");
+        }
+        assert_eq!(trust(true, Some("eu-west-1")), Trust::System, "named store");
+        assert_eq!(trust(false, None), Trust::System, "region unknown here");
+        for region in [
+            "cn-north-1",
+            "cn-northwest-1",
+            "us-iso-east-1",
+            "us-isob-east-1",
+            "eu-isoe-west-1",
+            "eusc-de-east-1",
+            "xx-new-1",
+            "us-east",
+            "",
+        ] {
+            assert_eq!(trust(false, Some(region)), Trust::System, "{region}");
+        }
     }
 }
