@@ -313,9 +313,10 @@ async fn repair_group(
             pending = run::confirm(clients, &group_plan, &options.settings, window).await?;
             repaired = true;
         }
-        // From facts read now, every source included (attaching may deregister instances),
-        // and only while the group is still live.
-        if work.succeeded {
+        // What the check found lacking, from facts read now and only while the group is still
+        // live. A source attached just now registers the group's instances itself (Auto
+        // Scaling does that on attach); the next audit checks it like any other.
+        if work.succeeded && !unregistered.is_empty() {
             unregistered =
                 run::serve(clients, &work, std::slice::from_ref(&group_plan), &progress).await?;
             repaired |= !unregistered.is_empty();
