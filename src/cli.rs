@@ -35,7 +35,8 @@ target groups and classic load balancers of their deployment group, after traffi
 With AWS_LAMBDA_RUNTIME_API set and no command, serves Lambda events. AWS settings come from the \
 standard chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, ...).\n\n\
 Exit codes: 0 success (attached, already attached, skipped, ignored, dry run); 1 the work failed \
-(Failed was reported where a hook waits); 2 invalid event or usage; 3 audit found missing attachments."
+(Failed was reported where a hook waits); 2 invalid event or usage; 3 audit found missing attachments \
+or unregistered instances."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -64,9 +65,11 @@ pub enum Command {
         timing: Timing,
     },
     /// Check every replacement group (CodeDeploy_<deployment-group>_<deployment-id>) in the
-    /// account and region; with --fix, attach what is missing.
+    /// account and region; with --fix, attach what is missing and register what a live group's
+    /// load balancers lack.
     Audit {
-        /// Attach what each replacement group is missing (never detaches anything).
+        /// Attach what each replacement group is missing and register its unregistered InService
+        /// instances (never detaches or deregisters anything).
         #[arg(long)]
         fix: bool,
         /// Output format [default: table on a terminal, json otherwise].
