@@ -2,36 +2,8 @@
 
 mod support;
 
-use std::process::Output;
-
-use serde_json::{json, Value};
-use support::{Moto, World};
-
-fn audit(moto: &Moto, args: &[&str]) -> (Option<i32>, Value) {
-    let output: Output = moto
-        .cli()
-        .arg("audit")
-        .args(args)
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "audit JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code(), report)
-}
-
-fn row<'a>(report: &'a Value, group: &str) -> &'a Value {
-    report["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["autoScalingGroup"] == group)
-        .unwrap_or_else(|| panic!("no row for {group}: {report}"))
-}
+use serde_json::json;
+use support::{audit, row, Moto, World};
 
 struct Account {
     broken: World,

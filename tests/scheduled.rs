@@ -6,7 +6,7 @@ mod support;
 use std::process::Output;
 
 use serde_json::{json, Value};
-use support::{event, write_temp, Moto};
+use support::{event, row, write_temp, Moto};
 
 /// `handle` on the scheduled event with JSON logs (as in Lambda) and the given `AUDIT_FIX`.
 fn scheduled(moto: &Moto, audit_fix: Option<&str>) -> Output {
@@ -49,15 +49,6 @@ fn metrics_document(output: &Output) -> Value {
         assert!(document[name].is_number(), "{name} at the root: {document}");
     }
     document
-}
-
-fn row<'a>(report: &'a Value, group: &str) -> &'a Value {
-    report["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["autoScalingGroup"] == group)
-        .unwrap_or_else(|| panic!("no row for {group}: {report}"))
 }
 
 fn changes(moto: &Moto) -> Vec<Value> {

@@ -11,7 +11,7 @@ use codedeploy_tg_hook::plan::TrafficSource;
 use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
 use codedeploy_tg_hook::run::{handle_event, Settings};
 use serde_json::{json, Value};
-use support::{block_on, event, Moto, World};
+use support::{audit, block_on, event, row, Moto, World};
 use tokio::time::Instant;
 
 /// A live replacement group (its deployment `Succeeded`, its deployment group's fleet) that has
@@ -156,32 +156,6 @@ fn ids_of(registrations: &Value) -> BTreeSet<String> {
         .flat_map(|r| r["instanceIds"].as_array().unwrap().clone())
         .map(|i| i.as_str().unwrap().to_owned())
         .collect()
-}
-
-fn audit(moto: &Moto, args: &[&str]) -> (Option<i32>, Value) {
-    let out = moto
-        .cli()
-        .arg("audit")
-        .args(args)
-        .output()
-        .expect("run audit");
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "audit JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code(), report)
-}
-
-fn row<'a>(report: &'a Value, group: &str) -> &'a Value {
-    report["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["autoScalingGroup"] == group)
-        .unwrap_or_else(|| panic!("no row for {group}: {report}"))
 }
 
 async fn run(moto: &Moto, payload: Value) -> Outcome {

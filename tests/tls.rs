@@ -67,66 +67,45 @@ fn https_endpoint_with_a_trusted_certificate_works_and_an_untrusted_one_is_refus
     let outcome: Value = serde_json::from_slice(&trusted.stdout).unwrap();
     assert_eq!(outcome["outcome"], "attached");
 
-    // Refused at once: a certificate failure is not retried until the deadline.
-    let started = std::time::Instant::now();
-    let untrusted = moto
-        .cli()
-        .env("AWS_ENDPOINT_URL", &https)
-        .env("SSL_CERT_FILE", dir.join("other-ca.crt")) // trusts only a CA that did not sign moto's certificate
-        .args([
-            "attach",
-            "--deployment-id",
-            &world.deployment_id,
-            "--timeout",
-            "30",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        untrusted.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&untrusted.stderr)
-    );
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
-    let outcome: Value = serde_json::from_slice(&untrusted.stdout).unwrap();
-    assert_eq!(outcome["errorCode"], "DispatchFailure");
-    assert!(
-        outcome["reason"].as_str().unwrap().contains("certificate"),
-        "{outcome}"
-    );
-
-    // No SSL_CERT_FILE or SSL_CERT_DIR (moto.cli() clears the environment): the compiled-in
-    // AWS roots, which do not hold the throwaway CA, so moto's certificate is refused too, at
-    // once and without a panic (exit 1, not 101).
-    let compiled_in = moto
-        .cli()
-        .env("AWS_ENDPOINT_URL", &https)
-        .args([
-            "attach",
-            "--deployment-id",
-            &world.deployment_id,
-            "--timeout",
-            "30",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        compiled_in.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&compiled_in.stderr)
-    );
-    let outcome: Value = serde_json::from_slice(&compiled_in.stdout).unwrap();
-    assert_eq!(outcome["errorCode"], "DispatchFailure", "{outcome}");
-    let reason = outcome["reason"].as_str().unwrap();
-    assert!(reason.contains("certificate"), "{outcome}");
-    assert!(
-        reason.contains("set SSL_CERT_FILE"),
-        "the failure says how to trust another CA: {outcome}"
-    );
+    // Refused at once (a certificate failure is not retried until the deadline), and without a
+    // panic (exit 1, not 101): a store that trusts only a CA that did not sign moto's
+    // certificate; and no SSL_CERT_FILE or SSL_CERT_DIR at all (moto.cli() clears the
+    // environment), so the compiled-in AWS roots, which do not hold the throwaway CA.
+    for store in [Some(dir.join("other-ca.crt")), None] {
+        let mut command = moto.cli();
+        command.env("AWS_ENDPOINT_URL", &https);
+        if let Some(file) = &store {
+            command.env("SSL_CERT_FILE", file);
+        }
+        let started = std::time::Instant::now();
+        let refused = command
+            .args([
+                "attach",
+                "--deployment-id",
+                &world.deployment_id,
+                "--timeout",
+                "30",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "{store:?}: {}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{store:?}: {:?}",
+            started.elapsed()
+        );
+        let outcome: Value = serde_json::from_slice(&refused.stdout).unwrap();
+        assert_eq!(outcome["errorCode"], "DispatchFailure", "{outcome}");
+        let reason = outcome["reason"].as_str().unwrap();
+        assert!(reason.contains("certificate"), "{outcome}");
+        assert!(
+            reason.contains("set SSL_CERT_FILE"),
+            "the failure says how to trust another CA: {outcome}"
+        );
+    }
 }

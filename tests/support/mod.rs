@@ -445,3 +445,32 @@ pub fn write_temp(name: &str, value: &Value) -> PathBuf {
     std::fs::write(&path, value.to_string()).expect("write temp event");
     path
 }
+
+/// `audit` through the real binary, its JSON report and exit code.
+pub fn audit(moto: &Moto, args: &[&str]) -> (Option<i32>, Value) {
+    let output = moto
+        .cli()
+        .arg("audit")
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .expect("run audit");
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "audit JSON ({e}): {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code(), report)
+}
+
+/// One group's row of an audit report.
+pub fn row<'a>(report: &'a Value, group: &str) -> &'a Value {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["autoScalingGroup"] == group)
+        .unwrap_or_else(|| panic!("no row for {group}: {report}"))
+}
