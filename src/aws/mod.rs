@@ -106,10 +106,14 @@ pub fn config_loader(adaptive: bool) -> aws_config::ConfigLoader {
         .timeout_config(timeouts.build());
     if credentials_in_environment() {
         // What the default chain would pick first anyway (Lambda always sets them), without
-        // building the chain's other providers (an STS client, SSO, ...) at every cold start.
-        loader.credentials_provider(
-            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-        )
+        // building the chain's other providers (an STS client, SSO, ...) at every cold start;
+        // and no identity cache: reading two variables costs less than the cache's bookkeeping
+        // on every request.
+        loader
+            .credentials_provider(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            )
+            .identity_cache(aws_config::identity::IdentityCache::no_cache())
     } else {
         loader
     }
