@@ -107,6 +107,10 @@ pub struct Options {
     pub concurrency: usize,
     pub settings: Settings,
     pub deadline: Instant,
+    /// A deployment the caller may not read is outside its scope: `skipped`, not `error`. The
+    /// scheduled audit's role is limited to `DeploymentGroupPattern`; an operator's audit keeps
+    /// it an error.
+    pub denied_is_out_of_scope: bool,
 }
 
 /// Lists every group, then checks (and with `fix`, repairs) each replacement group, `concurrency`
@@ -217,6 +221,14 @@ async fn check_group(
             row.target_groups = target_groups;
             row.load_balancers = load_balancers;
         }
+        Err(RunError::Deployment { source, .. })
+            if options.denied_is_out_of_scope && source.is_access_denied() =>
+        {
+            row.status = Status::Skipped;
+            row.reason = Some(format!(
+                "outside this function's permissions (DeploymentGroupPattern): {source}"
+            ));
+        }
         Err(e) => {
             tracing::warn!(
                 deployment_id, auto_scaling_group = group.name, error_code = e.code().unwrap_or(""),
@@ -317,9 +329,14 @@ async fn repair_group(
         // live. A source attached just now registers the group's instances itself (Auto
         // Scaling does that on attach); the next audit checks it like any other.
         if work.succeeded && !unregistered.is_empty() {
-            unregistered =
-                run::serve(clients, &work, std::slice::from_ref(&group_plan), &progress).await?;
-            repaired |= !unregistered.is_empty();
+            match run::serve(clients, &work, std::slice::from_ref(&group_plan), &progress).await? {
+                run::Served::Registered(registered) => {
+                    repaired |= !registered.is_empty();
+                    unregistered = registered;
+                }
+                // No longer live since the check: said so, not hidden behind `ok`.
+                run::Served::NotLive(reason) => return Ok(GroupResult::Skipped(reason)),
+            }
         }
     }
     let by_name = |source: &TrafficSource| match source {
@@ -384,6 +401,7 @@ pub async fn scheduled(
         concurrency: 8,
         settings: Settings::default(),
         deadline,
+        denied_is_out_of_scope: true,
     };
     // Each row is logged as it is checked, so a run the deadline stops still leaves them.
     let report = tokio::time::timeout_at(

@@ -164,6 +164,7 @@ async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Tim
         concurrency: usize::from(concurrency),
         settings: timing.settings(false),
         deadline: timing.deadline(),
+        denied_is_out_of_scope: false,
     };
     let show_progress = std::io::stderr().is_terminal();
     let report = match audit::audit(&clients, &options, |_, done, total| {

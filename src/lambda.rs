@@ -12,7 +12,8 @@ use tokio::sync::OnceCell;
 
 use crate::audit;
 use crate::aws::Clients;
-use crate::event::{self, Request};
+use crate::event::{self, Request, Source};
+use crate::report::{Outcome, OutcomeKind};
 use crate::run::{self, Settings};
 
 /// The clients of this process, each set built once, by the first invocation that needs it:
@@ -45,11 +46,14 @@ impl LazyClients {
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
     let clients = LazyClients::default();
     let settings = settings_from_env();
-    let audit_fix = audit::fix_from_env();
+    let audit = ScheduledAudit {
+        enabled: std::env::var("SCHEDULED_AUDIT").is_ok_and(|v| v.trim() == "true"),
+        fix: audit::fix_from_env(),
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let clients = clients.clone();
         let settings = settings.clone();
-        async move { invoke(&clients, &settings, audit_fix, event).await }
+        async move { invoke(&clients, &settings, audit, event).await }
     }))
     .await
 }
@@ -77,10 +81,19 @@ fn settings_from_env() -> Settings {
     settings
 }
 
+/// Whether this function answers scheduled events with the account audit (`SCHEDULED_AUDIT=true`,
+/// set on the template's audit function only: the hook function, which instances may invoke,
+/// ignores them), and whether the audit repairs (`AUDIT_FIX`).
+#[derive(Debug, Clone, Copy)]
+struct ScheduledAudit {
+    enabled: bool,
+    fix: bool,
+}
+
 async fn invoke(
     clients: &LazyClients,
     settings: &Settings,
-    audit_fix: bool,
+    audit: ScheduledAudit,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     let deadline = deadline_of(event.context.deadline);
@@ -101,8 +114,21 @@ async fn invoke(
     })?;
     let decoded = match request {
         Request::Deployments(decoded) => decoded,
+        Request::ScheduledAudit if audit.enabled => {
+            return scheduled_audit(&clients.audit().await, audit.fix, deadline).await
+        }
         Request::ScheduledAudit => {
-            return scheduled_audit(&clients.audit().await, audit_fix, deadline).await
+            let mut outcome = Outcome::new(Source::EventBridge, None, OutcomeKind::Ignored);
+            outcome.reason = Some(
+                "a scheduled event, but this function does not run the account audit \
+                 (SCHEDULED_AUDIT is not true; the template's audit function, AuditSchedule, does)"
+                    .to_owned(),
+            );
+            outcome.log();
+            return serde_json::to_value(&outcome).map_err(|e| Diagnostic {
+                error_type: "OutcomeNotSerializable".into(),
+                error_message: e.to_string(),
+            });
         }
     };
     let outcomes = run::handle_decoded(decoded, || clients.work(), deadline, settings).await;

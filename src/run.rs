@@ -139,6 +139,8 @@ pub enum Repair {
     Done {
         groups: Vec<String>,
         pending: Vec<String>,
+        /// After a success, why nothing was registered: the groups stopped being live.
+        not_registered: Option<String>,
     },
 }
 
@@ -315,12 +317,16 @@ pub async fn repair(
     // After a success, the live fleet must be served: every InService instance registered with
     // every source (attaching after a deployment may deregister them). During a deployment
     // CodeDeploy owns registration.
+    let mut not_live = None;
     if work.succeeded {
-        serve(clients, &work, &plans, progress).await?;
+        if let Served::NotLive(reason) = serve(clients, &work, &plans, progress).await? {
+            not_live = Some(reason);
+        }
     }
     Ok(Repair::Done {
         groups: work.replacement_groups,
         pending,
+        not_registered: not_live,
     })
 }
 
@@ -401,7 +407,7 @@ pub(crate) async fn serve(
     work: &Work,
     plans: &[GroupPlan],
     progress: &Progress,
-) -> Result<Vec<Registration>, RunError> {
+) -> Result<Served, RunError> {
     let fleet = async {
         aws::codedeploy::deployment_group_state(
             clients.codedeploy(),
@@ -425,21 +431,39 @@ pub(crate) async fn serve(
     let fresh = Listings::default();
     let (fleet, groups, registered) =
         tokio::try_join!(fleet, groups, read_listings(clients, plans, true, &fresh))?;
-    if let Err(hold) = plan::at_moment(work.clone(), &MomentFacts::Fleet(fleet)) {
-        let reason = match hold {
-            Hold::Skipped(skip) => skip.to_string(),
-            Hold::Waiting(waiting) => waiting.to_string(),
-        };
-        tracing::warn!(
-            deployment_id = work.deployment_id,
-            reason,
-            "no longer live: nothing registered"
-        );
-        return Ok(Vec::new());
-    }
-    let unregistered = gaps(plans, &groups, true, &registered);
-    register(clients, &unregistered, &work.replacement_groups, progress).await?;
-    Ok(unregistered)
+    let live = match plan::at_moment(work.clone(), &MomentFacts::Fleet(fleet)) {
+        Ok(live) => live,
+        Err(hold) => {
+            let reason = match hold {
+                Hold::Skipped(skip) => skip.to_string(),
+                Hold::Waiting(waiting) => waiting.to_string(),
+            };
+            tracing::warn!(
+                deployment_id = work.deployment_id,
+                reason,
+                "no longer live: nothing registered"
+            );
+            return Ok(Served::NotLive(reason));
+        }
+    };
+    // Only the groups still live (a deployment may name several; some may have been superseded).
+    let live_plans: Vec<GroupPlan> = plans
+        .iter()
+        .filter(|p| live.replacement_groups.contains(&p.auto_scaling_group))
+        .cloned()
+        .collect();
+    let unregistered = gaps(&live_plans, &groups, true, &registered);
+    register(clients, &unregistered, &live.replacement_groups, progress).await?;
+    Ok(Served::Registered(unregistered))
+}
+
+/// What `serve` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Served {
+    /// Registered these (none: nothing was missing any more).
+    Registered(Vec<Registration>),
+    /// The groups are no longer live (the reason says why): nothing registered.
+    NotLive(String),
 }
 
 /// Registers each registration's instances with its source, all at once, each carried to its
@@ -883,7 +907,11 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, progress: &Pr
             }
             o
         }
-        Ok(Repair::Done { groups, pending }) => {
+        Ok(Repair::Done {
+            groups,
+            pending,
+            not_registered,
+        }) => {
             let kind = if attached.target_group_arns.is_empty()
                 && attached.load_balancer_names.is_empty()
             {
@@ -904,6 +932,9 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, progress: &Pr
             }
             if !o.registered.is_empty() {
                 reasons.push(format!("registered {}", describe(&o.registered)));
+            }
+            if let Some(reason) = not_registered {
+                reasons.push(format!("registration not checked: {reason}"));
             }
             o.reason = (!reasons.is_empty()).then(|| reasons.join("; "));
             o.pending = pending;

@@ -321,3 +321,18 @@ fn appspec_hook_script_in_binary_mode_gives_the_binary_a_deadline_inside_the_hoo
         started.elapsed()
     );
 }
+
+#[test]
+fn the_hook_function_ignores_a_scheduled_event_without_scheduled_audit() {
+    let watch = lock();
+    // The emulator's function has no SCHEDULED_AUDIT, as the template's hook function: anyone
+    // allowed to invoke it (an instance role) cannot make it audit the account.
+    let (code, body) = invoke(&watch, &event("scheduled", "", ""));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["outcome"], "ignored", "{body}");
+    assert!(
+        body["reason"].as_str().unwrap().contains("SCHEDULED_AUDIT"),
+        "{body}"
+    );
+    assert!(body.get("rows").is_none(), "not an audit report: {body}");
+}

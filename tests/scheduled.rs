@@ -190,3 +190,34 @@ fn every_run_writes_a_metrics_document_that_matches_its_outcome() {
         "no document without JSON logs"
     );
 }
+
+#[test]
+fn a_deployment_the_audit_function_may_not_read_is_outside_its_scope_not_an_error() {
+    let moto = Moto::start();
+    let world = moto.world(json!({"name": "sd", "status": "Succeeded"}));
+    moto.fault_with(
+        "GetDeployment",
+        "access-denied",
+        100,
+        &[&world.deployment_id],
+        json!({}),
+    );
+    let output = scheduled(&moto, None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let r = row(&report, &world.replacement_group);
+    assert_eq!(r["status"], "skipped", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("DeploymentGroupPattern"),
+        "{r}"
+    );
+    assert_eq!(metrics_document(&output)["GroupsError"], 0);
+    // An operator's audit keeps it an error.
+    let (code, report) = support::audit(&moto, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(row(&report, &world.replacement_group)["status"], "error");
+}

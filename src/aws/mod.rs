@@ -62,7 +62,7 @@ impl AwsError {
         } else if self.code == "DispatchFailure"
             && self.message.to_ascii_lowercase().contains("certificate")
         {
-            " (HTTPS trusts the roots AWS endpoints chain to; behind a TLS-inspecting proxy or for a private endpoint, set SSL_CERT_FILE to the CA bundle to trust)".to_owned()
+            " (HTTPS trusts the roots AWS endpoints chain to; on a network that inspects TLS, or for an endpoint with another CA, set SSL_CERT_FILE to the CA bundle to trust)".to_owned()
         } else {
             String::new()
         }
@@ -142,20 +142,40 @@ pub enum Trust {
     System,
 }
 
-/// The trust policy, from whether `SSL_CERT_FILE`/`SSL_CERT_DIR` name a store and the region
-/// in `AWS_REGION` (or `AWS_DEFAULT_REGION`). The compiled-in roots only for a region known to
-/// be in the partitions whose endpoints use Amazon Trust Services (`aws`, `aws-us-gov`); the
-/// system store for any other (China, the isolated regions, the European Sovereign Cloud, a
-/// region not known yet) and when no region is in the environment (a CLI whose region comes
-/// from a profile).
-pub fn trust(system_store_named: bool, region: Option<&str>) -> Trust {
-    if system_store_named {
+/// The trust policy, from whether a system store is asked for (`SSL_CERT_FILE`/`SSL_CERT_DIR`
+/// set, or an `AWS_ENDPOINT_URL*` override over HTTPS: a non-AWS endpoint such as an emulator
+/// over TLS) and the region in `AWS_REGION` (or `AWS_DEFAULT_REGION`). The compiled-in roots
+/// only for a region known to be in the partitions whose endpoints use Amazon Trust Services
+/// (`aws`, `aws-us-gov`); the system store for any other (China, the isolated regions, the
+/// European Sovereign Cloud, a region not known yet) and when no region is in the environment
+/// (a CLI whose region comes from a profile).
+pub fn trust(system_store_asked: bool, region: Option<&str>) -> Trust {
+    if system_store_asked {
         return Trust::System;
     }
     match region {
         Some(region) if uses_amazon_trust_services(region) => Trust::AwsRoots,
         _ => Trust::System,
     }
+}
+
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` set (even to a path that does not exist: then the store
+/// says so, instead of the setting being ignored).
+fn system_store_named() -> bool {
+    ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+/// An `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_<SERVICE>` over HTTPS: not an AWS endpoint.
+fn https_endpoint_override() -> bool {
+    std::env::vars_os().any(|(name, value)| {
+        name.to_str()
+            .is_some_and(|n| n.starts_with("AWS_ENDPOINT_URL"))
+            && value
+                .to_str()
+                .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("https://"))
+    })
 }
 
 /// `us-east-1`, `eu-west-3`, `ap-southeast-5`, `us-gov-west-1`, ...: the `aws` and
@@ -202,7 +222,10 @@ fn process_trust() -> Trust {
         let region = std::env::var("AWS_REGION")
             .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
             .ok();
-        trust(openssl_probe::has_ssl_cert_env_vars(), region.as_deref())
+        trust(
+            system_store_named() || https_endpoint_override(),
+            region.as_deref(),
+        )
     })
 }
 
@@ -213,7 +236,7 @@ fn process_trust() -> Trust {
 /// `update-ca-trust` maintain, a private CA included. Must run before any other thread exists
 /// (it sets an environment variable): first thing in `main`.
 pub fn trust_the_system_bundle_file() {
-    if process_trust() != Trust::System || openssl_probe::has_ssl_cert_env_vars() {
+    if process_trust() != Trust::System || system_store_named() {
         return;
     }
     if let Some(file) = openssl_probe::probe().cert_file {
