@@ -12,8 +12,7 @@ use tokio::sync::OnceCell;
 
 use crate::audit;
 use crate::aws::Clients;
-use crate::event::{self, Request, Source};
-use crate::report::{Outcome, OutcomeKind};
+use crate::event::{self, Decoded, Request, Source};
 use crate::run::{self, Settings};
 
 /// The clients of this process, each set built once, by the first invocation that needs it:
@@ -117,19 +116,14 @@ async fn invoke(
         Request::ScheduledAudit if audit.enabled => {
             return scheduled_audit(&clients.audit().await, audit.fix, deadline).await
         }
-        Request::ScheduledAudit => {
-            let mut outcome = Outcome::new(Source::EventBridge, None, OutcomeKind::Ignored);
-            outcome.reason = Some(
-                "a scheduled event, but this function does not run the account audit \
-                 (SCHEDULED_AUDIT is not true; the template's audit function, AuditSchedule, does)"
-                    .to_owned(),
-            );
-            outcome.log();
-            return serde_json::to_value(&outcome).map_err(|e| Diagnostic {
-                error_type: "OutcomeNotSerializable".into(),
-                error_message: e.to_string(),
-            });
-        }
+        // Ignored like any event that is not a signal to act: through the same outcome path.
+        Request::ScheduledAudit => vec![Decoded::Ignore {
+            source: Source::EventBridge,
+            deployment_id: None,
+            reason: "a scheduled event, but this function does not run the account audit \
+                     (SCHEDULED_AUDIT is not true; the template's audit function, AuditSchedule, does)"
+                .to_owned(),
+        }],
     };
     let outcomes = run::handle_decoded(decoded, || clients.work(), deadline, settings).await;
     let failures: Vec<String> = outcomes

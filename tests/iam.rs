@@ -20,24 +20,40 @@ fn actions_in(text: &str) -> BTreeSet<String> {
     found
 }
 
-#[test]
-fn the_function_policy_grants_exactly_the_calls_the_code_makes() {
+/// Every action the code calls: the `service:Action` literals in src/aws/.
+fn called_actions() -> BTreeSet<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut called = BTreeSet::new();
     for entry in std::fs::read_dir(root.join("src/aws")).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         called.extend(actions_in(&text));
     }
-    let template = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+    called
+}
+
+fn template() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/template.yaml"))
+        .unwrap()
+}
+
+/// The actions a policy text grants (comment lines left out).
+fn granted_in(policy: &str) -> BTreeSet<String> {
+    policy
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(actions_in)
+        .collect()
+}
+
+#[test]
+fn the_function_policy_grants_exactly_the_calls_the_code_makes() {
+    let called = called_actions();
+    let template = template();
     let policy = &template[template.find("Policies:").expect("a Policies section")..];
     let policy = &policy[..policy
         .find("\n  TopicSubscription:")
         .unwrap_or(policy.len())];
-    let granted: BTreeSet<String> = policy
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .flat_map(actions_in)
-        .collect();
+    let granted = granted_in(policy);
     assert!(
         called.contains("codedeploy:ListDeploymentTargets"),
         "{called:?}"
@@ -74,15 +90,10 @@ fn the_function_policy_grants_exactly_the_calls_the_code_makes() {
 
 #[test]
 fn the_audit_function_policy_grants_the_audits_calls_and_repairs_only_with_audit_fix() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut called = BTreeSet::new();
-    for entry in std::fs::read_dir(root.join("src/aws")).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        called.extend(actions_in(&text));
-    }
+    let mut called = called_actions();
     // The audit reports no hook status; it makes every other call.
     called.remove("codedeploy:PutLifecycleEventHookExecutionStatus");
-    let template = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+    let template = template();
     let function = &template[template
         .find("\n  AuditFunction:")
         .expect("an AuditFunction")..];
@@ -90,11 +101,7 @@ fn the_audit_function_policy_grants_the_audits_calls_and_repairs_only_with_audit
         .find("\n  FailedRunsAlarm:")
         .unwrap_or(function.len())];
     let policy = &function[function.find("Policies:").expect("its own policy")..];
-    let granted: BTreeSet<String> = policy
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .flat_map(actions_in)
-        .collect();
+    let granted = granted_in(policy);
     assert_eq!(
         granted, called,
         "granted (left) vs the audit's calls (right)"
