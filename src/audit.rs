@@ -289,14 +289,16 @@ async fn repair_group(
     };
     let names_by_arn: BTreeMap<&String, &String> =
         target_groups.iter().map(|(n, a)| (a, n)).collect();
+    // A target group as the row names it: by name (its ARN if unknown).
+    let name_of = |arn: &String| {
+        names_by_arn
+            .get(arn)
+            .map_or_else(|| arn.clone(), |n| (*n).clone())
+    };
     let target_group_names: Vec<String> = group_plan
         .missing_target_group_arns
         .iter()
-        .map(|arn| {
-            names_by_arn
-                .get(arn)
-                .map_or_else(|| arn.clone(), |n| (*n).clone())
-        })
+        .map(name_of)
         .collect();
     // After a success, the sources the group already has must list its InService instances
     // (a source attached now registers them itself: Auto Scaling does that on attach).
@@ -325,9 +327,10 @@ async fn repair_group(
             pending = run::confirm(clients, &group_plan, &options.settings, window).await?;
             repaired = true;
         }
-        // What the check found lacking, from facts read now and only while the group is still
-        // live. A source attached just now registers the group's instances itself (Auto
-        // Scaling does that on attach); the next audit checks it like any other.
+        // What the check found lacking, from facts read now (every source of the group, one
+        // attached just now included) and only while the group is still live. A group whose
+        // check found nothing lacking is not read again after an attach: Auto Scaling registers
+        // its instances with a source it attaches, and the next audit checks it.
         if work.succeeded && !unregistered.is_empty() {
             match run::serve(clients, &work, std::slice::from_ref(&group_plan), &progress).await? {
                 run::Served::Registered(registered) => {
@@ -340,11 +343,7 @@ async fn repair_group(
         }
     }
     let by_name = |source: &TrafficSource| match source {
-        TrafficSource::TargetGroup(arn) => TrafficSource::TargetGroup(
-            names_by_arn
-                .get(arn)
-                .map_or_else(|| arn.clone(), |n| (*n).clone()),
-        ),
+        TrafficSource::TargetGroup(arn) => TrafficSource::TargetGroup(name_of(arn)),
         other => other.clone(),
     };
     Ok(GroupResult::Checked {

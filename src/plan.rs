@@ -334,6 +334,15 @@ pub enum Hold {
     Skipped(Skip),
 }
 
+impl fmt::Display for Hold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Hold::Waiting(waiting) => waiting.fmt(f),
+            Hold::Skipped(skip) => skip.fmt(f),
+        }
+    }
+}
+
 /// Statuses of a deployment that may still move traffic.
 const ACTIVE: [&str; 5] = ["Created", "Queued", "InProgress", "Ready", "Baking"];
 

@@ -250,18 +250,17 @@ pub async fn repair(
                 Some(read) => read,
                 None => early_reroute.await,
             };
-            let instances = match early {
-                Some(read) => read,
-                None => {
-                    aws::codedeploy::replacement_instances(clients.codedeploy(), deployment_id)
-                        .await
+            let facts = match early {
+                Some(read) => {
+                    read.map(MomentFacts::Reroute)
+                        .map_err(|source| RunError::Deployment {
+                            deployment_id: deployment_id.to_owned(),
+                            source,
+                        })?
                 }
+                None => read_moment(clients, &work, &Fleets::default()).await?,
             };
-            let instances = instances.map_err(|source| RunError::Deployment {
-                deployment_id: deployment_id.to_owned(),
-                source,
-            })?;
-            let work = match plan::at_moment(work, &MomentFacts::Reroute(instances)) {
+            let work = match plan::at_moment(work, &facts) {
                 Ok(work) => work,
                 Err(hold) => return Ok(hold.into()),
             };
@@ -285,6 +284,8 @@ pub async fn repair(
             }
         }
     };
+    // Narrowed to the live groups, for a failure from here on.
+    progress.groups(&work.replacement_groups);
     let groups = groups?;
     let plans = plan_groups(&work, &target_groups?, &groups)?;
     if settings.dry_run {
@@ -408,36 +409,17 @@ pub(crate) async fn serve(
     plans: &[GroupPlan],
     progress: &Progress,
 ) -> Result<Served, RunError> {
-    let fleet = async {
-        aws::codedeploy::deployment_group_state(
-            clients.codedeploy(),
-            &work.application_name,
-            &work.deployment_group_name,
-        )
-        .await
-        .map_err(|source| RunError::Deployment {
-            deployment_id: work.deployment_id.clone(),
-            source,
-        })
-    };
-    let groups = async {
-        aws::autoscaling::describe_groups(clients.autoscaling(), &work.replacement_groups)
-            .await
-            .map_err(|source| RunError::Aws {
-                groups: work.replacement_groups.clone(),
-                source,
-            })
-    };
-    let fresh = Listings::default();
-    let (fleet, groups, registered) =
-        tokio::try_join!(fleet, groups, read_listings(clients, plans, true, &fresh))?;
-    let live = match plan::at_moment(work.clone(), &MomentFacts::Fleet(fleet)) {
+    // Fresh caches: nothing read earlier in the run (or the audit) counts here.
+    let (fresh_fleets, fresh_listings) = (Fleets::default(), Listings::default());
+    let (fleet, groups, registered) = tokio::try_join!(
+        read_moment(clients, work, &fresh_fleets),
+        describe_replacement_groups(clients, work),
+        read_listings(clients, plans, true, &fresh_listings)
+    )?;
+    let live = match plan::at_moment(work.clone(), &fleet) {
         Ok(live) => live,
         Err(hold) => {
-            let reason = match hold {
-                Hold::Skipped(skip) => skip.to_string(),
-                Hold::Waiting(waiting) => waiting.to_string(),
-            };
+            let reason = hold.to_string();
             tracing::warn!(
                 deployment_id = work.deployment_id,
                 reason,
@@ -533,14 +515,23 @@ async fn plan_reads(
     Result<BTreeMap<String, String>, RunError>,
     Result<Vec<GroupState>, RunError>,
 ) {
-    tokio::join!(resolve_target_groups(clients, work), async {
-        aws::autoscaling::describe_groups(clients.autoscaling(), &work.replacement_groups)
-            .await
-            .map_err(|source| RunError::Aws {
-                groups: work.replacement_groups.clone(),
-                source,
-            })
-    })
+    tokio::join!(
+        resolve_target_groups(clients, work),
+        describe_replacement_groups(clients, work)
+    )
+}
+
+/// DescribeAutoScalingGroups of the work's replacement groups; a failure names them.
+async fn describe_replacement_groups(
+    clients: &Clients,
+    work: &Work,
+) -> Result<Vec<GroupState>, RunError> {
+    aws::autoscaling::describe_groups(clients.autoscaling(), &work.replacement_groups)
+        .await
+        .map_err(|source| RunError::Aws {
+            groups: work.replacement_groups.clone(),
+            source,
+        })
 }
 
 /// GetDeployment, its failure naming the deployment.
