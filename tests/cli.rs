@@ -350,3 +350,18 @@ fn seconds_that_cannot_be_a_deadline_are_rejected_with_a_clear_message_not_a_pan
         );
     }
 }
+
+/// The binary is linked as a fixed-address executable (ELF type `ET_EXEC`), not a
+/// position-independent one (`ET_DYN`): the loader applies no relocations at each start
+/// (build.rs says why).
+#[test]
+fn the_binary_is_linked_at_a_fixed_address() {
+    use std::io::Read;
+    let mut header = [0u8; 18];
+    std::fs::File::open(env!("CARGO_BIN_EXE_codedeploy-tg-hook"))
+        .and_then(|mut file| file.read_exact(&mut header))
+        .expect("read the binary's ELF header");
+    assert_eq!(&header[..4], b"\x7fELF");
+    let elf_type = u16::from_le_bytes([header[16], header[17]]);
+    assert_eq!(elf_type, 2, "ET_EXEC (2), not ET_DYN (3): a PIE build");
+}
