@@ -15,6 +15,11 @@ use aws_sdk_codedeploy::config::interceptors::InterceptorContext;
 use aws_sdk_codedeploy::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_codedeploy::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// One failed AWS call, with what a user needs to act: the IAM action, AWS's error code, its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +89,7 @@ pub fn config_loader(adaptive: bool) -> aws_config::ConfigLoader {
         ))
         .tls_context(tls_context())
         .build_https();
+    let https = SharedHttpClient::new(BuiltOnFirstUse(https));
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT);
@@ -116,6 +122,27 @@ pub fn config_loader(adaptive: bool) -> aws_config::ConfigLoader {
             .identity_cache(aws_config::identity::IdentityCache::no_cache())
     } else {
         loader
+    }
+}
+
+/// The SDK's HTTPS client, minus the connector it builds, checks and throws away at each service
+/// client's construction (`validate_base_client_config`, there to load the system's certificates
+/// early): a whole TLS configuration, its trust store parsed from PEM, per client. The connector
+/// the calls use is built once, at the first call, and cached by the client as before.
+#[derive(Debug)]
+struct BuiltOnFirstUse(SharedHttpClient);
+
+impl HttpClient for BuiltOnFirstUse {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
     }
 }
 
@@ -390,6 +417,11 @@ impl Clients {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_sdk_codedeploy::config::ConfigBag;
+    use aws_smithy_runtime_api::box_error::BoxError;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
 
@@ -437,5 +469,51 @@ mod tests {
         ] {
             assert_eq!(trust(false, Some(region)), Trust::System, "{region}");
         }
+    }
+
+    /// An HTTP client that counts the connectors it is asked to build at a client's
+    /// construction (`validate_base_client_config`).
+    #[derive(Debug)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl HttpClient for Counting {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            unreachable!("no call is made")
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn connectors_built_at_construction(built_on_first_use: bool) -> usize {
+        let built = Arc::new(AtomicUsize::new(0));
+        let mut http = SharedHttpClient::new(Counting(built.clone()));
+        if built_on_first_use {
+            http = SharedHttpClient::new(BuiltOnFirstUse(http));
+        }
+        let config = aws_sdk_codedeploy::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_sdk_codedeploy::config::Region::new("us-east-1"))
+            .http_client(http)
+            .build();
+        let _client = aws_sdk_codedeploy::Client::from_conf(config);
+        built.load(Ordering::SeqCst)
+    }
+
+    /// The SDK has each service client's construction build (and drop) a connector; ours do not.
+    #[test]
+    fn a_service_client_builds_no_connector_at_construction() {
+        assert_eq!(connectors_built_at_construction(false), 1, "the SDK's way");
+        assert_eq!(connectors_built_at_construction(true), 0);
     }
 }
