@@ -15,6 +15,8 @@ struct Call {
     action: String,
     start: f64,
     end: f64,
+    /// The client's end of the TCP connection the call went over.
+    connection: String,
 }
 
 fn find<'a>(calls: &'a [Call], action: &str) -> &'a Call {
@@ -97,6 +99,7 @@ async fn calls_in(
             action: r["action"].as_str().unwrap().to_owned(),
             start: r["start"].as_f64().unwrap(),
             end: r["end"].as_f64().unwrap(),
+            connection: r["connection"].as_str().unwrap().to_owned(),
         })
         .collect()
 }
@@ -181,6 +184,17 @@ async fn hook_reads_the_reroute_beside_the_deployment_and_adds_no_round() {
     assert!(
         !actions(&calls).contains(&"GetDeploymentGroup"),
         "an InProgress deployment is judged on its targets, not its fleet"
+    );
+    // The three service clients share one HTTP client, and a connection outlives its call: at
+    // most two calls are in flight at once here, so two connections carry all ten, or three
+    // when a round starts before the pool has taken a finished call's connection back (a pool
+    // per service client would take five or more; a connection per call, ten).
+    let connections: std::collections::BTreeSet<&str> =
+        calls.iter().map(|c| c.connection.as_str()).collect();
+    assert!(
+        connections.len() <= 3,
+        "ten calls over {} connections: {connections:?}",
+        connections.len()
     );
 }
 

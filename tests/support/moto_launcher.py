@@ -19,7 +19,10 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
   each protocol's own shape (JSON: ThrottlingException; query: Throttling), as AWS does.
 - Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
   an attach that is accepted but does nothing, and attachment states held at `Adding`.
-- A request log (action, start, end, status, the body's first 1000 bytes) for the call-graph test and the benchmark.
+- A request log (action, start, end, status, the client's connection, the body's first 1000
+  bytes) for the call-graph test and the benchmark.
+- HTTP/1.1 connections kept open between requests, as AWS endpoints keep them (werkzeug's
+  development server closes each one after its response; see `KeepAliveRequestHandler`).
 - POST /_harness/world builds a blue/green world (see `build_world`).
 
 Prints one JSON line `{"port": N}` when ready. With --exit-on-stdin-eof it exits when its
@@ -32,6 +35,8 @@ import json
 import logging
 import os
 import random
+import selectors
+import socket
 import string
 import sys
 import threading
@@ -39,6 +44,7 @@ import time
 import uuid
 from urllib.parse import parse_qs
 
+import werkzeug.serving
 from werkzeug.serving import make_server
 
 from moto.autoscaling.exceptions import ValidationError
@@ -451,11 +457,13 @@ class Harness:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if path.startswith("/_harness/"):
-            return self.control(path, environ, start_response)
+        # Every body is read whole before anything answers: the connection is kept for the
+        # client's next request (see KeepAliveRequestHandler), which starts after this body.
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        if path.startswith("/_harness/"):
+            return self.control(path, environ, start_response)
         action, protocol = action_of(environ, body)
         start = time.time()
         fault = {"kind": "throttle"} if rate_limited(action) else take_fault(action, body)
@@ -467,7 +475,7 @@ class Harness:
         if answer is not None:
             status, headers, out = answer
             start_response(status, headers + [("Content-Length", str(len(out)))])
-            self.log(action, start, status, body)
+            self.log(action, start, status, body, environ)
             return [out]
 
         captured = {}
@@ -481,12 +489,15 @@ class Harness:
             chunks = chunks.replace(b"<State>Added</State>", f"<State>{fault['state']}</State>".encode())
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
         start_response(captured["status"], headers + [("Content-Length", str(len(chunks)))])
-        self.log(action, start, captured["status"], body)
+        self.log(action, start, captured["status"], body, environ)
         return [chunks]
 
-    def log(self, action, start, status, body):
+    def log(self, action, start, status, body, environ):
         entry = {
             "action": action,
+            # The client's end of the TCP connection: calls with the same one shared a
+            # connection.
+            "connection": f"{environ.get('REMOTE_ADDR')}:{environ.get('REMOTE_PORT')}",
             "start": start,
             "end": time.time(),
             "status": int(status.split()[0]),
@@ -793,6 +804,49 @@ def build_group(endpoint, spec):
     return {"name": spec["name"]}
 
 
+class KeepAliveRequestHandler(MotoRequestHandler):
+    """Keeps HTTP/1.1 connections open between requests, as AWS endpoints do. Werkzeug's
+    development server closes every connection after one response, so a client would open a
+    TCP connection per call here: work AWS does not make it do. Werkzeug closes because it
+    cannot tell a body the application left unread from the client's next request; `Harness`
+    reads every body whole, so there is nothing left to drain (see `NothingLeftToDrain`)."""
+
+    def setup(self):
+        super().setup()
+        # A response goes out in several writes; on a kept connection Nagle's algorithm would
+        # hold the last one for the client's delayed acknowledgement (40 ms).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def send_header(self, keyword, value):
+        if keyword.lower() == "connection" and value.lower() == "close":
+            return
+        super().send_header(keyword, value)
+
+
+class NothingLeftToDrain:
+    """The selector werkzeug (3.1, pinned in requirements.txt) uses after each response to read
+    and discard what the client sent beyond the body the application read: on a kept
+    connection that would be the client's next request. Every body is read whole
+    (`Harness.__call__`), so it never reports anything to read."""
+
+    def register(self, *args):
+        pass
+
+    def select(self, timeout=None):
+        return []
+
+    def close(self):
+        pass
+
+
+class _Selectors:
+    DefaultSelector = NothingLeftToDrain
+    EVENT_READ = selectors.EVENT_READ
+
+
+werkzeug.serving.selectors = _Selectors
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -808,7 +862,7 @@ def main():
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     port_ref = [args.port]
     app = Harness(DomainDispatcherApplication(create_backend_app), port_ref)
-    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=KeepAliveRequestHandler)
     port_ref[0] = server.server_address[1]
     ready = {"port": port_ref[0]}
     if args.tls_cert:
@@ -816,7 +870,7 @@ def main():
 
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls_cert, args.tls_key)
-        tls = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler, ssl_context=context)
+        tls = make_server("127.0.0.1", 0, app, threaded=True, request_handler=KeepAliveRequestHandler, ssl_context=context)
         threading.Thread(target=tls.serve_forever, daemon=True).start()
         ready["tlsPort"] = tls.server_address[1]
     print(json.dumps(ready), flush=True)
