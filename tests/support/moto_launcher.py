@@ -36,7 +36,6 @@ import logging
 import os
 import random
 import selectors
-import socket
 import string
 import sys
 import threading
@@ -459,11 +458,14 @@ class Harness:
         path = environ.get("PATH_INFO", "")
         # Every body is read whole before anything answers: the connection is kept for the
         # client's next request (see KeepAliveRequestHandler), which starts after this body.
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        if environ.get("wsgi.input_terminated"):  # a chunked body: read to its last chunk
+            body = environ["wsgi.input"].read()
+        else:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         if path.startswith("/_harness/"):
-            return self.control(path, environ, start_response)
+            return self.control(path, body, start_response)
         action, protocol = action_of(environ, body)
         start = time.time()
         fault = {"kind": "throttle"} if rate_limited(action) else take_fault(action, body)
@@ -507,10 +509,8 @@ class Harness:
             if len(REQUESTS) < 100_000:
                 REQUESTS.append(entry)
 
-    def control(self, path, environ, start_response):
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        payload = json.loads(raw or b"{}")
+    def control(self, path, body, start_response):
+        payload = json.loads(body or b"{}")
         try:
             result = self.route(path, payload)
             status = "200 OK"
@@ -811,16 +811,20 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     cannot tell a body the application left unread from the client's next request; `Harness`
     reads every body whole, so there is nothing left to drain (see `NothingLeftToDrain`)."""
 
-    def setup(self):
-        super().setup()
-        # A response goes out in several writes; on a kept connection Nagle's algorithm would
-        # hold the last one for the client's delayed acknowledgement (40 ms).
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # A response goes out in several writes; on a kept connection Nagle's algorithm would hold
+    # the last one for the client's delayed acknowledgement (40 ms).
+    disable_nagle_algorithm = True
 
     def send_header(self, keyword, value):
         if keyword.lower() == "connection" and value.lower() == "close":
             return
         super().send_header(keyword, value)
+
+    def send_error(self, *args, **kwargs):
+        # A request the server could not parse (a line or headers too long) leaves the stream
+        # where it cannot find the next request: that connection still closes.
+        super().send_error(*args, **kwargs)
+        self.close_connection = True
 
 
 class NothingLeftToDrain:
@@ -844,6 +848,7 @@ class _Selectors:
     EVENT_READ = selectors.EVENT_READ
 
 
+assert werkzeug.serving.selectors is selectors, "werkzeug.serving no longer drains through selectors: see NothingLeftToDrain"
 werkzeug.serving.selectors = _Selectors
 
 
