@@ -46,6 +46,8 @@ fn main() {
     // The binary is linked as a fixed-address executable, not a position-independent one: the
     // loader then has no relocations to apply at start (a PIE build carries some 27,000, and
     // writing them dirties a few hundred KB of pages), which was a quarter of a cold start's CPU.
-    println!("cargo::rustc-link-arg-bins=-no-pie");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo::rustc-link-arg-bins=-no-pie");
+    }
     println!("cargo::rerun-if-changed=build.rs");
 }

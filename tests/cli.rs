@@ -354,6 +354,7 @@ fn seconds_that_cannot_be_a_deadline_are_rejected_with_a_clear_message_not_a_pan
 /// The binary is linked as a fixed-address executable (ELF type `ET_EXEC`), not a
 /// position-independent one (`ET_DYN`): the loader applies no relocations at each start
 /// (build.rs says why).
+#[cfg(target_os = "linux")]
 #[test]
 fn the_binary_is_linked_at_a_fixed_address() {
     use std::io::Read;

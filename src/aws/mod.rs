@@ -141,6 +141,14 @@ impl HttpClient for BuiltOnFirstUse {
         self.0.http_connector(settings, components)
     }
 
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        bag: &aws_sdk_codedeploy::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.validate_final_config(components, bag)
+    }
+
     fn connector_metadata(&self) -> Option<ConnectorMetadata> {
         self.0.connector_metadata()
     }
@@ -510,10 +518,21 @@ mod tests {
         built.load(Ordering::SeqCst)
     }
 
-    /// The SDK has each service client's construction build (and drop) a connector; ours do not.
+    /// The SDK has each service client's construction build (and drop) a connector; ours do not,
+    /// because the configuration every client is built from carries the wrapped client.
     #[test]
     fn a_service_client_builds_no_connector_at_construction() {
         assert_eq!(connectors_built_at_construction(false), 1, "the SDK's way");
         assert_eq!(connectors_built_at_construction(true), 0);
+        let config = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(
+                config_loader(false)
+                    .region(aws_sdk_codedeploy::config::Region::new("us-east-1"))
+                    .load(),
+            );
+        let http = format!("{:?}", config.http_client().expect("an HTTP client"));
+        assert!(http.contains("BuiltOnFirstUse"), "{http}");
     }
 }
