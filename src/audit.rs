@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
-use crate::plan::{self, GroupState, Hold, Registration, TrafficSource};
+use crate::plan::{self, GroupState, Hold, Moment, Registration, TrafficSource};
 use crate::run::{self, Fleets, Listings, RunError, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -321,6 +321,15 @@ async fn repair_group(
     if options.fix && needs_repair {
         let progress = run::Progress::default();
         if !group_plan.is_complete() {
+            // The fleet this audit read for the deployment group may be minutes old by now (it
+            // is read once for all its groups): a group is attached only if a fleet read for it
+            // now still names it. A reroute is read for each group anyway.
+            if work.moment == Moment::LiveFleet {
+                let fleet_now = run::read_moment(clients, &work, &Fleets::default()).await?;
+                if let Err(hold) = plan::at_moment(work.clone(), &fleet_now) {
+                    return Ok(GroupResult::Skipped(hold.to_string()));
+                }
+            }
             run::attach(clients, &group_plan, &progress).await?;
             let window =
                 run::ConfirmWindow::new(&options.settings, run::work_deadline(options.deadline));
@@ -337,7 +346,19 @@ async fn repair_group(
                     repaired |= !registered.is_empty();
                     unregistered = registered;
                 }
-                // No longer live since the check: said so, not hidden behind `ok`.
+                // No longer live since the check: said so, not hidden behind `ok`, with what
+                // this run attached before the fleet moved.
+                run::Served::NotLive(reason) if repaired => {
+                    return Ok(GroupResult::Skipped(format!(
+                        "{reason} (after this run attached {})",
+                        [
+                            &target_group_names[..],
+                            &group_plan.missing_load_balancer_names[..]
+                        ]
+                        .concat()
+                        .join(", ")
+                    )))
+                }
                 run::Served::NotLive(reason) => return Ok(GroupResult::Skipped(reason)),
             }
         }
