@@ -107,17 +107,19 @@ fn the_audit_function_policy_grants_the_audits_calls_and_repairs_only_with_audit
         "granted (left) vs the audit's calls (right)"
     );
     assert!(!policy.contains("Detach") && !policy.contains("Deregister"));
-    // Every changing action sits under the AuditRepairs condition.
+    // Every changing action sits in a statement of its own under the AuditRepairs condition:
+    // the list item (12 spaces in) that encloses it is `- !If` on AuditRepairs.
     for action in [
         "autoscaling:AttachLoadBalancerTargetGroups",
+        "autoscaling:AttachLoadBalancers",
         "elasticloadbalancing:RegisterTargets",
         "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
     ] {
         let at = policy.find(action).unwrap();
-        let statement_start = policy[..at].rfind("- !If").expect("under an !If");
+        let statement = &policy[policy[..at].rfind("\n            - ").unwrap()..at];
         assert!(
-            policy[statement_start..at].contains("AuditRepairs"),
-            "{action} is granted only with AuditFix=true"
+            statement.starts_with("\n            - !If\n              - AuditRepairs\n"),
+            "{action} is granted only with AuditFix=true: {statement}"
         );
     }
 }

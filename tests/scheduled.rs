@@ -6,7 +6,7 @@ mod support;
 use std::process::Output;
 
 use serde_json::{json, Value};
-use support::{event, row, write_temp, Moto};
+use support::{block_on, event, row, write_temp, Moto};
 
 /// `handle` on the scheduled event with JSON logs (as in Lambda) and the given `AUDIT_FIX`.
 fn scheduled(moto: &Moto, audit_fix: Option<&str>) -> Output {
@@ -182,6 +182,54 @@ fn every_run_writes_a_metrics_document_that_matches_its_outcome() {
     assert_eq!(attached, 3, "two target groups and a classic load balancer");
     assert_eq!(document["InstancesRegistered"], 0);
     assert_eq!(document["DeploymentId"], world.deployment_id.as_str());
+
+    // A group that has its sources but whose instances one target group dropped: the
+    // registration round's count.
+    let dropped = moto.world(json!({
+        "name": "emr", "status": "Succeeded", "instances": 2,
+        "attachedTargetGroups": 2, "attachedLoadBalancers": 1,
+    }));
+    block_on(async {
+        let clients = moto.clients().await;
+        let ids = moto
+            .instance_ids(&clients, &dropped.replacement_group)
+            .await;
+        let targets = ids
+            .iter()
+            .map(|id| {
+                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                    .id(id)
+                    .build()
+            })
+            .collect();
+        clients
+            .elbv2()
+            .deregister_targets()
+            .target_group_arn(&dropped.target_group_arns[0])
+            .set_targets(Some(targets))
+            .send()
+            .await
+            .expect("DeregisterTargets");
+    });
+    let output = moto
+        .cli()
+        .arg("handle")
+        .arg(write_temp(
+            "emf-registered",
+            &event("sns", &dropped.deployment_id, "SUCCEEDED"),
+        ))
+        .env("LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let registered: usize = outcome["registered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["instanceIds"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(registered, 2, "{outcome}");
+    assert_eq!(metrics_document(&output)["InstancesRegistered"], registered);
 
     // A person's terminal (no JSON logs) gets no metrics document.
     let output = moto.cli().arg("handle").arg(&path).output().unwrap();

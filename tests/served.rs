@@ -313,6 +313,7 @@ fn a_refused_registration_fails_naming_the_instances_and_the_target_group() {
         &[],
         json!({"service": "elasticloadbalancing"}),
     );
+    moto.clear_requests();
     let outcome = block_on(run(
         &moto,
         event("sns", &dropped.world.deployment_id, "SUCCEEDED"),
@@ -321,6 +322,20 @@ fn a_refused_registration_fails_naming_the_instances_and_the_target_group() {
     assert!(
         outcome.is_function_error(),
         "a failed notification is a function error"
+    );
+    // The refusal stops nothing else: the classic load balancer's registration is carried to
+    // its end and stays on the outcome.
+    assert_eq!(calls(&moto, "RegisterInstancesWithLoadBalancer").len(), 1);
+    assert_eq!(
+        outcome
+            .registered
+            .iter()
+            .map(|r| r.traffic_source.clone())
+            .collect::<Vec<_>>(),
+        vec![TrafficSource::LoadBalancer(
+            dropped.world.load_balancers[0].clone()
+        )],
+        "{outcome:?}"
     );
     let reason = outcome.reason.clone().unwrap();
     for needed in dropped.in_service.iter().chain([
