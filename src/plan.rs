@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// Auto Scaling accepts at most this many target groups per AttachLoadBalancerTargetGroups
-/// call and this many classic load balancers per AttachLoadBalancers call.
+/// Auto Scaling accepts at most this many traffic sources (target groups and classic load
+/// balancers together) per AttachTrafficSources call.
 pub const ATTACH_BATCH: usize = 10;
 
 /// What GetDeployment tells us, in CodeDeploy's own words.
@@ -457,9 +457,6 @@ pub struct GroupPlan {
     pub missing_target_group_arns: Vec<String>,
     /// Desired classic load balancers the group does not have yet.
     pub missing_load_balancer_names: Vec<String>,
-    /// Present through the traffic-source API only: the legacy describe calls do not list them.
-    #[serde(skip)]
-    pub traffic_sources: Vec<String>,
 }
 
 impl GroupPlan {
@@ -467,12 +464,20 @@ impl GroupPlan {
         self.missing_target_group_arns.is_empty() && self.missing_load_balancer_names.is_empty()
     }
 
-    pub fn target_group_batches(&self) -> impl Iterator<Item = &[String]> {
-        self.missing_target_group_arns.chunks(ATTACH_BATCH)
-    }
-
-    pub fn load_balancer_batches(&self) -> impl Iterator<Item = &[String]> {
-        self.missing_load_balancer_names.chunks(ATTACH_BATCH)
+    /// The missing sources, target groups first, in AttachTrafficSources calls of at most
+    /// `ATTACH_BATCH` each.
+    pub fn attach_batches(&self) -> Vec<Vec<TrafficSource>> {
+        let missing: Vec<TrafficSource> = self
+            .missing_target_group_arns
+            .iter()
+            .map(|arn| TrafficSource::TargetGroup(arn.clone()))
+            .chain(
+                self.missing_load_balancer_names
+                    .iter()
+                    .map(|name| TrafficSource::LoadBalancer(name.clone())),
+            )
+            .collect();
+        missing.chunks(ATTACH_BATCH).map(<[_]>::to_vec).collect()
     }
 }
 
@@ -532,12 +537,12 @@ pub fn plan(
                 .collect(),
             target_group_arns: desired_arns.clone(),
             load_balancer_names: work.load_balancer_names.clone(),
-            traffic_sources: group.traffic_sources.clone(),
         })
         .collect())
 }
 
-/// One attachment as Auto Scaling reports it (DescribeLoadBalancerTargetGroups / DescribeLoadBalancers).
+/// One attachment as Auto Scaling reports it (DescribeTrafficSources, which lists every traffic
+/// source of the group, however it was attached).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
     /// Target group ARN or classic load balancer name.
@@ -566,9 +571,7 @@ pub fn confirm(plan: &GroupPlan, observed: &[Attachment]) -> Confirmation {
         match observed.iter().find(|a| &a.source == source) {
             Some(a) if a.state == "Adding" => confirmation.pending.push(source.clone()),
             Some(a) if a.state == "Added" || a.state == "InService" => {}
-            Some(_) => confirmation.absent.push(source.clone()),
-            None if plan.traffic_sources.contains(source) => {}
-            None => confirmation.absent.push(source.clone()),
+            Some(_) | None => confirmation.absent.push(source.clone()),
         }
     }
     confirmation
@@ -1141,7 +1144,7 @@ mod tests {
     }
 
     #[test]
-    fn attach_batches_respect_the_per_call_limit() {
+    fn attach_batches_respect_the_per_call_limit_target_groups_first() {
         let mut d = blue_green();
         d.target_group_names = (0..23).map(|i| format!("tg{i}")).collect();
         d.load_balancer_names = (0..11).map(|i| format!("clb{i}")).collect();
@@ -1152,16 +1155,41 @@ mod tests {
             .map(|n| (n.clone(), format!("arn:{n}")))
             .collect();
         let plans = plan(&work, &tgs, &[group("CodeDeploy_web_dg_d-ABC", &[], &[])]).unwrap();
-        let sizes: Vec<usize> = plans[0]
-            .target_group_batches()
-            .map(<[String]>::len)
-            .collect();
-        assert_eq!(sizes, vec![10, 10, 3]);
-        let sizes: Vec<usize> = plans[0]
-            .load_balancer_batches()
-            .map(<[String]>::len)
-            .collect();
-        assert_eq!(sizes, vec![10, 1]);
+        let batches = plans[0].attach_batches();
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![10, 10, 10, 4]);
+        assert_eq!(batches[2][2], TrafficSource::TargetGroup("arn:tg22".into()));
+        assert_eq!(batches[2][3], TrafficSource::LoadBalancer("clb0".into()));
+        assert_eq!(batches[3][3], TrafficSource::LoadBalancer("clb10".into()));
+    }
+
+    #[test]
+    fn attach_batches_hold_only_what_is_missing() {
+        let work = assess(&blue_green()).unwrap();
+        let plans = plan(
+            &work,
+            &resolved(),
+            &[group("CodeDeploy_web_dg_d-ABC", &["arn:a"], &[])],
+        )
+        .unwrap();
+        assert_eq!(
+            plans[0].attach_batches(),
+            vec![vec![
+                TrafficSource::TargetGroup("arn:b".into()),
+                TrafficSource::LoadBalancer("clb".into()),
+            ]]
+        );
+        let complete = plan(
+            &work,
+            &resolved(),
+            &[group(
+                "CodeDeploy_web_dg_d-ABC",
+                &["arn:a", "arn:b"],
+                &["clb"],
+            )],
+        )
+        .unwrap();
+        assert!(complete[0].attach_batches().is_empty());
     }
 
     fn attached(source: &str, state: &str) -> Attachment {
@@ -1211,13 +1239,15 @@ mod tests {
     }
 
     #[test]
-    fn confirm_trusts_traffic_sources_the_legacy_reads_do_not_list() {
+    fn confirm_trusts_only_the_read_back_not_the_groups_description() {
+        // DescribeTrafficSources lists every source however it was attached: one the group's
+        // description named but the read-back does not list is not on the group.
         let work = assess(&blue_green()).unwrap();
         let mut g = group("CodeDeploy_web_dg_d-ABC", &[], &[]);
         g.traffic_sources = vec!["arn:a".into()];
         let p = &plan(&work, &resolved(), &[g]).unwrap()[0];
         let c = confirm(p, &[attached("arn:b", "Added"), attached("clb", "Added")]);
-        assert_eq!(c, Confirmation::default());
+        assert_eq!(c.absent, vec!["arn:a"]);
     }
 
     #[test]
@@ -1352,7 +1382,6 @@ mod tests {
             load_balancer_names: vec!["clb".into()],
             missing_target_group_arns: vec!["arn:b".into()],
             missing_load_balancer_names: vec!["clb".into()],
-            traffic_sources: vec![],
         };
         assert_eq!(
             plan.traffic_sources(false),

@@ -95,14 +95,16 @@ impl Progress {
         self.known().groups = groups.to_vec();
     }
 
-    fn record(&self, target_group_arns: &[String], load_balancer_names: &[String]) {
+    fn record(&self, batch: &[TrafficSource]) {
         let attached = &mut self.known().attached;
-        attached
-            .target_group_arns
-            .extend(target_group_arns.iter().cloned());
-        attached
-            .load_balancer_names
-            .extend(load_balancer_names.iter().cloned());
+        for source in batch {
+            match source {
+                TrafficSource::TargetGroup(arn) => attached.target_group_arns.push(arn.clone()),
+                TrafficSource::LoadBalancer(name) => {
+                    attached.load_balancer_names.push(name.clone())
+                }
+            }
+        }
     }
 
     fn record_registration(&self, registration: &Registration) {
@@ -159,10 +161,10 @@ pub enum RunError {
         names: Vec<String>,
         groups: Vec<String>,
     },
-    #[error("{group}: classic load balancer(s) {} rejected: {source}", .names.join(", "))]
-    LoadBalancersRejected {
+    #[error("{group}: {} rejected: {source}", list(.sources))]
+    TrafficSourcesRejected {
         group: String,
-        names: Vec<String>,
+        sources: Vec<TrafficSource>,
         source: AwsError,
     },
     #[error("{}: {source}", .groups.join(", "))]
@@ -185,12 +187,21 @@ pub enum RunError {
     Panic(String),
 }
 
+/// "target group arn:..., classic load balancer web" for an error message.
+fn list(sources: &[TrafficSource]) -> String {
+    sources
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl RunError {
     /// AWS's error code, for the log line and the outcome.
     pub fn code(&self) -> Option<&str> {
         match self {
             RunError::Deployment { source, .. }
-            | RunError::LoadBalancersRejected { source, .. }
+            | RunError::TrafficSourcesRejected { source, .. }
             | RunError::Aws { source, .. } => Some(&source.code),
             RunError::NotRegistered { source, .. } => Some(&source.code),
             _ => None,
@@ -203,7 +214,8 @@ impl RunError {
             RunError::MissingGroups { groups }
             | RunError::UnresolvedTargetGroups { groups, .. } => groups.clone(),
             RunError::Aws { groups, .. } | RunError::NotRegistered { groups, .. } => groups.clone(),
-            RunError::LoadBalancersRejected { group, .. } | RunError::NotAttached { group, .. } => {
+            RunError::TrafficSourcesRejected { group, .. }
+            | RunError::NotAttached { group, .. } => {
                 vec![group.clone()]
             }
             RunError::Deployment { .. } | RunError::Deadline | RunError::Panic(_) => Vec::new(),
@@ -659,49 +671,34 @@ pub(crate) fn plan_groups(
     })
 }
 
-/// Target groups and classic load balancers go on concurrently, each in batches within the
-/// per-call limit; each batch Auto Scaling accepted is recorded in `progress` at once.
+/// Target groups and classic load balancers go on together, in AttachTrafficSources calls
+/// within the per-call limit; each batch Auto Scaling accepted is recorded in `progress` at once.
 pub async fn attach(
     clients: &Clients,
     group_plan: &GroupPlan,
     progress: &Progress,
 ) -> Result<(), RunError> {
     let group = group_plan.auto_scaling_group.as_str();
-    let target_groups = async {
-        for batch in group_plan.target_group_batches() {
-            aws::autoscaling::attach_target_groups(clients.autoscaling(), group, batch)
-                .await
-                .map_err(|source| RunError::Aws {
-                    groups: vec![group.to_owned()],
-                    source,
-                })?;
-            progress.record(batch, &[]);
-        }
-        Ok(())
-    };
-    let load_balancers = async {
-        for batch in group_plan.load_balancer_batches() {
-            aws::autoscaling::attach_load_balancers(clients.autoscaling(), group, batch)
-                .await
-                .map_err(|source| {
-                    if source.code == "ValidationError" {
-                        RunError::LoadBalancersRejected {
-                            group: group.to_owned(),
-                            names: batch.to_vec(),
-                            source,
-                        }
-                    } else {
-                        RunError::Aws {
-                            groups: vec![group.to_owned()],
-                            source,
-                        }
+    for batch in group_plan.attach_batches() {
+        aws::autoscaling::attach_traffic_sources(clients.autoscaling(), group, &batch)
+            .await
+            .map_err(|source| {
+                if source.code == "ValidationError" {
+                    RunError::TrafficSourcesRejected {
+                        group: group.to_owned(),
+                        sources: batch.clone(),
+                        source,
                     }
-                })?;
-            progress.record(&[], batch);
-        }
-        Ok(())
-    };
-    tokio::try_join!(target_groups, load_balancers).map(|_| ())
+                } else {
+                    RunError::Aws {
+                        groups: vec![group.to_owned()],
+                        source,
+                    }
+                }
+            })?;
+        progress.record(&batch);
+    }
+    Ok(())
 }
 
 /// How long before the work deadline the confirm window closes at the latest, so that a read

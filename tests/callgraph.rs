@@ -61,10 +61,8 @@ async fn calls_in(
         "GetDeploymentGroup",
         "DescribeTargetGroups",
         "DescribeAutoScalingGroups",
-        "AttachLoadBalancerTargetGroups",
-        "AttachLoadBalancers",
-        "DescribeLoadBalancerTargetGroups",
-        "DescribeLoadBalancers",
+        "AttachTrafficSources",
+        "DescribeTrafficSources",
         "PutLifecycleEventHookExecutionStatus",
         "DescribeTargetHealth",
         "DescribeInstanceHealth",
@@ -108,36 +106,20 @@ fn actions(calls: &[Call]) -> Vec<&str> {
     calls.iter().map(|c| c.action.as_str()).collect()
 }
 
-/// Rounds after the moment's reads: the attach pair, the confirm pair.
+/// Rounds after the moment's reads: one attach call for the target groups and the classic load
+/// balancer together, then one read-back of every traffic source's state.
 fn assert_attach_and_confirm_follow(calls: &[Call], plan_reads: &[&Call]) {
-    let attach_tgs = find(calls, "AttachLoadBalancerTargetGroups");
-    let attach_lbs = find(calls, "AttachLoadBalancers");
-    let read_tgs = find(calls, "DescribeLoadBalancerTargetGroups");
-    let read_lbs = find(calls, "DescribeLoadBalancers");
-    for attach in [attach_tgs, attach_lbs] {
-        for read in plan_reads {
-            assert!(
-                after(attach, read),
-                "attach needs the plan and the moment: {} before {}",
-                attach.action,
-                read.action
-            );
-        }
-    }
-    assert!(
-        overlap(attach_tgs, attach_lbs),
-        "the two attach calls run together"
-    );
-    for read in [read_tgs, read_lbs] {
+    let attach = find(calls, "AttachTrafficSources");
+    let read_back = find(calls, "DescribeTrafficSources");
+    for read in plan_reads {
         assert!(
-            after(read, attach_tgs) && after(read, attach_lbs),
-            "confirm reads follow the attach"
+            after(attach, read),
+            "attach needs the plan and the moment: {} before {}",
+            attach.action,
+            read.action
         );
     }
-    assert!(
-        overlap(read_tgs, read_lbs),
-        "the two confirm reads run together"
-    );
+    assert!(after(read_back, attach), "the read-back follows the attach");
 }
 
 #[tokio::test]
@@ -145,8 +127,8 @@ async fn hook_reads_the_reroute_beside_the_deployment_and_adds_no_round() {
     let calls = calls_of("InProgress", Source::LifecycleHook, Some("exec")).await;
     assert_eq!(
         calls.len(),
-        10,
-        "exactly the ten calls of the critical path: {:?}",
+        8,
+        "exactly the eight calls of the critical path: {:?}",
         actions(&calls)
     );
     let get = find(&calls, "GetDeployment");
@@ -186,14 +168,14 @@ async fn hook_reads_the_reroute_beside_the_deployment_and_adds_no_round() {
         "an InProgress deployment is judged on its targets, not its fleet"
     );
     // The three service clients share one HTTP client, and a connection outlives its call: at
-    // most two calls are in flight at once here, so two connections carry all ten, or a few
+    // most two calls are in flight at once here, so two connections carry all eight, or a few
     // more when a round starts before the pool has taken a finished call's connection back (a
-    // pool per service client would take five or more; a connection per call, ten).
+    // pool per service client would take five or more; a connection per call, eight).
     let connections: std::collections::BTreeSet<&str> =
         calls.iter().map(|c| c.connection.as_str()).collect();
     assert!(
         connections.len() <= 4,
-        "ten calls over {} connections: {connections:?}",
+        "eight calls over {} connections: {connections:?}",
         connections.len()
     );
 }
@@ -267,8 +249,8 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
     let calls = calls_of("Succeeded", Source::SnsTrigger, None).await;
     assert_eq!(
         calls.len(),
-        13,
-        "exactly the thirteen calls of the critical path: {:?}",
+        11,
+        "exactly the eleven calls of the critical path: {:?}",
         actions(&calls)
     );
     let get = find(&calls, "GetDeployment");
@@ -314,18 +296,13 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
         .copied()
         .chain([fleets[1], group_reads[1]])
         .collect();
-    let confirm_reads = [
-        find(&calls, "DescribeLoadBalancerTargetGroups"),
-        find(&calls, "DescribeLoadBalancers"),
-    ];
+    let confirm = find(&calls, "DescribeTrafficSources");
     for read in &round {
-        for confirm in confirm_reads {
-            assert!(
-                after(read, confirm),
-                "{} follows the read-back",
-                read.action
-            );
-        }
+        assert!(
+            after(read, confirm),
+            "{} follows the read-back",
+            read.action
+        );
         for other in &round {
             assert!(
                 std::ptr::eq(*read, *other) || overlap(read, other),

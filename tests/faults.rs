@@ -63,7 +63,7 @@ fn count(requests: &[Value], action: &str) -> usize {
 async fn throttling_is_retried_and_the_run_succeeds_when_it_stops() {
     let world = moto().world(json!({"name": "ft-throttle"}));
     moto().fault(
-        "AttachLoadBalancerTargetGroups",
+        "AttachTrafficSources",
         "throttle",
         2,
         &[&world.replacement_group],
@@ -84,7 +84,7 @@ async fn server_errors_are_retried_and_the_run_succeeds_when_they_stop() {
         &[&world.replacement_group],
     );
     moto().fault(
-        "AttachLoadBalancers",
+        "AttachTrafficSources",
         "server-error",
         1,
         &[&world.replacement_group],
@@ -97,7 +97,7 @@ async fn server_errors_are_retried_and_the_run_succeeds_when_they_stop() {
 async fn access_denied_fails_fast_naming_the_missing_permission() {
     let own = Moto::start();
     let world = own.world(json!({"name": "ft-denied"}));
-    own.fault("AttachLoadBalancers", "access-denied", 10, &[]);
+    own.fault("AttachTrafficSources", "access-denied", 10, &[]);
     own.clear_requests();
     let outcome = run_hook(
         &own,
@@ -110,12 +110,12 @@ async fn access_denied_fails_fast_naming_the_missing_permission() {
     assert_eq!(outcome.error_code.as_deref(), Some("AccessDenied"));
     let reason = outcome.reason.unwrap();
     assert!(
-        reason.contains("grant autoscaling:AttachLoadBalancers"),
+        reason.contains("grant autoscaling:AttachTrafficSources"),
         "{reason}"
     );
     assert!(reason.contains(&world.replacement_group), "{reason}");
     assert_eq!(
-        count(&own.requests(), "AttachLoadBalancers"),
+        count(&own.requests(), "AttachTrafficSources"),
         1,
         "AccessDenied must not be retried"
     );
@@ -159,15 +159,15 @@ async fn endless_throttling_reports_failed_before_the_deadline() {
     assert!(throttled > 4, "{throttled} attempts");
     // DescribeAutoScalingGroups is still throttled for this group: read the attachments instead.
     let clients = moto().clients().await;
-    let tgs = clients
+    let attached = clients
         .autoscaling()
-        .describe_load_balancer_target_groups()
+        .describe_traffic_sources()
         .auto_scaling_group_name(&world.replacement_group)
         .send()
         .await
         .unwrap();
     assert!(
-        tgs.load_balancer_target_groups().is_empty(),
+        attached.traffic_sources().is_empty(),
         "nothing may be attached after a failure to plan"
     );
 }
@@ -212,7 +212,7 @@ fn a_hung_endpoint_still_gets_failed_reported_before_the_cli_timeout() {
 async fn attachment_stuck_adding_is_reported_pending_and_the_run_succeeds() {
     let world = moto().world(json!({"name": "ft-adding", "classicLoadBalancers": 0}));
     moto().fault_with(
-        "DescribeLoadBalancerTargetGroups",
+        "DescribeTrafficSources",
         "state",
         1000,
         &[&world.replacement_group],
@@ -237,7 +237,7 @@ async fn attachment_stuck_adding_is_reported_pending_and_the_run_succeeds() {
 async fn adding_that_becomes_added_inside_the_window_is_not_pending() {
     let world = moto().world(json!({"name": "ft-settle", "classicLoadBalancers": 0}));
     moto().fault_with(
-        "DescribeLoadBalancerTargetGroups",
+        "DescribeTrafficSources",
         "state",
         2,
         &[&world.replacement_group],
@@ -258,7 +258,7 @@ async fn adding_that_becomes_added_inside_the_window_is_not_pending() {
 async fn attach_that_did_not_take_fails_naming_what_is_absent() {
     let world = moto().world(json!({"name": "ft-swallow", "classicLoadBalancers": 0}));
     moto().fault(
-        "AttachLoadBalancerTargetGroups",
+        "AttachTrafficSources",
         "swallow",
         1,
         &[&world.replacement_group],
@@ -518,7 +518,7 @@ async fn a_failure_after_attaching_still_lists_what_was_attached() {
         moto().world(json!({"name": "ft-after", "targetGroups": 2, "classicLoadBalancers": 1}));
     // The attach calls go through; the confirm read is refused.
     moto().fault(
-        "DescribeLoadBalancers",
+        "DescribeTrafficSources",
         "access-denied",
         10,
         &[&world.replacement_group],
@@ -530,7 +530,7 @@ async fn a_failure_after_attaching_still_lists_what_was_attached() {
             .reason
             .as_deref()
             .unwrap()
-            .contains("autoscaling:DescribeLoadBalancers"),
+            .contains("autoscaling:DescribeTrafficSources"),
         "{outcome:?}"
     );
     let mut tgs = outcome.attached.target_group_arns.clone();
@@ -546,14 +546,14 @@ async fn a_confirm_window_cut_short_by_the_deadline_reports_adding_as_pending_no
     // The first read back says Adding at once; the next takes 10 s. The 30 s window is cut by
     // the deadline (8 s, so the work stops at 5 s) while that read is still in flight.
     moto().fault_with(
-        "DescribeLoadBalancerTargetGroups",
+        "DescribeTrafficSources",
         "state",
         1,
         &[&world.replacement_group],
         json!({"state": "Adding"}),
     );
     moto().fault_with(
-        "DescribeLoadBalancerTargetGroups",
+        "DescribeTrafficSources",
         "state",
         5,
         &[&world.replacement_group],

@@ -129,6 +129,33 @@ async fn partial_attachment_adds_only_what_is_missing_and_detaches_nothing() {
 }
 
 #[tokio::test]
+async fn more_than_ten_sources_go_on_in_calls_of_ten_one_after_the_other() {
+    let world =
+        moto().world(json!({"name": "hk-many", "targetGroups": 8, "classicLoadBalancers": 4}));
+    let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert_eq!(outcome.attached.target_group_arns.len(), 8);
+    assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
+    assert_fully_attached(&world).await;
+    let attaches: Vec<Value> = moto()
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r["action"] == "AttachTrafficSources"
+                && r["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(&world.replacement_group)
+        })
+        .collect();
+    assert_eq!(attaches.len(), 2, "10 sources, then 2: {attaches:?}");
+    assert!(
+        attaches[1]["start"].as_f64() >= attaches[0]["end"].as_f64(),
+        "one update of the group at a time (Auto Scaling answers ResourceContention otherwise)"
+    );
+}
+
+#[tokio::test]
 async fn second_run_finds_everything_attached_and_changes_nothing() {
     let world = moto().world(json!({"name": "hk-rerun"}));
     assert_eq!(
@@ -227,6 +254,13 @@ async fn unknown_classic_load_balancer_fails_naming_it() {
             .as_deref()
             .unwrap()
             .contains("hk-badclb-gone"),
+        "{outcome:?}"
+    );
+    // One call carries the target groups and the classic load balancers: Auto Scaling refused
+    // it whole, and the outcome says nothing was attached.
+    assert!(outcome.attached.target_group_arns.is_empty(), "{outcome:?}");
+    assert!(
+        outcome.attached.load_balancer_names.is_empty(),
         "{outcome:?}"
     );
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
@@ -422,9 +456,25 @@ async fn traffic_sources_attached_through_the_traffic_source_api_count_as_attach
     );
     assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
     assert_eq!(outcome.hook_status, Some("Succeeded"));
-    // Not attached a second time through the legacy API.
-    let (tgs, _) = sources(&world.replacement_group).await;
-    assert_eq!(tgs, vec![world.target_group_arns[1].clone()]);
+    // One attach call, and it leaves out the target group the group already had.
+    let attaches: Vec<String> = moto()
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "AttachTrafficSources")
+        .map(|r| r["body"].as_str().unwrap_or_default().to_owned())
+        .filter(|body| body.contains(&world.replacement_group))
+        .collect();
+    assert_eq!(attaches.len(), 1, "{attaches:?}");
+    let id_of = |arn: &str| arn.rsplit('/').next().unwrap().to_owned();
+    assert!(
+        !attaches[0].contains(&id_of(&world.target_group_arns[0])),
+        "{attaches:?}"
+    );
+    assert!(
+        attaches[0].contains(&id_of(&world.target_group_arns[1])),
+        "{attaches:?}"
+    );
+    assert_fully_attached(&world).await;
 }
 
 #[tokio::test]

@@ -63,8 +63,13 @@ fn the_function_policy_grants_exactly_the_calls_the_code_makes() {
         !policy.contains("Detach") && !policy.contains("Deregister"),
         "nothing may detach or deregister"
     );
-    // Registration is scoped to target groups and classic load balancers, never "*".
+    // Attaching is scoped to replacement groups, registration to target groups and classic load
+    // balancers: never "*".
     for (action, resource) in [
+        (
+            "autoscaling:AttachTrafficSources",
+            ":autoScalingGroupName/${ReplacementGroupNamePattern}\"",
+        ),
         (
             "elasticloadbalancing:RegisterTargets",
             ":targetgroup/${TargetGroupNamePattern}/*\"",
@@ -110,8 +115,7 @@ fn the_audit_function_policy_grants_the_audits_calls_and_repairs_only_with_audit
     // Every changing action sits in a statement of its own under the AuditRepairs condition:
     // the list item (12 spaces in) that encloses it is `- !If` on AuditRepairs.
     for action in [
-        "autoscaling:AttachLoadBalancerTargetGroups",
-        "autoscaling:AttachLoadBalancers",
+        "autoscaling:AttachTrafficSources",
         "elasticloadbalancing:RegisterTargets",
         "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
     ] {

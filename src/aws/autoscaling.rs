@@ -1,9 +1,10 @@
 //! Auto Scaling: read groups and their attachments, attach what is missing. Never detaches.
 
+use aws_sdk_autoscaling::types::TrafficSourceIdentifier;
 use aws_sdk_autoscaling::Client;
 
 use super::AwsError;
-use crate::plan::{Attachment, GroupInstance, GroupState};
+use crate::plan::{Attachment, GroupInstance, GroupState, TrafficSource};
 
 /// The named groups that exist (absent names are simply not returned).
 pub async fn describe_groups(
@@ -66,81 +67,57 @@ fn group_state(group: &aws_sdk_autoscaling::types::AutoScalingGroup) -> GroupSta
     }
 }
 
-/// At most `plan::ATTACH_BATCH` ARNs per call.
-pub async fn attach_target_groups(
+/// Attaches target groups (`elbv2`) and classic load balancers (`elb`) in one call: at most
+/// `plan::ATTACH_BATCH` of them. Additive: nothing the group has is detached.
+pub async fn attach_traffic_sources(
     client: &Client,
     group: &str,
-    arns: &[String],
+    sources: &[TrafficSource],
 ) -> Result<(), AwsError> {
+    let identifiers = sources
+        .iter()
+        .map(|source| {
+            let (identifier, kind) = match source {
+                TrafficSource::TargetGroup(arn) => (arn, "elbv2"),
+                TrafficSource::LoadBalancer(name) => (name, "elb"),
+            };
+            TrafficSourceIdentifier::builder()
+                .identifier(identifier)
+                .r#type(kind)
+                .build()
+        })
+        .collect();
     client
-        .attach_load_balancer_target_groups()
+        .attach_traffic_sources()
         .auto_scaling_group_name(group)
-        .set_target_group_arns(Some(arns.to_vec()))
+        .set_traffic_sources(Some(identifiers))
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("autoscaling:AttachLoadBalancerTargetGroups", e))?;
+        .map_err(|e| AwsError::from_sdk("autoscaling:AttachTrafficSources", e))?;
     Ok(())
 }
 
-/// At most `plan::ATTACH_BATCH` names per call.
-pub async fn attach_load_balancers(
-    client: &Client,
-    group: &str,
-    names: &[String],
-) -> Result<(), AwsError> {
-    client
-        .attach_load_balancers()
-        .auto_scaling_group_name(group)
-        .set_load_balancer_names(Some(names.to_vec()))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("autoscaling:AttachLoadBalancers", e))?;
-    Ok(())
-}
-
-/// Target group and classic load balancer attachments of one group with their states, read concurrently.
+/// Every traffic source of one group with its state, however it was attached (the traffic-source
+/// API or the legacy target group and load balancer calls): one call for up to 50 of them.
 pub async fn describe_attachments(
     client: &Client,
     group: &str,
 ) -> Result<Vec<Attachment>, AwsError> {
-    let target_groups = async {
-        client
-            .describe_load_balancer_target_groups()
-            .auto_scaling_group_name(group)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk("autoscaling:DescribeLoadBalancerTargetGroups", e))
-    };
-    let load_balancers = async {
-        client
-            .describe_load_balancers()
-            .auto_scaling_group_name(group)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk("autoscaling:DescribeLoadBalancers", e))
-    };
-    let (tg_pages, lb_pages) = tokio::try_join!(target_groups, load_balancers)?;
-    let mut attachments = Vec::new();
-    for page in &tg_pages {
-        attachments.extend(page.load_balancer_target_groups().iter().map(|t| {
-            Attachment {
-                source: t
-                    .load_balancer_target_group_arn()
-                    .unwrap_or_default()
-                    .to_owned(),
-                state: t.state().unwrap_or_default().to_owned(),
-            }
-        }));
-    }
-    for page in &lb_pages {
-        attachments.extend(page.load_balancers().iter().map(|l| Attachment {
-            source: l.load_balancer_name().unwrap_or_default().to_owned(),
-            state: l.state().unwrap_or_default().to_owned(),
-        }));
-    }
-    Ok(attachments)
+    let pages: Vec<_> = client
+        .describe_traffic_sources()
+        .auto_scaling_group_name(group)
+        .max_records(50)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("autoscaling:DescribeTrafficSources", e))?;
+    Ok(pages
+        .iter()
+        .flat_map(|page| page.traffic_sources())
+        .map(|s| Attachment {
+            source: s.identifier().unwrap_or_default().to_owned(),
+            state: s.state().unwrap_or_default().to_owned(),
+        })
+        .collect())
 }

@@ -25,7 +25,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{action} failed: {code}: {message}{}", self.hint())]
 pub struct AwsError {
-    /// The IAM action of the call, e.g. `autoscaling:AttachLoadBalancerTargetGroups`.
+    /// The IAM action of the call, e.g. `autoscaling:AttachTrafficSources`.
     pub action: &'static str,
     /// AWS's error code (`AccessDenied`, `Throttling`, ...) or the SDK's failure kind (`Timeout`, `DispatchFailure`).
     pub code: String,

@@ -388,6 +388,15 @@ impl Moto {
         let g = describe_group(clients, group).await;
         let mut tgs = g.target_group_arns().to_vec();
         let mut lbs = g.load_balancer_names().to_vec();
+        // Attached through the traffic-source API: listed in TrafficSources only.
+        for source in g.traffic_sources() {
+            let identifier = source.identifier().unwrap_or_default().to_owned();
+            match source.r#type() {
+                Some("elbv2") => tgs.push(identifier),
+                Some("elb") => lbs.push(identifier),
+                other => panic!("traffic source {identifier} of type {other:?}"),
+            }
+        }
         tgs.sort();
         lbs.sort();
         (tgs, lbs)

@@ -15,6 +15,10 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
 - Attaching a classic load balancer to one group no longer deregisters other groups' instances.
 - Auto Scaling AttachLoadBalancers rejects unknown classic load balancer names with
   ValidationError, as AWS does (moto accepts any name).
+- Auto Scaling AttachTrafficSources and DescribeTrafficSources (target groups and classic load
+  balancers): listed in the group's TrafficSources only, instances registered as the group
+  scales, unknown sources rejected with ValidationError; DescribeTrafficSources lists every
+  source of the group, however it was attached, in pages of at most 50.
 - Rate limits (POST /_harness/rate-limit): a token bucket per action, answering throttling in
   each protocol's own shape (JSON: ThrottlingException; query: Throttling), as AWS does.
 - Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
@@ -48,11 +52,12 @@ from werkzeug.serving import make_server
 
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend, autoscaling_backends
+from moto.autoscaling.responses import AutoScalingResponse
 from moto.codedeploy import responses as codedeploy_responses
 from moto.codedeploy.exceptions import CodeDeployException
 from moto.codedeploy.models import DeploymentInfo, codedeploy_backends
 from moto.codedeploy.responses import CodeDeployResponse
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.elb.models import ELBBackend
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus
@@ -299,6 +304,103 @@ def attach_load_balancers(self, group_name, load_balancer_names):
 AutoScalingBackend.attach_load_balancers = attach_load_balancers
 
 
+# --- Auto Scaling: the traffic-source API (AttachTrafficSources, DescribeTrafficSources) -----
+# moto lacks both. As in AWS: an attachment made this way is listed in the group's
+# TrafficSources only (not in TargetGroupARNs / LoadBalancerNames, nor by the legacy describe
+# calls); Auto Scaling registers the group's instances with it, now and as the group scales;
+# DescribeTrafficSources lists every traffic source of the group, however it was attached.
+
+TRAFFIC_SOURCES_PER_CALL = 10
+TRAFFIC_SOURCE_STATES_PER_PAGE = 50
+
+
+def traffic_source_type(source):
+    kind = source.get("Type") or ("elbv2" if source["Identifier"].startswith("arn:") else "elb")
+    if kind not in ("elb", "elbv2", "vpc-lattice"):
+        raise ValidationError(f"Traffic source type {kind} is not valid")
+    return kind
+
+
+def sources_of(group, kind):
+    """The group's sources of one type, legacy attachments first, each once."""
+    legacy = list(group.target_group_arns if kind == "elbv2" else group.load_balancer_names)
+    extra = [
+        s["Identifier"]
+        for s in getattr(group, "traffic_sources", None) or []
+        if s.get("Type") == kind and s["Identifier"] not in legacy
+    ]
+    return legacy + extra
+
+
+def group_named(backend, group_name):
+    group = backend.autoscaling_groups.get(group_name)
+    if group is None:
+        raise ValidationError(f"AutoScalingGroup name not found - {group_name}")
+    return group
+
+
+def attach_traffic_sources(self):
+    backend = self.autoscaling_backend
+    group = group_named(backend, self._get_param("AutoScalingGroupName"))
+    sources = self._get_param("TrafficSources", [])
+    if not sources or len(sources) > TRAFFIC_SOURCES_PER_CALL:
+        raise ValidationError(f"Specify 1 to {TRAFFIC_SOURCES_PER_CALL} traffic sources")
+    known_target_groups = set(backend.elbv2_backend.target_groups)
+    known_load_balancers = {lb.name for lb in backend.elb_backend.describe_load_balancers(names=None)}
+    wanted = []
+    for source in sources:
+        kind = traffic_source_type(source)
+        known = known_target_groups if kind == "elbv2" else known_load_balancers
+        if source["Identifier"] not in known:
+            raise ValidationError(
+                "Provided Traffic Sources may not be valid. Please ensure they exist and try again."
+            )
+        wanted.append({"Identifier": source["Identifier"], "Type": kind})
+    current = list(getattr(group, "traffic_sources", None) or [])
+    for source in wanted:
+        if source["Identifier"] not in sources_of(group, source["Type"]):
+            current.append(source)
+    group.traffic_sources = current
+    backend.update_attached_target_groups(group.name)
+    backend.update_attached_elbs(group.name)
+    return EmptyResult()
+
+
+def describe_traffic_sources(self):
+    group = group_named(self.autoscaling_backend, self._get_param("AutoScalingGroupName"))
+    only = self._get_param("TrafficSourceType")
+    page = int(self._get_param("MaxRecords") or TRAFFIC_SOURCE_STATES_PER_PAGE)
+    if not 1 <= page <= TRAFFIC_SOURCE_STATES_PER_PAGE:
+        raise ValidationError(f"MaxRecords must be 1 to {TRAFFIC_SOURCE_STATES_PER_PAGE}")
+    states = [
+        {"TrafficSource": identifier, "State": "Added", "Identifier": identifier, "Type": kind}
+        for kind in ("elbv2", "elb")
+        if only in (None, kind)
+        for identifier in sources_of(group, kind)
+    ]
+    start = int(self._get_param("NextToken") or 0)
+    result = {"TrafficSources": states[start : start + page]}
+    if start + page < len(states):
+        result["NextToken"] = str(start + page)
+    return ActionResult(result)
+
+
+AutoScalingResponse.attach_traffic_sources = attach_traffic_sources
+AutoScalingResponse.describe_traffic_sources = describe_traffic_sources
+
+
+def update_attached_target_groups(self, group_name):
+    group = self.autoscaling_groups[group_name]
+    group_ids = {state.instance.id for state in group.instance_states}
+    for arn in sources_of(group, "elbv2"):
+        target_group = self.elbv2_backend.target_groups.get(arn)
+        if target_group is not None:
+            self.elbv2_backend.register_targets(arn, [{"Id": i, "Port": target_group.port} for i in group_ids])
+
+
+AutoScalingBackend.update_attached_target_groups = update_attached_target_groups
+
+
 # --- Auto Scaling: a classic load balancer shared by several groups keeps every group's ----
 # instances (moto deregisters every instance not in the group being updated).
 
@@ -312,9 +414,10 @@ def update_attached_elbs(self, group_name):
         if name != group_name
         for state in other.instance_states
     }
-    if not group.load_balancer_names:
+    names = sources_of(group, "elb")
+    if not names:
         return
-    for elb in self.elb_backend.describe_load_balancers(names=group.load_balancer_names):
+    for elb in self.elb_backend.describe_load_balancers(names=names):
         registered = set(elb.instance_ids)
         self.elb_backend.register_instances(elb.name, group_ids - registered, from_autoscaling=True)
         gone = registered - group_ids - other_ids
