@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
-use crate::plan::{self, GroupState, Hold, Moment, Registration, TrafficSource};
+use crate::plan::{self, GroupState, Hold, Moment, Registration, Scope, TrafficSource};
 use crate::run::{self, Fleets, Listings, RunError, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -107,10 +107,13 @@ pub struct Options {
     pub concurrency: usize,
     pub settings: Settings,
     pub deadline: Instant,
-    /// A deployment the caller may not read is outside its scope: `skipped`, not `error`. The
-    /// scheduled audit's role is limited to `DeploymentGroupPattern`; an operator's audit keeps
-    /// it an error.
-    pub denied_is_out_of_scope: bool,
+    /// The scheduled audit's `DeploymentGroupPattern`, which limits what its role may read: a
+    /// group whose deployment group is outside it is `skipped` without a call; a denied read of
+    /// one that may be outside it (the application is not in a replacement group's name) is
+    /// `skipped`; a denied read of one inside it stays an `error` (a lost statement, a service
+    /// control policy), so the alarm hears of it. `None` (an operator's audit): every denial is
+    /// an error.
+    pub deployment_group_pattern: Option<String>,
 }
 
 /// Lists every group, then checks (and with `fix`, repairs) each replacement group, `concurrency`
@@ -191,6 +194,18 @@ async fn check_group(
 ) -> Row {
     let mut row = Row::unchecked(&group.name);
     let deployment_id = row.deployment_id.clone();
+    let deployment_group = plan::parse_replacement_group_name(&group.name)
+        .map_or("", |(deployment_group, _)| deployment_group);
+    let pattern = options.deployment_group_pattern.as_deref();
+    let scope = pattern.map(|pattern| plan::scope(pattern, deployment_group));
+    if scope == Some(Scope::Outside) {
+        row.status = Status::Skipped;
+        row.reason = Some(format!(
+            "deployment group {deployment_group} is outside DeploymentGroupPattern ({}): not this function's to check",
+            pattern.unwrap_or_default()
+        ));
+        return row;
+    }
     match repair_group(clients, &group, &deployment_id, options, reads).await {
         Ok(GroupResult::Skipped(reason)) => {
             row.status = Status::Skipped;
@@ -222,11 +237,12 @@ async fn check_group(
             row.load_balancers = load_balancers;
         }
         Err(RunError::Deployment { source, .. })
-            if options.denied_is_out_of_scope && source.is_access_denied() =>
+            if scope == Some(Scope::Unknown) && source.is_access_denied() =>
         {
             row.status = Status::Skipped;
             row.reason = Some(format!(
-                "outside this function's permissions (DeploymentGroupPattern): {source}"
+                "taken as outside DeploymentGroupPattern ({}), which may leave out its application: {source}",
+                pattern.unwrap_or_default()
             ));
         }
         Err(e) => {
@@ -234,7 +250,16 @@ async fn check_group(
                 deployment_id, auto_scaling_group = group.name, error_code = e.code().unwrap_or(""),
                 error = %e, "audit could not check group"
             );
-            row.reason = Some(e.to_string());
+            let denied_inside = scope == Some(Scope::Inside)
+                && matches!(&e, RunError::Deployment { source, .. } if source.is_access_denied());
+            row.reason = Some(if denied_inside {
+                format!(
+                    "{e} (DeploymentGroupPattern ({}) includes deployment group {deployment_group}: a policy statement or a service control policy denies the audit function)",
+                    pattern.unwrap_or_default()
+                )
+            } else {
+                e.to_string()
+            });
         }
     }
     row
@@ -382,6 +407,16 @@ async fn repair_group(
     })
 }
 
+/// `DEPLOYMENT_GROUP_PATTERN`, the template's `DeploymentGroupPattern` given to the audit
+/// function: unset or empty is `*`, the template's default (every deployment group in scope).
+pub fn deployment_group_pattern_from_env() -> String {
+    std::env::var("DEPLOYMENT_GROUP_PATTERN")
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .unwrap_or_else(|| "*".to_owned())
+}
+
 /// `AUDIT_FIX`: `true` repairs; unset or `false` only reports; anything else only reports, with a
 /// warning (a typo must not start repairs, nor silently stop them without a word).
 pub fn fix_from_env() -> bool {
@@ -414,6 +449,7 @@ pub enum ScheduledError {
 pub async fn scheduled(
     clients: &Clients,
     fix: bool,
+    deployment_group_pattern: String,
     deadline: Instant,
 ) -> Result<Report, ScheduledError> {
     let options = Options {
@@ -421,7 +457,7 @@ pub async fn scheduled(
         concurrency: 8,
         settings: Settings::default(),
         deadline,
-        denied_is_out_of_scope: true,
+        deployment_group_pattern: Some(deployment_group_pattern),
     };
     // Each row is logged as it is checked, so a run the deadline stops still leaves them.
     let report = tokio::time::timeout_at(

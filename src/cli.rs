@@ -164,7 +164,7 @@ async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Tim
         concurrency: usize::from(concurrency),
         settings: timing.settings(false),
         deadline: timing.deadline(),
-        denied_is_out_of_scope: false,
+        deployment_group_pattern: None,
     };
     let show_progress = std::io::stderr().is_terminal();
     let report = match audit::audit(&clients, &options, |_, done, total| {
@@ -234,12 +234,14 @@ async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
     print_outcomes(&outcomes)
 }
 
-/// A scheduled event, exactly as the function runs it (`AUDIT_FIX` decides whether it repairs):
+/// A scheduled event, exactly as the function runs it (`AUDIT_FIX` decides whether it repairs,
+/// `DEPLOYMENT_GROUP_PATTERN` what is in its scope):
 /// the report as JSON; exit 1 when it did not finish or a group could not be checked.
 async fn scheduled_audit(deadline: Instant) -> u8 {
     use crate::audit;
     let clients = Clients::from_env(true).await;
-    match audit::scheduled(&clients, audit::fix_from_env(), deadline).await {
+    let pattern = audit::deployment_group_pattern_from_env();
+    match audit::scheduled(&clients, audit::fix_from_env(), pattern, deadline).await {
         Ok(report) => {
             match serde_json::to_string_pretty(&report) {
                 Ok(json) => println!("{json}"),

@@ -48,11 +48,13 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
     let audit = ScheduledAudit {
         enabled: std::env::var("SCHEDULED_AUDIT").is_ok_and(|v| v.trim() == "true"),
         fix: audit::fix_from_env(),
+        deployment_group_pattern: audit::deployment_group_pattern_from_env(),
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let clients = clients.clone();
         let settings = settings.clone();
-        async move { invoke(&clients, &settings, audit, event).await }
+        let audit = audit.clone();
+        async move { invoke(&clients, &settings, &audit, event).await }
     }))
     .await
 }
@@ -82,17 +84,19 @@ fn settings_from_env() -> Settings {
 
 /// Whether this function answers scheduled events with the account audit (`SCHEDULED_AUDIT=true`,
 /// set on the template's audit function only: the hook function, which instances may invoke,
-/// ignores them), and whether the audit repairs (`AUDIT_FIX`).
-#[derive(Debug, Clone, Copy)]
+/// ignores them), whether the audit repairs (`AUDIT_FIX`), and what is in its scope
+/// (`DEPLOYMENT_GROUP_PATTERN`).
+#[derive(Debug, Clone)]
 struct ScheduledAudit {
     enabled: bool,
     fix: bool,
+    deployment_group_pattern: String,
 }
 
 async fn invoke(
     clients: &LazyClients,
     settings: &Settings,
-    audit: ScheduledAudit,
+    audit: &ScheduledAudit,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     let deadline = deadline_of(event.context.deadline);
@@ -114,7 +118,7 @@ async fn invoke(
     let decoded = match request {
         Request::Deployments(decoded) => decoded,
         Request::ScheduledAudit if audit.enabled => {
-            return scheduled_audit(&clients.audit().await, audit.fix, deadline).await
+            return scheduled_audit(&clients.audit().await, audit, deadline).await
         }
         // Ignored like any event that is not a signal to act: through the same outcome path.
         Request::ScheduledAudit => vec![Decoded::Ignore {
@@ -151,10 +155,11 @@ async fn invoke(
 /// group could not be checked (the report is in the log either way).
 async fn scheduled_audit(
     clients: &Clients,
-    fix: bool,
+    scheduled: &ScheduledAudit,
     deadline: Instant,
 ) -> Result<Value, Diagnostic> {
-    let report = audit::scheduled(clients, fix, deadline)
+    let pattern = scheduled.deployment_group_pattern.clone();
+    let report = audit::scheduled(clients, scheduled.fix, pattern, deadline)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "scheduled audit failed");

@@ -176,6 +176,63 @@ pub fn parse_replacement_group_name(name: &str) -> Option<(&str, &str)> {
     (!group.is_empty() && !id.is_empty()).then_some((group, id))
 }
 
+/// Whether a deployment group is inside `DeploymentGroupPattern`, the
+/// `<application>/<deployment-group>` IAM resource pattern that limits what a role may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every deployment group of this name is inside it: a denial is a fault, not the scope.
+    Inside,
+    /// No deployment group of this name is inside it.
+    Outside,
+    /// It depends on the application, which a replacement group's name does not hold.
+    Unknown,
+}
+
+/// Judges `deployment_group` (the name in a replacement group's name) against `pattern`, with
+/// IAM's wildcards (`*` any run of characters, `?` one), case-sensitive as IAM matches ARNs.
+pub fn scope(pattern: &str, deployment_group: &str) -> Scope {
+    if pattern == "*" {
+        return Scope::Inside;
+    }
+    // A `*` in the application part could also take a `/` of the group's own name.
+    let Some((application, group)) = pattern
+        .rsplit_once('/')
+        .filter(|_| !deployment_group.contains('/'))
+    else {
+        return Scope::Unknown;
+    };
+    match (wildcard_match(group, deployment_group), application == "*") {
+        (false, _) => Scope::Outside,
+        (true, true) => Scope::Inside,
+        (true, false) => Scope::Unknown,
+    }
+}
+
+/// `*` matches any run of characters (none included), `?` exactly one.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    // The last `*` seen, and where in the text its run ends so far.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((star_at, run_end)) = star {
+            // Let the `*` take one more character and try again after it.
+            star = Some((star_at, run_end + 1));
+            pi = star_at + 1;
+            ti = run_end + 1;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
 /// Decides whether a deployment is ours to repair and, if so, what it asks for.
 pub fn assess(deployment: &Deployment) -> Result<Work, Skip> {
     let platform = deployment.compute_platform.as_deref().unwrap_or("Server");
@@ -1248,6 +1305,48 @@ mod tests {
         let p = &plan(&work, &resolved(), &[g]).unwrap()[0];
         let c = confirm(p, &[attached("arn:b", "Added"), attached("clb", "Added")]);
         assert_eq!(c.absent, vec!["arn:a"]);
+    }
+
+    #[test]
+    fn wildcards_match_as_iam_matches_them() {
+        for (pattern, text, expected) in [
+            ("*", "", true),
+            ("*", "prod", true),
+            ("prod", "prod", true),
+            ("prod", "Prod", false),
+            ("prod-*", "prod-web", true),
+            ("prod-*", "prod-", true),
+            ("prod-*", "staging-web", false),
+            ("*-web", "prod-web", true),
+            ("*-web", "prod-api", false),
+            ("p?od", "prod", true),
+            ("p?od", "pod", false),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "aXbY", false),
+            ("a*a", "aaa", true),
+            ("**", "x", true),
+        ] {
+            assert_eq!(
+                wildcard_match(pattern, text),
+                expected,
+                "{pattern} against {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn scope_is_judged_from_the_deployment_group_part_of_the_pattern() {
+        assert_eq!(scope("*", "web_dg"), Scope::Inside);
+        assert_eq!(scope("*/*", "web_dg"), Scope::Inside);
+        assert_eq!(scope("*/web_*", "web_dg"), Scope::Inside);
+        assert_eq!(scope("*/api_*", "web_dg"), Scope::Outside);
+        assert_eq!(scope("shop/prod-*", "staging-web"), Scope::Outside);
+        // The application is not in a replacement group's name: it may or may not match.
+        assert_eq!(scope("shop/*", "web_dg"), Scope::Unknown);
+        assert_eq!(scope("shop/prod-*", "prod-web"), Scope::Unknown);
+        // No `/`: a `*` may span the application and the group.
+        assert_eq!(scope("shop*", "web_dg"), Scope::Unknown);
+        assert_eq!(scope("*/web", "a/web"), Scope::Unknown);
     }
 
     #[test]

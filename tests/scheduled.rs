@@ -239,10 +239,21 @@ fn every_run_writes_a_metrics_document_that_matches_its_outcome() {
     );
 }
 
-#[test]
-fn a_deployment_the_audit_function_may_not_read_is_outside_its_scope_not_an_error() {
-    let moto = Moto::start();
-    let world = moto.world(json!({"name": "sd", "status": "Succeeded"}));
+/// `scheduled` with the audit function's `DEPLOYMENT_GROUP_PATTERN`.
+fn scheduled_in(moto: &Moto, pattern: &str) -> Output {
+    let path = write_temp("scheduled-pattern", &event("scheduled", "", ""));
+    moto.cli()
+        .arg("handle")
+        .arg(&path)
+        .env("LOG_FORMAT", "json")
+        .env("DEPLOYMENT_GROUP_PATTERN", pattern)
+        .output()
+        .expect("run handle")
+}
+
+/// A world whose GetDeployment is denied, as to a role limited by DeploymentGroupPattern.
+fn denied_world(moto: &Moto, name: &str) -> support::World {
+    let world = moto.world(json!({"name": name, "status": "Succeeded"}));
     moto.fault_with(
         "GetDeployment",
         "access-denied",
@@ -250,7 +261,16 @@ fn a_deployment_the_audit_function_may_not_read_is_outside_its_scope_not_an_erro
         &[&world.deployment_id],
         json!({}),
     );
-    let output = scheduled(&moto, None);
+    world
+}
+
+#[test]
+fn a_denied_deployment_that_the_pattern_may_leave_out_is_skipped_not_an_error() {
+    let moto = Moto::start();
+    let world = denied_world(&moto, "sd");
+    // `shop/*`: every deployment group of the application `shop`; this group's application is
+    // not in its name, so the denial may be the pattern's doing.
+    let output = scheduled_in(&moto, "shop/*");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -260,7 +280,7 @@ fn a_deployment_the_audit_function_may_not_read_is_outside_its_scope_not_an_erro
         r["reason"]
             .as_str()
             .unwrap()
-            .contains("DeploymentGroupPattern"),
+            .contains("outside DeploymentGroupPattern (shop/*)"),
         "{r}"
     );
     assert_eq!(metrics_document(&output)["GroupsError"], 0);
@@ -268,4 +288,61 @@ fn a_deployment_the_audit_function_may_not_read_is_outside_its_scope_not_an_erro
     let (code, report) = support::audit(&moto, &[]);
     assert_eq!(code, Some(1));
     assert_eq!(row(&report, &world.replacement_group)["status"], "error");
+}
+
+#[test]
+fn a_denied_deployment_inside_the_pattern_is_an_error_the_alarm_hears_of() {
+    let moto = Moto::start();
+    let world = denied_world(&moto, "si");
+    // The template's default, `*`: the role may read every deployment group, so a denial is a
+    // lost statement or a service control policy, not the scope. Unset means the same.
+    for output in [scheduled_in(&moto, "*"), scheduled(&moto, None)] {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let r = row(&report, &world.replacement_group);
+        assert_eq!(r["status"], "error", "{r}");
+        let reason = r["reason"].as_str().unwrap();
+        assert!(reason.contains("AccessDenied"), "{r}");
+        assert!(
+            reason.contains("DeploymentGroupPattern (*) includes deployment group si_dg"),
+            "{r}"
+        );
+        assert_eq!(metrics_document(&output)["GroupsError"], 1);
+    }
+}
+
+#[test]
+fn a_group_outside_the_pattern_is_skipped_without_reading_its_deployment() {
+    let moto = Moto::start();
+    let world = moto.world(json!({"name": "so", "status": "Succeeded"}));
+    moto.clear_requests();
+    let output = scheduled_in(&moto, "*/billing-*");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let r = row(&report, &world.replacement_group);
+    assert_eq!(r["status"], "skipped", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("so_dg is outside DeploymentGroupPattern (*/billing-*)"),
+        "{r}"
+    );
+    let reads: Vec<Value> = moto
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r["body"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&world.deployment_id)
+        })
+        .collect();
+    assert!(reads.is_empty(), "no call about its deployment: {reads:?}");
+    // Inside the pattern, the same group is checked (and, missing its sources, reported so).
+    let output = scheduled_in(&moto, "*/so_*");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(row(&report, &world.replacement_group)["status"], "missing");
 }
