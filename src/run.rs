@@ -672,33 +672,73 @@ pub(crate) fn plan_groups(
 }
 
 /// Target groups and classic load balancers go on together, in AttachTrafficSources calls
-/// within the per-call limit; each batch Auto Scaling accepted is recorded in `progress` at once.
+/// within the per-call limit, one after the other; each source Auto Scaling accepted is recorded
+/// in `progress` at once. A call Auto Scaling refuses (`ValidationError`: a classic load balancer
+/// that no longer exists, say) is made again one source at a time, so one refused source keeps
+/// none of the others off the group, and the failure names only the refused ones.
 pub async fn attach(
     clients: &Clients,
     group_plan: &GroupPlan,
     progress: &Progress,
 ) -> Result<(), RunError> {
     let group = group_plan.auto_scaling_group.as_str();
+    let mut rejected: Vec<TrafficSource> = Vec::new();
+    let mut first_refusal: Option<AwsError> = None;
     for batch in group_plan.attach_batches() {
-        aws::autoscaling::attach_traffic_sources(clients.autoscaling(), group, &batch)
-            .await
-            .map_err(|source| {
-                if source.code == "ValidationError" {
-                    RunError::TrafficSourcesRejected {
-                        group: group.to_owned(),
-                        sources: batch.clone(),
-                        source,
-                    }
-                } else {
-                    RunError::Aws {
-                        groups: vec![group.to_owned()],
-                        source,
-                    }
+        let refusal =
+            match aws::autoscaling::attach_traffic_sources(clients.autoscaling(), group, &batch)
+                .await
+            {
+                Ok(()) => {
+                    progress.record(&batch);
+                    continue;
                 }
-            })?;
-        progress.record(&batch);
+                Err(error) => refused_sources(group, error)?,
+            };
+        if let [source] = batch.as_slice() {
+            rejected.push(source.clone());
+            first_refusal.get_or_insert(refusal);
+            continue;
+        }
+        for source in &batch {
+            let one = std::slice::from_ref(source);
+            match aws::autoscaling::attach_traffic_sources(clients.autoscaling(), group, one).await
+            {
+                Ok(()) => progress.record(one),
+                Err(error) => {
+                    let refusal = refused_sources(group, error)?;
+                    first_refusal.get_or_insert(refusal);
+                    rejected.push(source.clone());
+                }
+            }
+        }
     }
-    Ok(())
+    match first_refusal {
+        None => Ok(()),
+        Some(source) => Err(RunError::TrafficSourcesRejected {
+            group: group.to_owned(),
+            sources: rejected,
+            source,
+        }),
+    }
+}
+
+/// A failed attach call: `Ok` with the error when Auto Scaling refused the sources it was given
+/// (`ValidationError`), else the run's error (the group itself gone, or any other failure).
+fn refused_sources(group: &str, error: AwsError) -> Result<AwsError, RunError> {
+    if error.code != "ValidationError" {
+        return Err(RunError::Aws {
+            groups: vec![group.to_owned()],
+            source: error,
+        });
+    }
+    // Auto Scaling's answer when the group is gone: "AutoScalingGroup name not found - ...".
+    if error.message.contains("AutoScalingGroup name not found") {
+        return Err(RunError::MissingGroups {
+            groups: vec![group.to_owned()],
+        });
+    }
+    Ok(error)
 }
 
 /// How long before the work deadline the confirm window closes at the latest, so that a read
@@ -1080,6 +1120,43 @@ fn ignored(source: Source, deployment_id: Option<String>, reason: String) -> Out
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn aws_error(code: &str, message: &str) -> AwsError {
+        AwsError {
+            action: "autoscaling:AttachTrafficSources",
+            code: code.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_refused_attach_is_the_sources_unless_the_group_is_gone_or_it_is_no_refusal() {
+        let refused = aws_error(
+            "ValidationError",
+            "Provided Traffic Sources may not be valid.",
+        );
+        assert_eq!(refused_sources("g", refused.clone()), Ok(refused));
+        assert_eq!(
+            refused_sources(
+                "g",
+                aws_error(
+                    "ValidationError",
+                    "AutoScalingGroup name not found - AutoScalingGroup g not found"
+                )
+            ),
+            Err(RunError::MissingGroups {
+                groups: vec!["g".into()]
+            })
+        );
+        let throttled = aws_error("Throttling", "Rate exceeded");
+        assert_eq!(
+            refused_sources("g", throttled.clone()),
+            Err(RunError::Aws {
+                groups: vec!["g".into()],
+                source: throttled
+            })
+        );
+    }
 
     #[test]
     fn user_seconds_clamp_instead_of_failing() {

@@ -132,6 +132,14 @@ async fn partial_attachment_adds_only_what_is_missing_and_detaches_nothing() {
 async fn more_than_ten_sources_go_on_in_calls_of_ten_one_after_the_other() {
     let world =
         moto().world(json!({"name": "hk-many", "targetGroups": 8, "classicLoadBalancers": 4}));
+    // Each attach held 50 ms on the server, so calls made together would be seen overlapping.
+    moto().fault_with(
+        "AttachTrafficSources",
+        "hang",
+        10,
+        &[&world.replacement_group],
+        json!({"seconds": 0.05}),
+    );
     let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
     assert_eq!(outcome.attached.target_group_arns.len(), 8);
@@ -148,7 +156,36 @@ async fn more_than_ten_sources_go_on_in_calls_of_ten_one_after_the_other() {
                     .contains(&world.replacement_group)
         })
         .collect();
-    assert_eq!(attaches.len(), 2, "10 sources, then 2: {attaches:?}");
+    // What each call carried: its members' types, in order.
+    let types: Vec<Vec<String>> = attaches
+        .iter()
+        .map(|r| {
+            let body = r["body"].as_str().unwrap();
+            assert!(
+                body.contains("SkipZonalShiftValidation=true"),
+                "the legacy calls' behaviour, no zonal-shift check: {body}"
+            );
+            let mut members: Vec<(usize, String)> = body
+                .split('&')
+                .filter_map(|pair| {
+                    let (key, value) = pair.split_once('=')?;
+                    let n = key
+                        .strip_prefix("TrafficSources.member.")?
+                        .strip_suffix(".Type")?;
+                    Some((n.parse().ok()?, value.to_owned()))
+                })
+                .collect();
+            members.sort();
+            members.into_iter().map(|(_, kind)| kind).collect()
+        })
+        .collect();
+    let elbv2 = |n: usize| vec!["elbv2".to_owned(); n];
+    let elb = |n: usize| vec!["elb".to_owned(); n];
+    assert_eq!(
+        types,
+        vec![[elbv2(8), elb(2)].concat(), elb(2)],
+        "10 sources, target groups first, then the other 2"
+    );
     assert!(
         attaches[1]["start"].as_f64() >= attaches[0]["end"].as_f64(),
         "one update of the group at a time (Auto Scaling answers ResourceContention otherwise)"
@@ -256,13 +293,18 @@ async fn unknown_classic_load_balancer_fails_naming_it() {
             .contains("hk-badclb-gone"),
         "{outcome:?}"
     );
-    // One call carries the target groups and the classic load balancers: Auto Scaling refused
-    // it whole, and the outcome says nothing was attached.
-    assert!(outcome.attached.target_group_arns.is_empty(), "{outcome:?}");
-    assert!(
-        outcome.attached.load_balancer_names.is_empty(),
-        "{outcome:?}"
-    );
+    // Auto Scaling refused the call that carried every source; each then went on alone, so the
+    // refused name keeps none of the others off the group, and only it is named.
+    let reason = outcome.reason.clone().unwrap();
+    for other in world.target_group_arns.iter().chain(&world.load_balancers) {
+        assert!(
+            !reason.contains(other.as_str()),
+            "only the refused source: {reason}"
+        );
+    }
+    assert_eq!(outcome.attached.target_group_arns, world.target_group_arns);
+    assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
+    assert_fully_attached(&world).await;
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
 }
 

@@ -91,6 +91,9 @@ pub async fn attach_traffic_sources(
         .attach_traffic_sources()
         .auto_scaling_group_name(group)
         .set_traffic_sources(Some(identifiers))
+        // The legacy attach calls this replaces make no zonal-shift check, and the group is a
+        // copy of one that already had these sources: the same attach, not a new judgement.
+        .skip_zonal_shift_validation(true)
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("autoscaling:AttachTrafficSources", e))?;

@@ -23,7 +23,7 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
   each protocol's own shape (JSON: ThrottlingException; query: Throttling), as AWS does.
 - Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
   an attach that is accepted but does nothing, and attachment states held at `Adding`.
-- A request log (action, start, end, status, the client's connection, the body's first 1000
+- A request log (action, start, end, status, the client's connection, the body's first 8000
   bytes) for the call-graph test and the benchmark.
 - HTTP/1.1 connections kept open between requests, as AWS endpoints keep them (werkzeug's
   development server closes each one after its response; see `KeepAliveRequestHandler`).
@@ -315,7 +315,9 @@ TRAFFIC_SOURCE_STATES_PER_PAGE = 50
 
 
 def traffic_source_type(source):
-    kind = source.get("Type") or ("elbv2" if source["Identifier"].startswith("arn:") else "elb")
+    # Stricter than AWS, which infers an ARN's type: our code always names the type, and a
+    # request without it must not pass here.
+    kind = source.get("Type")
     if kind not in ("elb", "elbv2", "vpc-lattice"):
         raise ValidationError(f"Traffic source type {kind} is not valid")
     return kind
@@ -606,7 +608,7 @@ class Harness:
             "start": start,
             "end": time.time(),
             "status": int(status.split()[0]),
-            "body": body[:1000].decode("utf-8", "replace"),
+            "body": body[:8000].decode("utf-8", "replace"),
         }
         with LOCK:
             if len(REQUESTS) < 100_000:
