@@ -190,6 +190,9 @@ pub enum Scope {
 
 /// Judges `deployment_group` (the name in a replacement group's name) against `pattern`, with
 /// IAM's wildcards (`*` any run of characters, `?` one), case-sensitive as IAM matches ARNs.
+/// Only a pattern whose application part is `*` can say `Inside`. Two limits: a deployment group
+/// renamed since its deployment keeps its old name in the replacement group's name, and
+/// `Outside` assumes an application name holds no `/` (IAM's `*` would span it).
 pub fn scope(pattern: &str, deployment_group: &str) -> Scope {
     if pattern == "*" {
         return Scope::Inside;
@@ -215,12 +218,13 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
     // The last `*` seen, and where in the text its run ends so far.
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // A `*` in the pattern is a wildcard even where the text has a `*` of its own.
+        if pi < p.len() && p[pi] == '*' {
             star = Some((pi, ti));
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some((star_at, run_end)) = star {
             // Let the `*` take one more character and try again after it.
             star = Some((star_at, run_end + 1));
@@ -1325,6 +1329,9 @@ mod tests {
             ("a*b*c", "aXbY", false),
             ("a*a", "aaa", true),
             ("**", "x", true),
+            ("a*", "a*b", true),
+            ("prod-*", "prod-*x", true),
+            ("a?c", "a*c", true),
         ] {
             assert_eq!(
                 wildcard_match(pattern, text),

@@ -684,6 +684,18 @@ pub async fn attach(
     let group = group_plan.auto_scaling_group.as_str();
     let mut rejected: Vec<TrafficSource> = Vec::new();
     let mut first_refusal: Option<AwsError> = None;
+    // Another failure after some refusals: those are logged, the failure is the run's error.
+    let fail = |error: AwsError, rejected: &[TrafficSource]| {
+        let failure = refused_sources(group, error);
+        if failure.is_err() && !rejected.is_empty() {
+            tracing::error!(
+                auto_scaling_group = group,
+                refused = list(rejected),
+                "Auto Scaling refused these sources before the attach failed otherwise"
+            );
+        }
+        failure
+    };
     for batch in group_plan.attach_batches() {
         let refusal =
             match aws::autoscaling::attach_traffic_sources(clients.autoscaling(), group, &batch)
@@ -693,24 +705,32 @@ pub async fn attach(
                     progress.record(&batch);
                     continue;
                 }
-                Err(error) => refused_sources(group, error)?,
+                Err(error) => fail(error, &rejected)?,
             };
         if let [source] = batch.as_slice() {
             rejected.push(source.clone());
             first_refusal.get_or_insert(refusal);
             continue;
         }
+        let refused_before = rejected.len();
         for source in &batch {
             let one = std::slice::from_ref(source);
             match aws::autoscaling::attach_traffic_sources(clients.autoscaling(), group, one).await
             {
                 Ok(()) => progress.record(one),
                 Err(error) => {
-                    let refusal = refused_sources(group, error)?;
+                    let refusal = fail(error, &rejected)?;
                     first_refusal.get_or_insert(refusal);
                     rejected.push(source.clone());
                 }
             }
+        }
+        if rejected.len() == refused_before {
+            tracing::warn!(
+                auto_scaling_group = group,
+                error = %refusal,
+                "Auto Scaling refused the sources together but took each alone"
+            );
         }
     }
     match first_refusal {

@@ -305,6 +305,20 @@ async fn unknown_classic_load_balancer_fails_naming_it() {
     assert_eq!(outcome.attached.target_group_arns, world.target_group_arns);
     assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
     assert_fully_attached(&world).await;
+    // The refused call, then one call per source: 2 target groups and 2 classic load balancers.
+    let attaches = moto()
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["action"] == "AttachTrafficSources"
+                && r["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(&world.replacement_group)
+        })
+        .count();
+    assert_eq!(attaches, 5);
+    assert_eq!(sources(&world.unrelated_group).await, (vec![], vec![]));
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
 }
 

@@ -296,7 +296,11 @@ fn a_denied_deployment_inside_the_pattern_is_an_error_the_alarm_hears_of() {
     let world = denied_world(&moto, "si");
     // The template's default, `*`: the role may read every deployment group, so a denial is a
     // lost statement or a service control policy, not the scope. Unset means the same.
-    for output in [scheduled_in(&moto, "*"), scheduled(&moto, None)] {
+    for (pattern, output) in [
+        ("*", scheduled_in(&moto, "*")),
+        ("*/si_*", scheduled_in(&moto, "*/si_*")),
+        ("*", scheduled(&moto, None)),
+    ] {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{stderr}");
         let report: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -305,7 +309,9 @@ fn a_denied_deployment_inside_the_pattern_is_an_error_the_alarm_hears_of() {
         let reason = r["reason"].as_str().unwrap();
         assert!(reason.contains("AccessDenied"), "{r}");
         assert!(
-            reason.contains("DeploymentGroupPattern (*) includes deployment group si_dg"),
+            reason.contains(&format!(
+                "DeploymentGroupPattern ({pattern}) includes deployment group si_dg"
+            )),
             "{r}"
         );
         assert_eq!(metrics_document(&output)["GroupsError"], 1);

@@ -91,8 +91,10 @@ pub async fn attach_traffic_sources(
         .attach_traffic_sources()
         .auto_scaling_group_name(group)
         .set_traffic_sources(Some(identifiers))
-        // The legacy attach calls this replaces make no zonal-shift check, and the group is a
-        // copy of one that already had these sources: the same attach, not a new judgement.
+        // The legacy attach calls (AttachLoadBalancerTargetGroups, AttachLoadBalancers) take no
+        // such check. It refuses a load balancer with cross-zone load balancing off when the
+        // group has zonal shift on; that pairing is the operator's, named by their deployment
+        // group, and refusing it here would fail the deployment at its last step.
         .skip_zonal_shift_validation(true)
         .send()
         .await
