@@ -47,6 +47,21 @@ async fn assert_fully_attached(world: &World) {
     assert_eq!(lbs, world.load_balancers);
 }
 
+/// The AttachTrafficSources requests that named the world's replacement group, in order.
+fn attach_calls(world: &World) -> Vec<Value> {
+    moto()
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r["action"] == "AttachTrafficSources"
+                && r["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(&world.replacement_group)
+        })
+        .collect()
+}
+
 async fn assert_untouched(world: &World) {
     assert_eq!(sources(&world.replacement_group).await, (vec![], vec![]));
     assert_eq!(sources(&world.unrelated_group).await, (vec![], vec![]));
@@ -145,17 +160,7 @@ async fn more_than_ten_sources_go_on_in_calls_of_ten_one_after_the_other() {
     assert_eq!(outcome.attached.target_group_arns.len(), 8);
     assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
     assert_fully_attached(&world).await;
-    let attaches: Vec<Value> = moto()
-        .requests()
-        .into_iter()
-        .filter(|r| {
-            r["action"] == "AttachTrafficSources"
-                && r["body"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains(&world.replacement_group)
-        })
-        .collect();
+    let attaches = attach_calls(&world);
     // What each call carried: its members' types, in order.
     let types: Vec<Vec<String>> = attaches
         .iter()
@@ -306,18 +311,7 @@ async fn unknown_classic_load_balancer_fails_naming_it() {
     assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
     assert_fully_attached(&world).await;
     // The refused call, then one call per source: 2 target groups and 2 classic load balancers.
-    let attaches = moto()
-        .requests()
-        .iter()
-        .filter(|r| {
-            r["action"] == "AttachTrafficSources"
-                && r["body"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains(&world.replacement_group)
-        })
-        .count();
-    assert_eq!(attaches, 5);
+    assert_eq!(attach_calls(&world).len(), 5);
     assert_eq!(sources(&world.unrelated_group).await, (vec![], vec![]));
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
 }
@@ -513,12 +507,9 @@ async fn traffic_sources_attached_through_the_traffic_source_api_count_as_attach
     assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
     assert_eq!(outcome.hook_status, Some("Succeeded"));
     // One attach call, and it leaves out the target group the group already had.
-    let attaches: Vec<String> = moto()
-        .requests()
+    let attaches: Vec<String> = attach_calls(&world)
         .iter()
-        .filter(|r| r["action"] == "AttachTrafficSources")
         .map(|r| r["body"].as_str().unwrap_or_default().to_owned())
-        .filter(|body| body.contains(&world.replacement_group))
         .collect();
     assert_eq!(attaches.len(), 1, "{attaches:?}");
     let id_of = |arn: &str| arn.rsplit('/').next().unwrap().to_owned();

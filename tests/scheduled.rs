@@ -251,6 +251,16 @@ fn scheduled_in(moto: &Moto, pattern: &str) -> Output {
         .expect("run handle")
 }
 
+/// The group's row of a scheduled run that succeeded: `skipped`, its reason containing `why`.
+fn assert_skipped(output: &Output, group: &str, why: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let r = row(&report, group);
+    assert_eq!(r["status"], "skipped", "{r}");
+    assert!(r["reason"].as_str().unwrap().contains(why), "{r}");
+}
+
 /// A world whose GetDeployment is denied, as to a role limited by DeploymentGroupPattern.
 fn denied_world(moto: &Moto, name: &str) -> support::World {
     let world = moto.world(json!({"name": name, "status": "Succeeded"}));
@@ -271,17 +281,10 @@ fn a_denied_deployment_that_the_pattern_may_leave_out_is_skipped_not_an_error() 
     // `shop/*`: every deployment group of the application `shop`; this group's application is
     // not in its name, so the denial may be the pattern's doing.
     let output = scheduled_in(&moto, "shop/*");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let r = row(&report, &world.replacement_group);
-    assert_eq!(r["status"], "skipped", "{r}");
-    assert!(
-        r["reason"]
-            .as_str()
-            .unwrap()
-            .contains("outside DeploymentGroupPattern (shop/*)"),
-        "{r}"
+    assert_skipped(
+        &output,
+        &world.replacement_group,
+        "outside DeploymentGroupPattern (shop/*)",
     );
     assert_eq!(metrics_document(&output)["GroupsError"], 0);
     // An operator's audit keeps it an error.
@@ -323,18 +326,10 @@ fn a_group_outside_the_pattern_is_skipped_without_reading_its_deployment() {
     let moto = Moto::start();
     let world = moto.world(json!({"name": "so", "status": "Succeeded"}));
     moto.clear_requests();
-    let output = scheduled_in(&moto, "*/billing-*");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let r = row(&report, &world.replacement_group);
-    assert_eq!(r["status"], "skipped", "{r}");
-    assert!(
-        r["reason"]
-            .as_str()
-            .unwrap()
-            .contains("so_dg is outside DeploymentGroupPattern (*/billing-*)"),
-        "{r}"
+    assert_skipped(
+        &scheduled_in(&moto, "*/billing-*"),
+        &world.replacement_group,
+        "so_dg is outside DeploymentGroupPattern (*/billing-*)",
     );
     let reads: Vec<Value> = moto
         .requests()
