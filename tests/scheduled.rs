@@ -194,22 +194,8 @@ fn every_run_writes_a_metrics_document_that_matches_its_outcome() {
         let ids = moto
             .instance_ids(&clients, &dropped.replacement_group)
             .await;
-        let targets = ids
-            .iter()
-            .map(|id| {
-                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
-                    .id(id)
-                    .build()
-            })
-            .collect();
-        clients
-            .elbv2()
-            .deregister_targets()
-            .target_group_arn(&dropped.target_group_arns[0])
-            .set_targets(Some(targets))
-            .send()
-            .await
-            .expect("DeregisterTargets");
+        moto.deregister_targets(&clients, &dropped.target_group_arns[0], &ids)
+            .await;
     });
     let output = moto
         .cli()

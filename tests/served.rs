@@ -42,22 +42,8 @@ async fn dropped(moto: &Moto, name: &str, status: &str) -> Dropped {
         .send()
         .await
         .expect("EnterStandby");
-    let targets: Vec<_> = ids
-        .iter()
-        .map(|id| {
-            aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
-                .id(id)
-                .build()
-        })
-        .collect();
-    clients
-        .elbv2()
-        .deregister_targets()
-        .target_group_arn(&world.target_group_arns[0])
-        .set_targets(Some(targets))
-        .send()
-        .await
-        .expect("DeregisterTargets");
+    moto.deregister_targets(&clients, &world.target_group_arns[0], &ids)
+        .await;
     let instances: Vec<_> = ids
         .iter()
         .map(|id| {

@@ -303,6 +303,31 @@ impl Moto {
         ids
     }
 
+    /// Takes instances out of a target group, as an operator or a scale-in might.
+    pub async fn deregister_targets(
+        &self,
+        clients: &Clients,
+        target_group_arn: &str,
+        ids: &[String],
+    ) {
+        let targets = ids
+            .iter()
+            .map(|id| {
+                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                    .id(id)
+                    .build()
+            })
+            .collect();
+        clients
+            .elbv2()
+            .deregister_targets()
+            .target_group_arn(target_group_arn)
+            .set_targets(Some(targets))
+            .send()
+            .await
+            .expect("DeregisterTargets");
+    }
+
     /// The appspec hook script (infra/hooks/after-allow-traffic.sh) in `binary` mode, as the
     /// CodeDeploy agent runs it on an instance, pointed at this moto.
     pub fn hook_script(&self, deployment_id: &str) -> Command {
