@@ -684,45 +684,22 @@ pub async fn attach(
     let group = group_plan.auto_scaling_group.as_str();
     let mut rejected: Vec<TrafficSource> = Vec::new();
     let mut first_refusal: Option<AwsError> = None;
-    // Another failure after some refusals: those are logged, the failure is the run's error.
-    let fail = |error: AwsError, rejected: &[TrafficSource]| {
-        let failure = refused_sources(group, error);
-        if failure.is_err() && !rejected.is_empty() {
-            tracing::error!(
-                auto_scaling_group = group,
-                refused = list(rejected),
-                "Auto Scaling refused these sources before the attach failed otherwise"
-            );
-        }
-        failure
-    };
     for batch in group_plan.attach_batches() {
-        let refusal =
-            match aws::autoscaling::attach_traffic_sources(clients.autoscaling(), group, &batch)
-                .await
-            {
-                Ok(()) => {
-                    progress.record(&batch);
-                    continue;
-                }
-                Err(error) => fail(error, &rejected)?,
-            };
-        if let [source] = batch.as_slice() {
-            rejected.push(source.clone());
+        let Some(refusal) = try_attach(clients, group, &batch, progress, &rejected).await? else {
+            continue;
+        };
+        if batch.len() == 1 {
+            rejected.extend(batch);
             first_refusal.get_or_insert(refusal);
             continue;
         }
+        // Each source alone: which were refused, and the others on the group all the same.
         let refused_before = rejected.len();
         for source in &batch {
             let one = std::slice::from_ref(source);
-            match aws::autoscaling::attach_traffic_sources(clients.autoscaling(), group, one).await
-            {
-                Ok(()) => progress.record(one),
-                Err(error) => {
-                    let refusal = fail(error, &rejected)?;
-                    first_refusal.get_or_insert(refusal);
-                    rejected.push(source.clone());
-                }
+            if let Some(refusal) = try_attach(clients, group, one, progress, &rejected).await? {
+                first_refusal.get_or_insert(refusal);
+                rejected.push(source.clone());
             }
         }
         if rejected.len() == refused_before {
@@ -741,6 +718,33 @@ pub async fn attach(
             source,
         }),
     }
+}
+
+/// One AttachTrafficSources call: `None` when Auto Scaling took the sources (recorded in
+/// `progress`), the error when it refused them, or the run's error for any other failure
+/// (logging the sources `rejected` before it, which that error does not name).
+async fn try_attach(
+    clients: &Clients,
+    group: &str,
+    sources: &[TrafficSource],
+    progress: &Progress,
+    rejected: &[TrafficSource],
+) -> Result<Option<AwsError>, RunError> {
+    let Err(error) =
+        aws::autoscaling::attach_traffic_sources(clients.autoscaling(), group, sources).await
+    else {
+        progress.record(sources);
+        return Ok(None);
+    };
+    let refusal = refused_sources(group, error);
+    if refusal.is_err() && !rejected.is_empty() {
+        tracing::error!(
+            auto_scaling_group = group,
+            refused = list(rejected),
+            "Auto Scaling refused these sources before the attach failed otherwise"
+        );
+    }
+    refusal.map(Some)
 }
 
 /// A failed attach call: `Ok` with the error when Auto Scaling refused the sources it was given
