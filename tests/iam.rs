@@ -36,11 +36,11 @@ fn template() -> String {
         .unwrap()
 }
 
-/// The actions a policy text grants (comment lines left out).
+/// The actions a policy text grants (comment lines and condition keys left out).
 fn granted_in(policy: &str) -> BTreeSet<String> {
     policy
         .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim_end().ends_with(':'))
         .flat_map(actions_in)
         .collect()
 }
@@ -124,6 +124,169 @@ fn the_audit_function_policy_grants_the_audits_calls_and_repairs_only_with_audit
         assert!(
             statement.starts_with("\n            - !If\n              - AuditRepairs\n"),
             "{action} is granted only with AuditFix=true: {statement}"
+        );
+    }
+}
+
+/// One row of docs/iam-actions.md: the action's resource type per the Service Authorization
+/// Reference (`None`: it lists none) and the ARN prefix of that type, in the template's
+/// pseudo-parameters (`arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:`).
+#[derive(Debug)]
+struct Reference {
+    resource_type: Option<String>,
+    arn_prefix: String,
+}
+
+fn reference_table() -> std::collections::BTreeMap<String, Reference> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/iam-actions.md"))
+            .unwrap();
+    let mut table = std::collections::BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (action, resource_type, arn, url) = (cells[1], cells[2], cells[3], cells[4]);
+        assert!(
+            url.starts_with("https://docs.aws.amazon.com/service-authorization/"),
+            "{action}: the row names the reference: {url}"
+        );
+        let resource_type =
+            (resource_type != "none").then(|| resource_type.trim_matches('`').to_owned());
+        let arn = arn
+            .trim_matches('`')
+            .replace("${Partition}", "${AWS::Partition}")
+            .replace("${Region}", "${AWS::Region}")
+            .replace("${Account}", "${AWS::AccountId}");
+        // Up to the first part the policy fills in itself (a name, an id): the first `${`
+        // that is not a pseudo-parameter.
+        let end = arn
+            .match_indices("${")
+            .map(|(at, _)| at)
+            .find(|&at| !arn[at..].starts_with("${AWS::"))
+            .unwrap_or(arn.len());
+        let arn_prefix = arn[..end].to_owned();
+        assert_eq!(
+            resource_type.is_some(),
+            !arn_prefix.is_empty(),
+            "{action}: a resource type comes with its ARN, none without"
+        );
+        table.insert(
+            action.trim_matches('`').to_owned(),
+            Reference {
+                resource_type,
+                arn_prefix,
+            },
+        );
+    }
+    table
+}
+
+/// Each statement of a function's policy: its actions and its resources (a `!Sub` or plain
+/// string each), `!If [cond, statement, !Ref AWS::NoValue]` taken as its statement.
+fn statements_of(function: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
+    use serde_yaml::Value;
+    let template: Value = serde_yaml::from_str(&template()).unwrap();
+    let policies = template["Resources"][function]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{function} has Policies"));
+    let text = |value: &Value| -> String {
+        match value {
+            Value::String(s) => s.clone(),
+            Value::Tagged(tagged) if tagged.tag == "!Sub" => {
+                tagged.value.as_str().unwrap().to_owned()
+            }
+            other => panic!("a resource is a string or a !Sub: {other:?}"),
+        }
+    };
+    let strings = |value: &Value| -> Vec<String> {
+        match value {
+            Value::Sequence(items) => items.iter().map(text).collect(),
+            one => vec![text(one)],
+        }
+    };
+    let mut out = Vec::new();
+    for policy in policies {
+        for statement in policy["Statement"].as_sequence().unwrap() {
+            let statement = match statement {
+                Value::Tagged(tagged) if tagged.tag == "!If" => &tagged.value[1],
+                plain => plain,
+            };
+            let sid = statement["Sid"].as_str().unwrap_or("?").to_owned();
+            assert_eq!(statement["Effect"], "Allow", "{function}/{sid}");
+            out.push((
+                sid,
+                strings(&statement["Action"]),
+                strings(&statement["Resource"]),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_statement_holds_to_the_resource_types_of_the_service_authorization_reference() {
+    let table = reference_table();
+    let called = called_actions();
+    let listed: BTreeSet<String> = table.keys().cloned().collect();
+    assert_eq!(
+        listed, called,
+        "docs/iam-actions.md (left) lists every action the code calls (right)"
+    );
+    for function in ["Function", "AuditFunction"] {
+        for (sid, actions, resources) in statements_of(function) {
+            for action in &actions {
+                let reference = table
+                    .get(action)
+                    .unwrap_or_else(|| panic!("{function}/{sid}: {action} is not in the table"));
+                match &reference.resource_type {
+                    None => assert_eq!(
+                        resources,
+                        vec!["*".to_owned()],
+                        "{function}/{sid}: {action} has no resource type, so only \"*\" allows it"
+                    ),
+                    Some(kind) => {
+                        for resource in &resources {
+                            assert!(
+                                resource.starts_with(&reference.arn_prefix),
+                                "{function}/{sid}: {action} takes {kind} ARNs ({}), not {resource}",
+                                reference.arn_prefix
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_reference_check_catches_a_deployment_target_read_scoped_to_a_deployment_group() {
+    // The mistake it exists for: the deployment-target reads have no resource type.
+    let table = reference_table();
+    for action in [
+        "codedeploy:ListDeploymentTargets",
+        "codedeploy:BatchGetDeploymentTargets",
+        "codedeploy:PutLifecycleEventHookExecutionStatus",
+    ] {
+        assert!(table[action].resource_type.is_none(), "{action}");
+    }
+    assert_eq!(
+        table["codedeploy:GetDeployment"].arn_prefix,
+        "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:"
+    );
+    // And the attach stays narrowed to the sources the registration patterns name.
+    let template = template();
+    for function in ["Function", "AuditFunction"] {
+        let start = template.find(&format!("\n  {function}:")).unwrap();
+        let attach = &template[start..][template[start..]
+            .find("Action: autoscaling:AttachTrafficSources")
+            .unwrap()..];
+        let statement = &attach[..attach.find("\n            - ").unwrap_or(attach.len())];
+        assert!(
+            statement.contains("ForAllValues:StringLike:")
+                && statement.contains("autoscaling:TrafficSourceIdentifiers:")
+                && statement.contains(":targetgroup/${TargetGroupNamePattern}/*\"")
+                && statement.contains("!Ref LoadBalancerNamePattern"),
+            "{function}: {statement}"
         );
     }
 }
