@@ -9,7 +9,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
-use crate::plan::{self, GroupState, Hold, Moment, Registration, Scope, TrafficSource};
+use crate::plan::{
+    self, GroupState, Hold, Moment, Registration, RegistrationGaps, Scope, TrafficSource,
+};
 use crate::run::{self, Fleets, Listings, RunError, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -337,9 +339,11 @@ async fn repair_group(
         )
         .await?
     } else {
-        Vec::new()
+        RegistrationGaps::default()
     };
-    let mut pending = Vec::new();
+    // A source Auto Scaling is still Adding is registering the group's instances itself.
+    let mut pending = unregistered.pending;
+    let unregistered = unregistered.to_register;
     let needs_repair = !(group_plan.is_complete() && unregistered.is_empty());
     let mut unregistered = unregistered;
     let mut repaired = false;
@@ -358,7 +362,7 @@ async fn repair_group(
             run::attach(clients, &group_plan, &progress).await?;
             let window =
                 run::ConfirmWindow::new(&options.settings, run::work_deadline(options.deadline));
-            pending = run::confirm(clients, &group_plan, &options.settings, window).await?;
+            pending.extend(run::confirm(clients, &group_plan, &options.settings, window).await?);
             repaired = true;
         }
         // What the check found lacking, from facts read now (every source of the group, one
@@ -367,9 +371,13 @@ async fn repair_group(
         // its instances with a source it attaches, and the next audit checks it.
         if work.succeeded && !unregistered.is_empty() {
             match run::serve(clients, &work, std::slice::from_ref(&group_plan), &progress).await? {
-                run::Served::Registered(registered) => {
+                run::Served::Registered {
+                    registered,
+                    pending: still_adding,
+                } => {
                     repaired |= !registered.is_empty();
                     unregistered = registered;
+                    pending.extend(still_adding);
                 }
                 // No longer live since the check: said so, not hidden behind `ok`, with what
                 // this run attached before the fleet moved.

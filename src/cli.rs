@@ -134,6 +134,7 @@ pub async fn run(command: Command) -> u8 {
                 deployment_id,
                 source: Source::Direct,
                 hook_execution_id: None,
+                deployment_group: None,
             };
             let outcome = run::execute(
                 &clients,
@@ -224,6 +225,8 @@ async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
+    // Notifications outside DEPLOYMENT_GROUP_PATTERN are ignored, as the function does.
+    let decoded = crate::event::scoped(decoded, &crate::audit::deployment_group_pattern_from_env());
     let outcomes = run::handle_decoded(
         decoded,
         || Clients::from_env(false),

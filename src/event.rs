@@ -26,6 +26,33 @@ pub struct Trigger {
     pub source: Source,
     /// Present only for `Source::LifecycleHook`.
     pub hook_execution_id: Option<String>,
+    /// The deployment's application and deployment group, where the event names them (SNS and
+    /// EventBridge notifications do): its scope is judged before any AWS call.
+    pub deployment_group: Option<DeploymentGroupName>,
+}
+
+/// A deployment group as a notification names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentGroupName {
+    pub application: String,
+    pub deployment_group: String,
+}
+
+impl DeploymentGroupName {
+    /// Both names, when both are non-empty strings of `object`.
+    fn from_fields(object: &Map<String, Value>, application: &str, group: &str) -> Option<Self> {
+        let name = |key: &str| {
+            object
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        Some(DeploymentGroupName {
+            application: name(application)?,
+            deployment_group: name(group)?,
+        })
+    }
 }
 
 /// What one event (or one SNS record) asks for.
@@ -131,6 +158,7 @@ fn decode_invocation(object: &Map<String, Value>) -> Result<Decoded, EventError>
             deployment_id,
             source: Source::Direct,
             hook_execution_id: None,
+            deployment_group: None,
         })),
         Some(_) => Ok(Decoded::Act(Trigger {
             deployment_id,
@@ -140,6 +168,7 @@ fn decode_invocation(object: &Map<String, Value>) -> Result<Decoded, EventError>
                 "LifecycleEventHookExecutionId",
                 "LifecycleEventHookExecutionId",
             )?),
+            deployment_group: None,
         })),
     }
 }
@@ -190,6 +219,11 @@ fn decode_trigger_message(index: usize, message: &str) -> Result<Decoded, EventE
                     deployment_id,
                     source: Source::SnsTrigger,
                     hook_execution_id: None,
+                    deployment_group: DeploymentGroupName::from_fields(
+                        &object,
+                        "applicationName",
+                        "deploymentGroupName",
+                    ),
                 }))
             } else {
                 Ok(Decoded::Ignore {
@@ -260,7 +294,47 @@ fn decode_eventbridge(value: Value) -> Result<Decoded, EventError> {
         deployment_id: required_string(detail, "deploymentId", "detail.deploymentId")?,
         source: Source::EventBridge,
         hook_execution_id: None,
+        deployment_group: DeploymentGroupName::from_fields(
+            detail,
+            "application",
+            "deploymentGroup",
+        ),
     }))
+}
+
+/// Notifications of deployment groups outside `pattern` (`DEPLOYMENT_GROUP_PATTERN`, the
+/// template's `DeploymentGroupPattern`, which also limits what the function may read) are
+/// ignored, with the reason, before any AWS call: the EventBridge rule and an SNS topic may carry
+/// other teams' deployments, and reading them would only be denied (a failed run, a retry, an
+/// alarm for a deployment that is none of ours). Events that name no deployment group (a
+/// lifecycle hook, a direct call) are judged by AWS itself.
+pub fn scoped(decoded: Vec<Decoded>, pattern: &str) -> Vec<Decoded> {
+    decoded
+        .into_iter()
+        .map(|item| match item {
+            Decoded::Act(Trigger {
+                source,
+                deployment_id,
+                deployment_group: Some(name),
+                ..
+            }) if !crate::plan::deployment_group_in_scope(
+                pattern,
+                &name.application,
+                &name.deployment_group,
+            ) =>
+            {
+                Decoded::Ignore {
+                    source,
+                    deployment_id: Some(deployment_id),
+                    reason: format!(
+                        "deployment group {}/{} is outside DeploymentGroupPattern ({pattern}): not this function's to repair",
+                        name.application, name.deployment_group
+                    ),
+                }
+            }
+            other => other,
+        })
+        .collect()
 }
 
 /// Why a notification that is not the success one is left alone; `READY` gets the full story.
@@ -369,6 +443,21 @@ mod tests {
             deployment_id: id.into(),
             source,
             hook_execution_id: None,
+            deployment_group: None,
+        })
+    }
+
+    /// A notification's trigger, naming its deployment group.
+    fn notified(id: &str, source: Source, application: &str, group: &str) -> Decoded {
+        Decoded::Act(Trigger {
+            deployment_group: Some(DeploymentGroupName {
+                application: application.into(),
+                deployment_group: group.into(),
+            }),
+            ..match act(id, source) {
+                Decoded::Act(trigger) => trigger,
+                Decoded::Ignore { .. } => unreachable!(),
+            }
         })
     }
 
@@ -382,6 +471,7 @@ mod tests {
                 deployment_id: "d-1".into(),
                 source: Source::LifecycleHook,
                 hook_execution_id: Some("abc==".into()),
+                deployment_group: None,
             })]
         );
     }
@@ -417,7 +507,10 @@ mod tests {
     fn sns_succeeded_acts_case_insensitively() {
         for status in ["SUCCEEDED", "Succeeded", "succeeded"] {
             let got = decode(sns_envelope(&[&live_trigger(status)])).unwrap();
-            assert_eq!(got, vec![act("d-ABC", Source::SnsTrigger)]);
+            assert_eq!(
+                got,
+                vec![notified("d-ABC", Source::SnsTrigger, "web", "web-dg")]
+            );
         }
     }
 
@@ -472,7 +565,10 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(got.len(), 2);
-        assert_eq!(got[0], act("d-ABC", Source::SnsTrigger));
+        assert_eq!(
+            got[0],
+            notified("d-ABC", Source::SnsTrigger, "web", "web-dg")
+        );
         assert!(matches!(got[1], Decoded::Ignore { .. }));
     }
 
@@ -505,7 +601,51 @@ mod tests {
     #[test]
     fn eventbridge_success_acts() {
         let got = decode(eventbridge(DEPLOYMENT_STATE_CHANGE, "SUCCESS")).unwrap();
-        assert_eq!(got, vec![act("d-ABC", Source::EventBridge)]);
+        assert_eq!(
+            got,
+            vec![notified("d-ABC", Source::EventBridge, "web", "web-dg")]
+        );
+    }
+
+    #[test]
+    fn notifications_outside_the_deployment_group_pattern_are_ignored_naming_it() {
+        let both = || {
+            let mut decoded = decode(sns_envelope(&[&live_trigger("SUCCEEDED")])).unwrap();
+            decoded.extend(decode(eventbridge(DEPLOYMENT_STATE_CHANGE, "SUCCESS")).unwrap());
+            decoded.extend(
+                decode(json!({"DeploymentId": "d-HOOK", "LifecycleEventHookExecutionId": "x"}))
+                    .unwrap(),
+            );
+            decoded
+        };
+        // Inside: unchanged.
+        for pattern in ["*", "web/*", "web/web-*", "*/web-dg"] {
+            assert_eq!(scoped(both(), pattern), both(), "{pattern}");
+        }
+        let got = scoped(both(), "shop/*");
+        for (item, source) in got[..2]
+            .iter()
+            .zip([Source::SnsTrigger, Source::EventBridge])
+        {
+            let Decoded::Ignore {
+                source: ignored,
+                deployment_id,
+                reason,
+            } = item
+            else {
+                panic!("{item:?} is outside shop/*");
+            };
+            assert_eq!(
+                (*ignored, deployment_id.as_deref()),
+                (source, Some("d-ABC"))
+            );
+            assert!(
+                reason.contains("web/web-dg is outside DeploymentGroupPattern (shop/*)"),
+                "{reason}"
+            );
+        }
+        // A lifecycle hook names no deployment group: AWS judges it (GetDeployment).
+        assert!(matches!(&got[2], Decoded::Act(t) if t.deployment_id == "d-HOOK"));
     }
 
     #[test]

@@ -85,7 +85,7 @@ fn settings_from_env() -> Settings {
 /// Whether this function answers scheduled events with the account audit (`SCHEDULED_AUDIT=true`,
 /// set on the template's audit function only: the hook function, which instances may invoke,
 /// ignores them), whether the audit repairs (`AUDIT_FIX`), and what is in its scope
-/// (`DEPLOYMENT_GROUP_PATTERN`).
+/// (`DEPLOYMENT_GROUP_PATTERN`; notifications outside it are ignored too, by either function).
 #[derive(Debug, Clone)]
 struct ScheduledAudit {
     enabled: bool,
@@ -129,6 +129,7 @@ async fn invoke(
                 .to_owned(),
         }],
     };
+    let decoded = event::scoped(decoded, &audit.deployment_group_pattern);
     let outcomes = run::handle_decoded(decoded, || clients.work(), deadline, settings).await;
     let failures: Vec<String> = outcomes
         .iter()

@@ -28,6 +28,9 @@ pub struct Deployment {
     pub load_balancer_names: Vec<String>,
     /// `targetInstances.autoScalingGroups`.
     pub target_instance_groups: Vec<String>,
+    /// Who started it: `user`, `autoscaling`, `codeDeployRollback`, `CodeDeployAutoUpdate`, ...
+    /// (`None` when not reported).
+    pub creator: Option<String>,
 }
 
 /// Why a deployment is left alone (a success: nothing of ours to do).
@@ -64,6 +67,11 @@ pub enum Skip {
     /// Every replacement instance is through `AllowTraffic`, none of them successfully.
     NothingRerouted {
         replacement_instances: usize,
+    },
+    /// CodeDeploy started it itself, for instances Auto Scaling launched or that missed the
+    /// last deployment: it deploys to instances of the fleet in place and copies no group.
+    FollowOn {
+        creator: String,
     },
 }
 
@@ -122,6 +130,11 @@ impl fmt::Display for Skip {
                 f,
                 "none of the {replacement_instances} replacement instances passed AllowTraffic: traffic did not move to \
                  the replacement fleet, so it is not attached"
+            ),
+            Skip::FollowOn { creator } => write!(
+                f,
+                "created by {creator}: a deployment CodeDeploy started itself for new or outdated instances of the \
+                 live fleet, which copies no Auto Scaling group"
             ),
         }
     }
@@ -211,6 +224,13 @@ pub fn scope(pattern: &str, deployment_group: &str) -> Scope {
     }
 }
 
+/// Whether `<application>/<deployment-group>` is inside `pattern` (`DeploymentGroupPattern`),
+/// matched as IAM matches the resource part of the deployment group's ARN
+/// (`deploymentgroup:${DeploymentGroupPattern}`): `*` and `?` as wildcards, case-sensitive.
+pub fn deployment_group_in_scope(pattern: &str, application: &str, deployment_group: &str) -> bool {
+    wildcard_match(pattern, &format!("{application}/{deployment_group}"))
+}
+
 /// `*` matches any run of characters (none included), `?` exactly one.
 fn wildcard_match(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
@@ -237,8 +257,31 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
+/// Who starts deployments that replace the fleet: a person or a pipeline (`user`), and
+/// CodeDeploy rolling a failed one back (`codeDeployRollback`). The deployments CodeDeploy starts
+/// itself for instances Auto Scaling launched (`autoscaling`) or that missed the last one
+/// (`CodeDeployAutoUpdate`) go to instances of the fleet where it is. Per the CodeDeploy API
+/// reference, `DeploymentInfo.creator`:
+/// <https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentInfo.html>
+const FOLLOW_ON_CREATORS: [&str; 2] = ["autoscaling", "CodeDeployAutoUpdate"];
+
+/// Whether a deployment started by `creator` replaces the fleet. Not known (not reported, or a
+/// creator this code does not know) counts as replacing: the fleet is then left alone.
+pub fn replaces_fleet(creator: Option<&str>) -> bool {
+    !creator.is_some_and(|c| FOLLOW_ON_CREATORS.contains(&c))
+}
+
 /// Decides whether a deployment is ours to repair and, if so, what it asks for.
 pub fn assess(deployment: &Deployment) -> Result<Work, Skip> {
+    if let Some(creator) = deployment
+        .creator
+        .as_deref()
+        .filter(|c| !replaces_fleet(Some(c)))
+    {
+        return Err(Skip::FollowOn {
+            creator: creator.to_owned(),
+        });
+    }
     let platform = deployment.compute_platform.as_deref().unwrap_or("Server");
     if platform != "Server" {
         return Err(Skip::NotServer {
@@ -331,6 +374,26 @@ impl InstanceTarget {
 pub struct LastDeployment {
     pub id: String,
     pub status: String,
+    /// Its `creator` (GetDeployment), read only while it is active; `None` when not read.
+    pub creator: Option<String>,
+}
+
+impl LastDeployment {
+    /// Still running, so it may yet move traffic (or be moving it).
+    pub fn is_active(&self) -> bool {
+        ACTIVE.contains(&self.status.as_str())
+    }
+}
+
+impl DeploymentGroupState {
+    /// The newest deployment, when it is active and its creator has not been read: whether it
+    /// replaces the fleet depends on who started it (`replaces_fleet`).
+    pub fn creator_to_read(&self) -> Option<&str> {
+        self.last_attempted
+            .as_ref()
+            .filter(|d| d.is_active() && d.creator.is_none())
+            .map(|d| d.id.as_str())
+    }
 }
 
 /// What GetDeploymentGroup says of where traffic lives now.
@@ -410,7 +473,8 @@ const ACTIVE: [&str; 5] = ["Created", "Queued", "InProgress", "Ready", "Baking"]
 /// Decides whether now is the moment: for an `InProgress` deployment, every replacement instance
 /// is done with `AllowTraffic` (there is at least one, and at least one succeeded); for a
 /// finished one, its replacement groups are still the deployment group's fleet and no later
-/// deployment is under way. Returns the work narrowed to the live groups.
+/// deployment that replaces the fleet is under way (one CodeDeploy started itself for new
+/// instances leaves the fleet where it is). Returns the work narrowed to the live groups.
 pub fn at_moment(mut work: Work, facts: &MomentFacts) -> Result<Work, Hold> {
     match facts {
         MomentFacts::Reroute(targets) => {
@@ -440,11 +504,9 @@ pub fn at_moment(mut work: Work, facts: &MomentFacts) -> Result<Work, Hold> {
             Ok(work)
         }
         MomentFacts::Fleet(state) => {
-            if let Some(later) = state
-                .last_attempted
-                .as_ref()
-                .filter(|d| d.id != work.deployment_id && ACTIVE.contains(&d.status.as_str()))
-            {
+            if let Some(later) = state.last_attempted.as_ref().filter(|d| {
+                d.id != work.deployment_id && d.is_active() && replaces_fleet(d.creator.as_deref())
+            }) {
                 return Err(Hold::Skipped(Skip::LaterDeploymentUnderWay {
                     groups: work.replacement_groups,
                     deployment_id: later.id.clone(),
@@ -615,13 +677,19 @@ pub struct Attachment {
 /// What a read-back shows about one group's desired traffic sources.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Confirmation {
-    /// Desired sources not on the group (or on their way off it): a failure.
+    /// Desired sources on their way off the group (`Removing`, `Removed`): a failure.
     pub absent: Vec<String>,
+    /// Sources this run attached that the read-back does not list yet. AWS documents no
+    /// read-after-write consistency for DescribeTrafficSources, so they are read again until the
+    /// confirm window closes; only then are they a failure.
+    pub unlisted: Vec<String>,
     /// Attached, still `Adding`: the group already registers through them.
     pub pending: Vec<String>,
 }
 
-/// Checks every desired source of a plan against what Auto Scaling reports now.
+/// Checks every desired source of a plan against what Auto Scaling reports now. A source the
+/// group already had before the run (DescribeAutoScalingGroups listed it) counts as present when
+/// the read-back leaves it out; one this run attached must be listed.
 pub fn confirm(plan: &GroupPlan, observed: &[Attachment]) -> Confirmation {
     let mut confirmation = Confirmation::default();
     for source in plan
@@ -629,13 +697,25 @@ pub fn confirm(plan: &GroupPlan, observed: &[Attachment]) -> Confirmation {
         .iter()
         .chain(&plan.load_balancer_names)
     {
+        let attached_now = plan.missing_target_group_arns.contains(source)
+            || plan.missing_load_balancer_names.contains(source);
         match observed.iter().find(|a| &a.source == source) {
             Some(a) if a.state == "Adding" => confirmation.pending.push(source.clone()),
-            Some(a) if a.state == "Added" || a.state == "InService" => {}
-            Some(_) | None => confirmation.absent.push(source.clone()),
+            Some(a) if a.is_done() => {}
+            Some(_) => confirmation.absent.push(source.clone()),
+            None if attached_now => confirmation.unlisted.push(source.clone()),
+            None => {}
         }
     }
     confirmation
+}
+
+impl Attachment {
+    /// Auto Scaling is done attaching it (`Added`, or `InService` once the group's instances
+    /// passed its health checks): it has registered the group's instances with the source.
+    fn is_done(&self) -> bool {
+        self.state == "Added" || self.state == "InService"
+    }
 }
 
 /// Where instances are registered to receive traffic: a target group (by ARN) or a classic load
@@ -684,9 +764,9 @@ pub struct RegisteredTarget {
 }
 
 impl RegisteredTarget {
-    /// Listed, in any state but `draining` (on its way out).
+    /// Listed, in any state but `draining` or `unhealthy.draining` (on its way out).
     fn is_registered(&self) -> bool {
-        self.state != "draining"
+        self.state != "draining" && self.state != "unhealthy.draining"
     }
 }
 
@@ -733,6 +813,35 @@ pub fn unregistered(
             })
         })
         .collect()
+}
+
+/// Registration gaps split by where Auto Scaling stands with each source: a source it is still
+/// `Adding` to the group is registering the group's instances itself (pending); a source it is
+/// done with (`Added`, `InService`) and that still lacks instances is ours to register. A source
+/// the read-back does not list, or lists on its way off, is neither: nothing is registered with
+/// it, and it is not called pending.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrationGaps {
+    pub to_register: Vec<Registration>,
+    /// Sources (target group ARN or load balancer name) still `Adding`.
+    pub pending: Vec<String>,
+}
+
+/// `gaps` of one group, against that group's read-back (`DescribeTrafficSources`).
+pub fn registrable(gaps: Vec<Registration>, observed: &[Attachment]) -> RegistrationGaps {
+    let mut split = RegistrationGaps::default();
+    for gap in gaps {
+        let identifier = match &gap.traffic_source {
+            TrafficSource::TargetGroup(arn) => arn,
+            TrafficSource::LoadBalancer(name) => name,
+        };
+        match observed.iter().find(|a| &a.source == identifier) {
+            Some(a) if a.is_done() => split.to_register.push(gap),
+            Some(a) if a.state == "Adding" => split.pending.push(identifier.clone()),
+            _ => {}
+        }
+    }
+    split
 }
 
 /// Several groups' gaps as one registration per source (each source's instances once, in order).
@@ -782,6 +891,7 @@ mod tests {
             target_group_names: vec!["tg-a".into(), "tg-b".into()],
             load_balancer_names: vec!["clb".into()],
             target_instance_groups: vec![],
+            creator: Some("user".into()),
         }
     }
 
@@ -963,6 +1073,7 @@ mod tests {
                 last_attempted: Some(LastDeployment {
                     id: id.into(),
                     status: status.into(),
+                    creator: Some("user".into()),
                 }),
             })
         };
@@ -1281,13 +1392,14 @@ mod tests {
             c,
             Confirmation {
                 absent: vec![],
+                unlisted: vec![],
                 pending: vec!["arn:b".into()]
             }
         );
     }
 
     #[test]
-    fn confirm_names_absent_and_removing_sources() {
+    fn confirm_names_removing_sources_absent_and_unlisted_attached_ones_unlisted() {
         let work = assess(&blue_green()).unwrap();
         let p = &plan(
             &work,
@@ -1295,20 +1407,189 @@ mod tests {
             &[group("CodeDeploy_web_dg_d-ABC", &[], &[])],
         )
         .unwrap()[0];
-        let c = confirm(p, &[attached("arn:a", "Removing")]);
-        assert_eq!(c.absent, vec!["arn:a", "arn:b", "clb"]);
+        let c = confirm(
+            p,
+            &[attached("arn:a", "Removing"), attached("clb", "Removed")],
+        );
+        assert_eq!(c.absent, vec!["arn:a", "clb"]);
+        // Attached by this run and not listed yet: read again, not a failure yet.
+        assert_eq!(c.unlisted, vec!["arn:b"]);
+        assert!(c.pending.is_empty());
     }
 
     #[test]
-    fn confirm_trusts_only_the_read_back_not_the_groups_description() {
-        // DescribeTrafficSources lists every source however it was attached: one the group's
-        // description named but the read-back does not list is not on the group.
+    fn confirm_counts_a_source_the_group_already_had_as_present_unless_it_is_leaving() {
+        // DescribeAutoScalingGroups listed arn:a before the run: a read-back that does not list
+        // it yet (no read-after-write consistency is documented) does not make it absent.
         let work = assess(&blue_green()).unwrap();
         let mut g = group("CodeDeploy_web_dg_d-ABC", &[], &[]);
         g.traffic_sources = vec!["arn:a".into()];
         let p = &plan(&work, &resolved(), &[g]).unwrap()[0];
         let c = confirm(p, &[attached("arn:b", "Added"), attached("clb", "Added")]);
+        assert_eq!(c, Confirmation::default());
+        let c = confirm(
+            p,
+            &[
+                attached("arn:a", "Removing"),
+                attached("arn:b", "Added"),
+                attached("clb", "Adding"),
+            ],
+        );
         assert_eq!(c.absent, vec!["arn:a"]);
+        assert_eq!(c.pending, vec!["clb"]);
+        // Not yet listed, attached by this run: unlisted, never pending.
+        let c = confirm(p, &[attached("arn:b", "Added")]);
+        assert_eq!(c.unlisted, vec!["clb"]);
+    }
+
+    #[test]
+    fn registration_is_ours_only_where_auto_scaling_is_done_adding() {
+        let gap = |source: TrafficSource| Registration {
+            traffic_source: source,
+            instance_ids: vec!["i-1".into()],
+        };
+        let gaps = vec![
+            gap(TrafficSource::TargetGroup("arn:a".into())),
+            gap(TrafficSource::TargetGroup("arn:b".into())),
+            gap(TrafficSource::LoadBalancer("clb".into())),
+            gap(TrafficSource::LoadBalancer("gone".into())),
+            gap(TrafficSource::TargetGroup("arn:leaving".into())),
+        ];
+        let split = registrable(
+            gaps,
+            &[
+                attached("arn:a", "Added"),
+                attached("arn:b", "Adding"),
+                attached("clb", "InService"),
+                attached("arn:leaving", "Removing"),
+            ],
+        );
+        assert_eq!(
+            split.to_register,
+            vec![
+                gap(TrafficSource::TargetGroup("arn:a".into())),
+                gap(TrafficSource::LoadBalancer("clb".into())),
+            ]
+        );
+        assert_eq!(split.pending, vec!["arn:b"]);
+    }
+
+    #[test]
+    fn a_target_unhealthy_and_draining_is_leaving_like_a_draining_one() {
+        let g = GroupState {
+            name: "g".into(),
+            instances: vec![GroupInstance {
+                instance_id: "i-1".into(),
+                lifecycle_state: "InService".into(),
+                health_status: "Healthy".into(),
+            }],
+            ..GroupState::default()
+        };
+        let tg = TrafficSource::TargetGroup("arn:a".into());
+        for (state, lacking) in [
+            ("healthy", false),
+            ("initial", false),
+            ("unhealthy", false),
+            ("draining", true),
+            ("unhealthy.draining", true),
+        ] {
+            let registered = BTreeMap::from([(
+                tg.clone(),
+                vec![RegisteredTarget {
+                    instance_id: "i-1".into(),
+                    state: state.into(),
+                }],
+            )]);
+            let gaps = unregistered(&g, std::slice::from_ref(&tg), &registered);
+            assert_eq!(!gaps.is_empty(), lacking, "{state}");
+        }
+    }
+
+    #[test]
+    fn follow_on_deployments_are_skipped_and_do_not_supersede_the_live_fleet() {
+        for creator in ["autoscaling", "CodeDeployAutoUpdate"] {
+            let mut d = blue_green();
+            d.creator = Some(creator.into());
+            assert_eq!(
+                assess(&d),
+                Err(Skip::FollowOn {
+                    creator: creator.into()
+                })
+            );
+        }
+        let mut d = blue_green();
+        d.status = "Succeeded".into();
+        let work = assess(&d).unwrap();
+        let later = |creator: Option<&str>| {
+            MomentFacts::Fleet(DeploymentGroupState {
+                fleet: vec!["CodeDeploy_web_dg_d-ABC".into()],
+                last_attempted: Some(LastDeployment {
+                    id: "d-NEXT".into(),
+                    status: "InProgress".into(),
+                    creator: creator.map(str::to_owned),
+                }),
+            })
+        };
+        for creator in ["autoscaling", "CodeDeployAutoUpdate"] {
+            assert_eq!(
+                at_moment(work.clone(), &later(Some(creator))),
+                Ok(work.clone()),
+                "{creator}"
+            );
+        }
+        // Replacing the fleet, or not known to leave it alone: the fleet is out of play.
+        for creator in [
+            Some("user"),
+            Some("codeDeployRollback"),
+            Some("CloudFormation"),
+            Some(""),
+            None,
+        ] {
+            assert!(
+                matches!(
+                    at_moment(work.clone(), &later(creator)),
+                    Err(Hold::Skipped(Skip::LaterDeploymentUnderWay { .. }))
+                ),
+                "{creator:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_creator_is_read_only_for_an_active_newest_deployment() {
+        let state = |status: &str, creator: Option<&str>| DeploymentGroupState {
+            fleet: vec![],
+            last_attempted: Some(LastDeployment {
+                id: "d-NEXT".into(),
+                status: status.into(),
+                creator: creator.map(str::to_owned),
+            }),
+        };
+        assert_eq!(state("InProgress", None).creator_to_read(), Some("d-NEXT"));
+        assert_eq!(state("Ready", None).creator_to_read(), Some("d-NEXT"));
+        assert_eq!(state("Succeeded", None).creator_to_read(), None);
+        assert_eq!(state("InProgress", Some("user")).creator_to_read(), None);
+        assert_eq!(DeploymentGroupState::default().creator_to_read(), None);
+    }
+
+    #[test]
+    fn a_notification_is_in_scope_as_iam_would_match_its_deployment_group_arn() {
+        for (pattern, expected) in [
+            ("*", true),
+            ("web/*", true),
+            ("web/prod-*", true),
+            ("*/prod-?", true),
+            ("web*", true),
+            ("shop/*", false),
+            ("web/staging-*", false),
+            ("Web/*", false),
+        ] {
+            assert_eq!(
+                deployment_group_in_scope(pattern, "web", "prod-1"),
+                expected,
+                "{pattern}"
+            );
+        }
     }
 
     #[test]

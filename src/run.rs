@@ -14,7 +14,7 @@ use crate::aws::{self, AwsError, Clients};
 use crate::event::{self, Decoded, EventError, Source, Trigger};
 use crate::plan::{
     self, DeploymentGroupState, GroupPlan, GroupState, Hold, Moment, MomentFacts, PlanFault,
-    RegisteredTarget, Registration, Skip, TrafficSource, Waiting, Work,
+    RegisteredTarget, Registration, RegistrationGaps, Skip, TrafficSource, Waiting, Work,
 };
 use crate::report::{Attached, Outcome, OutcomeKind};
 
@@ -141,6 +141,9 @@ pub enum Repair {
     Done {
         groups: Vec<String>,
         pending: Vec<String>,
+        /// After a success, sources whose registrations were not checked: Auto Scaling is still
+        /// `Adding` them to a group (and registering its instances itself).
+        registration_pending: Vec<String>,
         /// After a success, why nothing was registered: the groups stopped being live.
         not_registered: Option<String>,
     },
@@ -174,6 +177,12 @@ pub enum RunError {
     },
     #[error("{group}: after attaching, not on the group: {}", .sources.join(", "))]
     NotAttached { group: String, sources: Vec<String> },
+    #[error("{group}: after attaching, not on the group: autoscaling:DescribeTrafficSources still did not list {} {:.0} s after AttachTrafficSources accepted them (the confirm window; CONFIRM_WINDOW_SECONDS, --confirm-window)", .sources.join(", "), .waited.as_secs_f64())]
+    NotListed {
+        group: String,
+        sources: Vec<String>,
+        waited: Duration,
+    },
     #[error("{}: registering InService instance(s) {} with {traffic_source} failed: {source}", .groups.join(", "), .instance_ids.join(", "))]
     NotRegistered {
         groups: Vec<String>,
@@ -215,7 +224,8 @@ impl RunError {
             | RunError::UnresolvedTargetGroups { groups, .. } => groups.clone(),
             RunError::Aws { groups, .. } | RunError::NotRegistered { groups, .. } => groups.clone(),
             RunError::TrafficSourcesRejected { group, .. }
-            | RunError::NotAttached { group, .. } => {
+            | RunError::NotAttached { group, .. }
+            | RunError::NotListed { group, .. } => {
                 vec![group.clone()]
             }
             RunError::Deployment { .. } | RunError::Deadline | RunError::Panic(_) => Vec::new(),
@@ -304,7 +314,9 @@ pub async fn repair(
         // What the load balancers lack now, through the sources the groups already have (Auto
         // Scaling registers a group's instances with a source when it is attached).
         let unregistered = if work.succeeded {
-            check_registration(clients, &plans, &groups, false, &Listings::default()).await?
+            check_registration(clients, &plans, &groups, false, &Listings::default())
+                .await?
+                .to_register
         } else {
             Vec::new()
         };
@@ -331,30 +343,34 @@ pub async fn repair(
     // every source (attaching after a deployment may deregister them). During a deployment
     // CodeDeploy owns registration.
     let mut not_live = None;
+    let mut registration_pending = Vec::new();
     if work.succeeded {
-        if let Served::NotLive(reason) = serve(clients, &work, &plans, progress).await? {
-            not_live = Some(reason);
+        match serve(clients, &work, &plans, progress).await? {
+            Served::NotLive(reason) => not_live = Some(reason),
+            Served::Registered { pending, .. } => registration_pending = pending,
         }
     }
     Ok(Repair::Done {
         groups: work.replacement_groups,
         pending,
+        registration_pending,
         not_registered: not_live,
     })
 }
 
 /// What each group's `InService` instances lack, merged per source: every source the groups have
 /// (`attached: true`, after the plan is carried out) or had already (`false`) is read once,
-/// concurrently (through `listings`, once per audit).
+/// concurrently (through `listings`, once per audit). Only sources Auto Scaling is done adding
+/// count; one still `Adding` is pending (`registrable_gaps`).
 pub(crate) async fn check_registration(
     clients: &Clients,
     plans: &[GroupPlan],
     groups: &[GroupState],
     attached: bool,
     listings: &Listings,
-) -> Result<Vec<Registration>, RunError> {
+) -> Result<RegistrationGaps, RunError> {
     let registered = read_listings(clients, plans, attached, listings).await?;
-    Ok(gaps(plans, groups, attached, &registered))
+    registrable_gaps(clients, plans, groups, attached, &registered).await
 }
 
 /// What every source of the plans lists now (each read once, through `listings`), all at once.
@@ -393,20 +409,40 @@ async fn read_listings(
     Ok(listed.into_iter().collect())
 }
 
-/// Each group's gaps, merged per source.
-fn gaps(
+/// Each group's gaps, merged per source, kept only for the sources Auto Scaling is done adding
+/// to that group (`Added`, `InService`): while it is still `Adding` one, Auto Scaling is
+/// registering the group's instances with it itself, so it is reported pending, not registered
+/// with. A group with a gap has its traffic sources read (`DescribeTrafficSources`, all such
+/// groups at once); a group without one costs no call.
+async fn registrable_gaps(
+    clients: &Clients,
     plans: &[GroupPlan],
     groups: &[GroupState],
     attached: bool,
     registered: &BTreeMap<TrafficSource, Vec<RegisteredTarget>>,
-) -> Vec<Registration> {
-    plan::merge_registrations(plans.iter().flat_map(|p| {
-        groups
-            .iter()
-            .filter(|g| g.name == p.auto_scaling_group)
-            .flat_map(|g| plan::unregistered(g, &p.traffic_sources(attached), registered))
-            .collect::<Vec<_>>()
+) -> Result<RegistrationGaps, RunError> {
+    let per_group = plans.iter().filter_map(|p| {
+        let group = groups.iter().find(|g| g.name == p.auto_scaling_group)?;
+        let gaps = plan::unregistered(group, &p.traffic_sources(attached), registered);
+        (!gaps.is_empty()).then_some((group.name.as_str(), gaps))
+    });
+    let split = futures_util::future::try_join_all(per_group.map(|(group, gaps)| async move {
+        aws::autoscaling::describe_attachments(clients.autoscaling(), group)
+            .await
+            .map(|observed| plan::registrable(gaps, &observed))
+            .map_err(|source| RunError::Aws {
+                groups: vec![group.to_owned()],
+                source,
+            })
     }))
+    .await?;
+    let mut pending: Vec<String> = split.iter().flat_map(|s| s.pending.clone()).collect();
+    pending.sort();
+    pending.dedup();
+    Ok(RegistrationGaps {
+        to_register: plan::merge_registrations(split.into_iter().flat_map(|s| s.to_register)),
+        pending,
+    })
 }
 
 /// Registers what the live groups' sources lack, from facts read now, not earlier in the run
@@ -446,16 +482,29 @@ pub(crate) async fn serve(
         .filter(|p| live.replacement_groups.contains(&p.auto_scaling_group))
         .cloned()
         .collect();
-    let unregistered = gaps(&live_plans, &groups, true, &registered);
-    register(clients, &unregistered, &live.replacement_groups, progress).await?;
-    Ok(Served::Registered(unregistered))
+    let gaps = registrable_gaps(clients, &live_plans, &groups, true, &registered).await?;
+    register(
+        clients,
+        &gaps.to_register,
+        &live.replacement_groups,
+        progress,
+    )
+    .await?;
+    Ok(Served::Registered {
+        registered: gaps.to_register,
+        pending: gaps.pending,
+    })
 }
 
 /// What `serve` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Served {
-    /// Registered these (none: nothing was missing any more).
-    Registered(Vec<Registration>),
+    /// Registered these (none: nothing was missing any more); `pending`: sources that lacked
+    /// instances but that Auto Scaling is still `Adding` to a group (it registers them itself).
+    Registered {
+        registered: Vec<Registration>,
+        pending: Vec<String>,
+    },
     /// The groups are no longer live (the reason says why): nothing registered.
     NotLive(String),
 }
@@ -620,13 +669,7 @@ pub(crate) async fn read_moment(
                     work.application_name.clone(),
                     work.deployment_group_name.clone(),
                 ),
-                || {
-                    aws::codedeploy::deployment_group_state(
-                        clients.codedeploy(),
-                        &work.application_name,
-                        &work.deployment_group_name,
-                    )
-                },
+                || deployment_group_state(clients, work),
             )
             .await
             .map(MomentFacts::Fleet),
@@ -635,6 +678,29 @@ pub(crate) async fn read_moment(
         deployment_id: work.deployment_id.clone(),
         source,
     })
+}
+
+/// GetDeploymentGroup, and when its newest deployment is still active, that deployment's
+/// creator (GetDeployment): a deployment CodeDeploy started itself for new instances of the live
+/// fleet does not take the fleet out of play, one that replaces it does (`plan::at_moment`).
+async fn deployment_group_state(
+    clients: &Clients,
+    work: &Work,
+) -> Result<DeploymentGroupState, AwsError> {
+    let mut state = aws::codedeploy::deployment_group_state(
+        clients.codedeploy(),
+        &work.application_name,
+        &work.deployment_group_name,
+    )
+    .await?;
+    if let Some(later) = state.creator_to_read().map(str::to_owned) {
+        let deployment = aws::codedeploy::get_deployment(clients.codedeploy(), &later).await?;
+        if let Some(last) = state.last_attempted.as_mut() {
+            // Not reported reads as "replaces the fleet" (`plan::replaces_fleet`).
+            last.creator = Some(deployment.creator.unwrap_or_default());
+        }
+    }
+    Ok(state)
 }
 
 /// The deployment group's target group names as ARNs; a failure names the names and the groups.
@@ -789,12 +855,20 @@ impl ConfirmWindow {
     }
 }
 
-/// Reads the attachments back until none is `Adding` or the window closes; returns what is
-/// still pending. There is always a first read (bounded by the last chance before the work
-/// deadline, even with a zero window), so a source absent from the group is always caught and
-/// is a failure. A read still unanswered when its bound passes leaves the sources pending
-/// (Auto Scaling accepted the attach; it is not yet seen `Added`), never a deadline failure; so
-/// does a read that fails (but for access denied) after one that showed every source.
+/// The longest pause between two read-backs: the pause doubles from `poll_interval` up to this.
+const LONGEST_POLL: Duration = Duration::from_secs(4);
+
+/// Reads the attachments back until every source this run attached is listed and none is
+/// `Adding`, or the window closes; returns what is still pending (`Adding`). AWS documents no
+/// read-after-write consistency for DescribeTrafficSources
+/// (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeTrafficSources.html>):
+/// a source just attached that a read does not list yet is read again, with a pause that doubles,
+/// and is a failure only when the window closes without it (one last read at its end). A source
+/// on its way off (`Removing`, `Removed`) is a failure at once. There is always a first read
+/// (bounded by the last chance before the work deadline, even with a zero window). A read still
+/// unanswered when its bound passes leaves the sources pending (Auto Scaling accepted the
+/// attach), never a deadline failure; so does a read that fails (but for access denied) after
+/// one that listed every source this run attached.
 pub async fn confirm(
     clients: &Clients,
     group_plan: &GroupPlan,
@@ -802,6 +876,7 @@ pub async fn confirm(
     window: ConfirmWindow,
 ) -> Result<Vec<String>, RunError> {
     let group = group_plan.auto_scaling_group.as_str();
+    let started = Instant::now();
     // Until a read answers, every desired source counts as pending.
     let mut pending: Vec<String> = group_plan
         .target_group_arns
@@ -810,6 +885,7 @@ pub async fn confirm(
         .cloned()
         .collect();
     let mut seen = false;
+    let mut pause = settings.poll_interval;
     loop {
         let read = aws::autoscaling::describe_attachments(clients.autoscaling(), group);
         let bound = if seen { window.end } else { window.last_chance };
@@ -837,13 +913,27 @@ pub async fn confirm(
                 sources: confirmation.absent,
             });
         }
-        if confirmation.pending.is_empty() || Instant::now() + settings.poll_interval >= window.end
-        {
-            return Ok(confirmation.pending);
+        let now = Instant::now();
+        if confirmation.unlisted.is_empty() {
+            if confirmation.pending.is_empty() || now + pause >= window.end {
+                return Ok(confirmation.pending);
+            }
+            tracing::debug!(group, pending = ?confirmation.pending, "waiting for Adding to become Added");
+            tokio::time::sleep(pause).await;
+        } else {
+            if now >= window.end {
+                return Err(RunError::NotListed {
+                    group: group.to_owned(),
+                    sources: confirmation.unlisted,
+                    waited: now - started,
+                });
+            }
+            tracing::debug!(group, unlisted = ?confirmation.unlisted, "attached sources not listed yet; reading again");
+            tokio::time::sleep(pause.min(window.end - now)).await;
         }
-        tracing::debug!(group, pending = ?confirmation.pending, "waiting for Adding to become Added");
-        (pending, seen) = (confirmation.pending, true);
-        tokio::time::sleep(settings.poll_interval).await;
+        seen = confirmation.unlisted.is_empty();
+        pending = [confirmation.pending, confirmation.unlisted].concat();
+        pause = (pause * 2).min(LONGEST_POLL.max(settings.poll_interval));
     }
 }
 
@@ -962,6 +1052,7 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, progress: &Pr
         Ok(Repair::Done {
             groups,
             pending,
+            registration_pending,
             not_registered,
         }) => {
             let kind = if attached.target_group_arns.is_empty()
@@ -988,7 +1079,19 @@ fn outcome_of(trigger: &Trigger, result: Result<Repair, RunError>, progress: &Pr
             if let Some(reason) = not_registered {
                 reasons.push(format!("registration not checked: {reason}"));
             }
+            if !registration_pending.is_empty() {
+                reasons.push(format!(
+                    "registration not checked with {}: Auto Scaling is still Adding them to the group (it registers the group's instances itself)",
+                    registration_pending.join(", ")
+                ));
+            }
             o.reason = (!reasons.is_empty()).then(|| reasons.join("; "));
+            let mut pending = pending;
+            for source in registration_pending {
+                if !pending.contains(&source) {
+                    pending.push(source);
+                }
+            }
             o.pending = pending;
             o
         }

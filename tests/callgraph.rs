@@ -76,6 +76,7 @@ async fn calls_in(
         deployment_id: world.deployment_id.clone(),
         source,
         hook_execution_id: hook_execution_id.map(str::to_owned),
+        deployment_group: None,
     };
     let settings = Settings {
         confirm_window: Duration::from_secs(5),

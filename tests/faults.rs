@@ -25,6 +25,7 @@ fn hook(world: &World, execution: &str) -> Trigger {
         deployment_id: world.deployment_id.clone(),
         source: Source::LifecycleHook,
         hook_execution_id: Some(execution.to_owned()),
+        deployment_group: None,
     }
 }
 
@@ -490,6 +491,7 @@ async fn a_moment_that_cannot_be_read_fails_naming_the_missing_permission_and_at
             deployment_id: done.deployment_id.clone(),
             source: Source::SnsTrigger,
             hook_execution_id: None,
+            deployment_group: None,
         },
         Instant::now() + Duration::from_secs(60),
         &settings(Duration::from_secs(5)),
@@ -597,6 +599,7 @@ async fn a_superseded_group_does_not_wait_for_plan_reads_stuck_in_throttling() {
             deployment_id: world.deployment_id.clone(),
             source: Source::SnsTrigger,
             hook_execution_id: None,
+            deployment_group: None,
         },
         Instant::now() + Duration::from_secs(20),
         &settings(Duration::from_secs(5)),
@@ -621,6 +624,7 @@ async fn the_early_reroute_read_only_counts_for_a_deployment_under_way() {
         deployment_id: world.deployment_id.clone(),
         source: Source::Direct,
         hook_execution_id: None,
+        deployment_group: None,
     };
     let deadline = || Instant::now() + Duration::from_secs(60);
 

@@ -496,3 +496,39 @@ fn a_group_superseded_during_the_run_gets_nothing_registered() {
         "the fleet is read again before registering"
     );
 }
+
+#[test]
+fn a_source_auto_scaling_is_still_adding_is_reported_pending_not_registered_with() {
+    let moto = Moto::start();
+    let dropped = block_on(dropped(&moto, "ad", "Succeeded"));
+    let world = &dropped.world;
+    // Auto Scaling still Adding every source to the group: it is registering the group's
+    // instances itself.
+    moto.fault_with(
+        "DescribeTrafficSources",
+        "state",
+        100,
+        &[&world.replacement_group],
+        json!({"state": "Adding"}),
+    );
+    let outcome = block_on(run(&moto, event("sns", &world.deployment_id, "SUCCEEDED")));
+    assert_eq!(outcome.outcome, OutcomeKind::AlreadyAttached, "{outcome:?}");
+    assert!(outcome.registered.is_empty(), "{outcome:?}");
+    let mut pending = outcome.pending.clone();
+    pending.sort();
+    let mut lacking = vec![
+        world.target_group_arns[0].clone(),
+        world.load_balancers[0].clone(),
+    ];
+    lacking.sort();
+    assert_eq!(
+        pending, lacking,
+        "the sources that lack instances: {outcome:?}"
+    );
+    let reason = outcome.reason.clone().unwrap_or_default();
+    assert!(reason.contains("still Adding"), "{reason}");
+    assert!(
+        calls(&moto, "Register").is_empty(),
+        "nothing registered with a source still Adding"
+    );
+}

@@ -71,6 +71,7 @@ pub async fn get_deployment(client: &Client, deployment_id: &str) -> Result<Depl
             .target_instances()
             .map(|t| t.auto_scaling_groups().to_vec())
             .unwrap_or_default(),
+        creator: info.creator().map(|c| c.as_str().to_owned()),
     })
 }
 
@@ -191,6 +192,7 @@ pub async fn deployment_group_state(
             Some(LastDeployment {
                 id: d.deployment_id()?.to_owned(),
                 status: d.status()?.as_str().to_owned(),
+                creator: None,
             })
         }),
     })

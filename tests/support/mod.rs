@@ -198,6 +198,23 @@ impl Moto {
         );
     }
 
+    /// Who started a deployment, as AWS reports it in `creator` (moto always says `user`).
+    pub fn set_creator(&self, deployment_id: &str, creator: &str) {
+        self.harness(
+            "deployment-status",
+            json!({"deploymentId": deployment_id, "creator": creator}),
+        );
+    }
+
+    /// From now on, a source attached to `group` through AttachTrafficSources is left out of
+    /// DescribeTrafficSources for `absent` seconds, then `Adding` for `adding`, then `Added`.
+    pub fn attach_lag(&self, group: &str, absent: f64, adding: f64) {
+        self.harness(
+            "attach-lag",
+            json!({"group": group, "absentSeconds": absent, "addingSeconds": adding}),
+        );
+    }
+
     /// What a later deployment's success does to the world: its deployment group names that
     /// deployment's replacement group as its fleet, so the world's replacement group is no
     /// longer live.

@@ -18,7 +18,10 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
 - Auto Scaling AttachTrafficSources and DescribeTrafficSources (target groups and classic load
   balancers): listed in the group's TrafficSources only, instances registered as the group
   scales, unknown sources rejected with ValidationError; DescribeTrafficSources lists every
-  source of the group, however it was attached, in pages of at most 50.
+  source of the group, however it was attached, in pages of at most 50. Per group, a lag
+  (POST /_harness/attach-lag): a just-attached source is not listed for a while, then `Adding`,
+  then `Added`, as AWS may answer (no read-after-write consistency is documented).
+- A deployment's `creator` can be set (POST /_harness/deployment-status), as AWS reports it.
 - Rate limits (POST /_harness/rate-limit): a token bucket per action, answering throttling in
   each protocol's own shape (JSON: ThrottlingException; query: Throttling), as AWS does.
 - Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
@@ -312,6 +315,12 @@ AutoScalingBackend.attach_load_balancers = attach_load_balancers
 
 TRAFFIC_SOURCES_PER_CALL = 10
 TRAFFIC_SOURCE_STATES_PER_PAGE = 50
+# AWS documents no read-after-write consistency for DescribeTrafficSources, and an attachment is
+# `Adding` before it is `Added`. Per group (POST /_harness/attach-lag): a source attached through
+# AttachTrafficSources is left out of DescribeTrafficSources for `absentSeconds`, then `Adding`
+# for `addingSeconds`, then `Added`. Groups without a lag answer `Added` at once.
+ATTACH_LAG = {}  # group name -> (absent seconds, adding seconds)
+ATTACHED_AT = {}  # (group name, identifier) -> time.monotonic() of the attach
 
 
 def traffic_source_type(source):
@@ -362,6 +371,8 @@ def attach_traffic_sources(self):
     for source in wanted:
         if source["Identifier"] not in sources_of(group, source["Type"]):
             current.append(source)
+            with LOCK:
+                ATTACHED_AT[(group.name, source["Identifier"])] = time.monotonic()
     group.traffic_sources = current
     backend.update_attached_target_groups(group.name)
     backend.update_attached_elbs(group.name)
@@ -375,16 +386,32 @@ def describe_traffic_sources(self):
     if not 1 <= page <= TRAFFIC_SOURCE_STATES_PER_PAGE:
         raise ValidationError(f"MaxRecords must be 1 to {TRAFFIC_SOURCE_STATES_PER_PAGE}")
     states = [
-        {"TrafficSource": identifier, "State": "Added", "Identifier": identifier, "Type": kind}
+        {"TrafficSource": identifier, "State": state, "Identifier": identifier, "Type": kind}
         for kind in ("elbv2", "elb")
         if only in (None, kind)
         for identifier in sources_of(group, kind)
+        for state in [lagged_state(group.name, identifier)]
+        if state is not None
     ]
     start = int(self._get_param("NextToken") or 0)
     result = {"TrafficSources": states[start : start + page]}
     if start + page < len(states):
         result["NextToken"] = str(start + page)
     return ActionResult(result)
+
+
+def lagged_state(group_name, identifier):
+    """The state DescribeTrafficSources shows for a source, or None while it is not listed yet."""
+    with LOCK:
+        lag = ATTACH_LAG.get(group_name)
+        attached_at = ATTACHED_AT.get((group_name, identifier))
+    if lag is None or attached_at is None:
+        return "Added"
+    absent, adding = lag
+    elapsed = time.monotonic() - attached_at
+    if elapsed < absent:
+        return None
+    return "Adding" if elapsed < absent + adding else "Added"
 
 
 AutoScalingResponse.attach_traffic_sources = attach_traffic_sources
@@ -640,8 +667,18 @@ class Harness:
             group.traffic_sources = [{"Identifier": i, "Type": "elbv2"} for i in payload["identifiers"]]
             return {"ok": True}
         if path == "/_harness/deployment-status":
+            # As CodeDeploy moves a deployment along; `creator` as AWS reports who started it
+            # (moto always says `user`): `autoscaling` for CodeDeploy's own follow-on deployment
+            # to instances a scale-out launched, `codeDeployRollback`, ...
             deployment = codedeploy_backends[ACCOUNT][payload.get("region", "us-east-1")].deployments[payload["deploymentId"]]
-            deployment.status = payload["status"]
+            if "status" in payload:
+                deployment.status = payload["status"]
+            if "creator" in payload:
+                deployment.creator = payload["creator"]
+            return {"ok": True}
+        if path == "/_harness/attach-lag":
+            with LOCK:
+                ATTACH_LAG[payload["group"]] = (float(payload.get("absentSeconds", 0)), float(payload.get("addingSeconds", 0)))
             return {"ok": True}
         if path == "/_harness/deployment-targets":
             set_deployment_targets(payload)

@@ -1,0 +1,230 @@
+//! What AWS does that the emulator does only when told: a read-back that lists an attachment
+//! late, CodeDeploy's own follow-on deployments, and notifications of other teams' deployments.
+
+mod support;
+
+use std::time::Duration;
+
+use codedeploy_tg_hook::event::{Source, Trigger};
+use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
+use codedeploy_tg_hook::run::{execute, handle_event, Settings};
+use serde_json::{json, Value};
+use support::{event, moto, write_temp, World};
+use tokio::time::Instant;
+
+fn settings(confirm_window: Duration) -> Settings {
+    Settings {
+        confirm_window,
+        poll_interval: Duration::from_millis(100),
+        dry_run: false,
+    }
+}
+
+async fn run_hook(world: &World, confirm_window: Duration) -> Outcome {
+    let clients = moto().clients().await;
+    let trigger = Trigger {
+        deployment_id: world.deployment_id.clone(),
+        source: Source::LifecycleHook,
+        hook_execution_id: Some("exec-1".into()),
+        deployment_group: None,
+    };
+    execute(
+        &clients,
+        &trigger,
+        Instant::now() + Duration::from_secs(60),
+        &settings(confirm_window),
+    )
+    .await
+}
+
+async fn notify(payload: Value) -> Outcome {
+    let clients = moto().clients().await;
+    let mut outcomes = handle_event(
+        &clients,
+        payload,
+        Instant::now() + Duration::from_secs(60),
+        &settings(Duration::from_secs(5)),
+    )
+    .await
+    .expect("a valid event");
+    assert_eq!(outcomes.len(), 1);
+    outcomes.remove(0)
+}
+
+/// DescribeTrafficSources calls that named the world's replacement group.
+fn read_backs(world: &World) -> usize {
+    moto()
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["action"] == "DescribeTrafficSources"
+                && r["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(&world.replacement_group)
+        })
+        .count()
+}
+
+async fn assert_fully_attached(world: &World) {
+    let clients = moto().clients().await;
+    let (tgs, lbs) = moto()
+        .group_sources(&clients, &world.replacement_group)
+        .await;
+    assert_eq!(tgs, world.all_target_groups_sorted());
+    assert_eq!(lbs, world.load_balancers);
+}
+
+#[tokio::test]
+async fn a_read_back_that_lists_the_attachments_late_but_inside_the_window_succeeds() {
+    let world = moto().world(json!({"name": "ra-lag-short", "classicLoadBalancers": 1}));
+    // Not listed for 1.5 s after the attach, then Adding for 1 s, then Added.
+    moto().attach_lag(&world.replacement_group, 1.5, 1.0);
+    let outcome = run_hook(&world, Duration::from_secs(15)).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert!(outcome.pending.is_empty(), "{outcome:?}");
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
+    assert!(
+        read_backs(&world) >= 3,
+        "read again while unlisted, then while Adding: {}",
+        read_backs(&world)
+    );
+    assert_fully_attached(&world).await;
+}
+
+#[tokio::test]
+async fn a_read_back_that_never_lists_them_inside_the_window_fails_naming_the_call_and_sources() {
+    let world = moto().world(json!({"name": "ra-lag-long", "classicLoadBalancers": 1}));
+    moto().attach_lag(&world.replacement_group, 60.0, 0.0);
+    let started = std::time::Instant::now();
+    let outcome = run_hook(&world, Duration::from_secs(2)).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
+    let reason = outcome.reason.clone().unwrap();
+    assert!(reason.contains("DescribeTrafficSources"), "{reason}");
+    for source in world.target_group_arns.iter().chain(&world.load_balancers) {
+        assert!(reason.contains(source.as_str()), "{source}: {reason}");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "it waited for the window: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+    assert!(read_backs(&world) >= 3, "{}", read_backs(&world));
+}
+
+#[tokio::test]
+async fn an_auto_scaling_follow_on_deployment_does_not_take_the_live_fleet_out_of_play() {
+    let world = moto().world(json!({"name": "ra-follow", "status": "Succeeded"}));
+    // A scale-out of the live group: CodeDeploy deploys to the new instances itself, and that
+    // deployment is the deployment group's lastAttemptedDeployment.
+    let follow_on = moto().later_deployment(&world, "InProgress").await;
+    moto().set_creator(&follow_on, "autoscaling");
+    let outcome = notify(event("sns", &world.deployment_id, "SUCCEEDED")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert_fully_attached(&world).await;
+
+    // Its own success notification is not a blue/green deployment's: skipped, nothing read.
+    moto().set_status(&follow_on, "Succeeded");
+    let outcome = notify(event("eventbridge", &follow_on, "SUCCESS")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Skipped, "{outcome:?}");
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("created by autoscaling"),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_later_deployment_by_a_user_or_a_rollback_still_takes_the_fleet_out_of_play() {
+    for (name, creator) in [("ra-user", "user"), ("ra-rollback", "codeDeployRollback")] {
+        let world = moto().world(json!({"name": name, "status": "Succeeded"}));
+        let later = moto().later_deployment(&world, "InProgress").await;
+        moto().set_creator(&later, creator);
+        let outcome = notify(event("sns", &world.deployment_id, "SUCCEEDED")).await;
+        assert_eq!(
+            outcome.outcome,
+            OutcomeKind::Skipped,
+            "{creator}: {outcome:?}"
+        );
+        assert!(
+            outcome
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains(&format!("a later deployment, {later}, is InProgress")),
+            "{creator}: {outcome:?}"
+        );
+        let clients = moto().clients().await;
+        let (tgs, lbs) = moto()
+            .group_sources(&clients, &world.replacement_group)
+            .await;
+        assert!(tgs.is_empty() && lbs.is_empty(), "{creator}: untouched");
+    }
+}
+
+#[test]
+fn a_notification_outside_the_deployment_group_pattern_is_ignored_without_a_call() {
+    let world = moto().world(json!({"name": "ra-scope", "status": "Succeeded"}));
+    // The sample events name application web, deployment group web-dg.
+    let before = moto().requests().len();
+    for shape in ["sns", "eventbridge"] {
+        let status = if shape == "sns" {
+            "SUCCEEDED"
+        } else {
+            "SUCCESS"
+        };
+        let file = write_temp(
+            &format!("ra-scope-{shape}"),
+            &event(shape, &world.deployment_id, status),
+        );
+        let output = moto()
+            .cli()
+            .env("DEPLOYMENT_GROUP_PATTERN", "shop/*")
+            .arg("handle")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(outcome["outcome"], "ignored", "{outcome}");
+        assert!(
+            outcome["reason"]
+                .as_str()
+                .unwrap()
+                .contains("web/web-dg is outside DeploymentGroupPattern (shop/*)"),
+            "{outcome}"
+        );
+        let asked: Vec<Value> = moto().requests()[before..]
+            .iter()
+            .filter(|r| {
+                r["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(&world.deployment_id)
+            })
+            .cloned()
+            .collect();
+        assert!(
+            asked.is_empty(),
+            "{shape}: no AWS call about an out-of-scope deployment: {asked:?}"
+        );
+    }
+    // Inside the pattern, the same notification repairs the group.
+    let file = write_temp(
+        "ra-scope-in",
+        &event("sns", &world.deployment_id, "SUCCEEDED"),
+    );
+    let output = moto()
+        .cli()
+        .env("DEPLOYMENT_GROUP_PATTERN", "web/*")
+        .arg("handle")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(outcome["outcome"], "attached", "{outcome}");
+}
