@@ -56,7 +56,7 @@ pub enum Command {
     /// Repair one deployment's replacement group(s) now (for operators and appspec scripts).
     Attach {
         /// The CodeDeploy deployment id (d-XXXXXXXXX).
-        #[arg(long)]
+        #[arg(long, value_parser = deployment_id)]
         deployment_id: String,
         /// Print the plan and change nothing.
         #[arg(long)]
@@ -89,26 +89,35 @@ pub enum Output {
     Json,
 }
 
+/// How long a person waits for `attach` or `handle` by default: enough for a hook's work and its
+/// confirm window, short enough that a setup mistake is not a quarter of an hour of silence. The
+/// appspec script and Lambda give their own deadline.
+pub const PERSON_TIMEOUT: f64 = 120.0;
+/// `audit`'s default: its `--fix` may attach to hundreds of groups.
+pub const AUDIT_TIMEOUT: f64 = 900.0;
+
 #[derive(Debug, Args)]
 pub struct Timing {
     /// Seconds until the deadline, standing in for the Lambda's remaining time; a hook status
-    /// is reported a few seconds before it.
-    #[arg(long, value_name = "SECONDS", default_value_t = 900.0, value_parser = run::parse_seconds)]
-    pub timeout: f64,
+    /// is reported a few seconds before it [default: 120 for attach and handle, 900 for audit].
+    #[arg(long, value_name = "SECONDS", value_parser = run::parse_seconds, allow_negative_numbers = true)]
+    pub timeout: Option<f64>,
     /// Seconds to wait for `Adding` attachments to become `Added`.
     #[arg(
         long,
         value_name = "SECONDS",
         default_value_t = 30.0,
         env = "CONFIRM_WINDOW_SECONDS",
-        value_parser = run::parse_seconds
+        value_parser = run::parse_seconds,
+        allow_negative_numbers = true
     )]
     pub confirm_window: f64,
 }
 
 impl Timing {
-    fn deadline(&self) -> Instant {
-        Instant::now() + seconds(self.timeout)
+    /// The deadline from `--timeout`, or `default` seconds from now.
+    fn deadline(&self, default: f64) -> Instant {
+        Instant::now() + seconds(self.timeout.unwrap_or(default))
     }
 
     fn settings(&self, dry_run: bool) -> Settings {
@@ -118,6 +127,15 @@ impl Timing {
             ..Settings::default()
         }
     }
+}
+
+/// A deployment id as `handle` takes one: a non-empty, non-blank string (checked before any call).
+fn deployment_id(text: &str) -> Result<String, String> {
+    let id = text.trim();
+    if id.is_empty() {
+        return Err("a deployment id must not be empty or blank (d-XXXXXXXXX)".to_owned());
+    }
+    Ok(id.to_owned())
 }
 
 /// Runs one command; returns the exit code.
@@ -139,7 +157,7 @@ pub async fn run(command: Command) -> u8 {
             let outcome = run::execute(
                 &clients,
                 &trigger,
-                timing.deadline(),
+                timing.deadline(PERSON_TIMEOUT),
                 &timing.settings(dry_run),
             )
             .await;
@@ -164,7 +182,7 @@ async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Tim
         fix,
         concurrency: usize::from(concurrency),
         settings: timing.settings(false),
-        deadline: timing.deadline(),
+        deadline: timing.deadline(AUDIT_TIMEOUT),
         deployment_group_pattern: None,
     };
     let show_progress = std::io::stderr().is_terminal();
@@ -207,7 +225,7 @@ async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Tim
 }
 
 async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
-    let deadline = timing.deadline();
+    let deadline = timing.deadline(PERSON_TIMEOUT);
     let bytes = match read_input(file) {
         Ok(bytes) => bytes,
         Err(e) => {

@@ -199,7 +199,7 @@ fn decode_trigger_message(index: usize, message: &str) -> Result<Decoded, EventE
         )));
     };
     let deployment_id = match object.get("deploymentId") {
-        Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
+        Some(Value::String(id)) if !id.trim().is_empty() => Some(id.clone()),
         None => None,
         Some(other) => {
             return Err(EventError::InvalidField {
@@ -356,7 +356,7 @@ fn required_string(
     field: &str,
 ) -> Result<String, EventError> {
     match object.get(key) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
         other => Err(EventError::InvalidField {
             field: field.to_owned(),
             got: other.map_or_else(|| "nothing".to_owned(), describe),
@@ -367,6 +367,7 @@ fn required_string(
 fn describe(value: &Value) -> String {
     match value {
         Value::String(s) if s.is_empty() => "an empty string".to_owned(),
+        Value::String(s) if s.trim().is_empty() => "a blank string".to_owned(),
         other => kind_of(other).to_owned(),
     }
 }
@@ -484,7 +485,13 @@ mod tests {
 
     #[test]
     fn empty_or_non_string_deployment_id_is_invalid() {
-        for bad in [json!(""), json!(42), json!(null), json!(["d-1"])] {
+        for bad in [
+            json!(""),
+            json!("  \t"),
+            json!(42),
+            json!(null),
+            json!(["d-1"]),
+        ] {
             let err = decode(json!({ "DeploymentId": bad })).unwrap_err();
             assert!(
                 matches!(err, EventError::InvalidField { ref field, .. } if field == "DeploymentId"),

@@ -1,5 +1,6 @@
 //! Entry: serve Lambda events under the Lambda runtime, else run the CLI.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -49,6 +50,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// Colour only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
+fn colour(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// JSON lines in Lambda (or with LOG_FORMAT=json), compact text on stderr for people otherwise.
 /// `RUST_LOG` takes `level` and `target=level` directives; the SDK's own logs stay at warn by default.
 fn init_tracing(in_lambda: bool) {
@@ -75,6 +81,7 @@ fn init_tracing(in_lambda: bool) {
         let layer = tracing_subscriber::fmt::layer()
             .compact()
             .with_target(false)
+            .with_ansi(colour(std::io::stderr().is_terminal()))
             .with_writer(std::io::stderr);
         registry.with(layer).init();
     }

@@ -818,8 +818,8 @@ pub fn unregistered(
 /// Registration gaps split by where Auto Scaling stands with each source: a source it is still
 /// `Adding` to the group is registering the group's instances itself (pending); a source it is
 /// done with (`Added`, `InService`) and that still lacks instances is ours to register. A source
-/// the read-back does not list, or lists on its way off, is neither: nothing is registered with
-/// it, and it is not called pending.
+/// the read-back does not list yet is pending too; one on its way off (`Removing`, `Removed`)
+/// is neither: nothing is registered with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistrationGaps {
     pub to_register: Vec<Registration>,
@@ -837,8 +837,10 @@ pub fn registrable(gaps: Vec<Registration>, observed: &[Attachment]) -> Registra
         };
         match observed.iter().find(|a| &a.source == identifier) {
             Some(a) if a.is_done() => split.to_register.push(gap),
+            // Not listed yet (no read-after-write consistency is documented) counts as Adding.
+            None => split.pending.push(identifier.clone()),
             Some(a) if a.state == "Adding" => split.pending.push(identifier.clone()),
-            _ => {}
+            Some(_) => {}
         }
     }
     split
@@ -1471,7 +1473,7 @@ mod tests {
                 gap(TrafficSource::LoadBalancer("clb".into())),
             ]
         );
-        assert_eq!(split.pending, vec!["arn:b"]);
+        assert_eq!(split.pending, vec!["arn:b", "gone"]);
     }
 
     #[test]

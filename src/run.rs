@@ -10,6 +10,7 @@ use futures_util::future::{select, Either, OptionFuture};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+use crate::aws::calls::{CallLog, StillRetried};
 use crate::aws::{self, AwsError, Clients};
 use crate::event::{self, Decoded, EventError, Source, Trigger};
 use crate::plan::{
@@ -190,10 +191,29 @@ pub enum RunError {
         instance_ids: Vec<String>,
         source: Box<AwsError>,
     },
-    #[error("ran out of time: stopped {}s before the deadline to report (AWS calls still being retried: throttling, 5xx or network errors; RUST_LOG=aws_smithy_runtime=debug names them)", REPORT_MARGIN.as_secs())]
-    Deadline,
+    #[error("ran out of time: stopped {}s before the deadline to report{}", REPORT_MARGIN.as_secs(), describe_still_retried(.still_retried))]
+    Deadline {
+        /// The AWS calls the deadline stopped while they were being retried, with their last
+        /// failure (throttling, a 5xx, a connection error, an answer that is not AWS's).
+        still_retried: Vec<StillRetried>,
+    },
     #[error("internal error (panic): {0}")]
     Panic(String),
+}
+
+/// "; still being retried: autoscaling:DescribeTrafficSources (7 attempts, last: HTTP 500 ...)".
+fn describe_still_retried(calls: &[StillRetried]) -> String {
+    if calls.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; still being retried: {}",
+        calls
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
 }
 
 /// "target group arn:..., classic load balancer web" for an error message.
@@ -228,7 +248,9 @@ impl RunError {
             | RunError::NotListed { group, .. } => {
                 vec![group.clone()]
             }
-            RunError::Deployment { .. } | RunError::Deadline | RunError::Panic(_) => Vec::new(),
+            RunError::Deployment { .. } | RunError::Deadline { .. } | RunError::Panic(_) => {
+                Vec::new()
+            }
         }
     }
 }
@@ -942,12 +964,14 @@ pub fn work_deadline(deadline: Instant) -> Instant {
     deadline.checked_sub(REPORT_MARGIN).unwrap_or(deadline)
 }
 
-/// Runs `work` as its own task so a panic anywhere in it is caught, and stops it at `work_deadline`.
+/// Runs `work` as its own task so a panic anywhere in it is caught, and stops it at
+/// `work_deadline`, naming the AWS calls it stopped and why they were still being retried.
 pub async fn guard<F>(work: F, work_deadline: Instant) -> Result<Repair, RunError>
 where
     F: Future<Output = Result<Repair, RunError>> + Send + 'static,
 {
-    let mut task = tokio::spawn(work);
+    let calls = CallLog::default();
+    let mut task = tokio::spawn(calls.watch(work));
     match tokio::time::timeout_at(work_deadline, &mut task).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) if join.is_panic() => Err(RunError::Panic(panic_message(join.into_panic()))),
@@ -956,7 +980,9 @@ where
         ))),
         Err(_) => {
             task.abort();
-            Err(RunError::Deadline)
+            Err(RunError::Deadline {
+                still_retried: calls.still_retried(),
+            })
         }
     }
 }
@@ -1145,7 +1171,8 @@ async fn report_hook(
     // The report retries like every call, until just before the deadline: the answer (and, for
     // a status that could not be reported, the function error) must still leave in time.
     let cut_off = deadline.checked_sub(REPORT_SLACK).unwrap_or(deadline);
-    match tokio::time::timeout_at(cut_off, call).await {
+    let calls = CallLog::default();
+    match tokio::time::timeout_at(cut_off, calls.watch(call)).await {
         Ok(Ok(aws::codedeploy::HookReport::Accepted)) => outcome.hook_status = Some(status),
         Ok(Ok(aws::codedeploy::HookReport::AlreadyCompleted)) => {
             // An earlier invocation's status stands; this one's was not recorded, so it is not
@@ -1173,7 +1200,10 @@ async fn report_hook(
         }
         Err(_) => mark_report_failure(
             outcome,
-            format!("could not report {status} to CodeDeploy before the deadline"),
+            format!(
+                "could not report {status} to CodeDeploy before the deadline{}",
+                describe_still_retried(&calls.still_retried())
+            ),
             None,
         ),
     }

@@ -42,7 +42,7 @@ async fn describe(client: &Client, names: &[String]) -> Result<BTreeMap<String, 
         .send()
         .await
         .map_err(|e| AwsError::from_sdk(ACTION, e))?;
-    Ok(output
+    let found: BTreeMap<String, String> = output
         .target_groups()
         .iter()
         .filter_map(|tg| {
@@ -51,7 +51,25 @@ async fn describe(client: &Client, names: &[String]) -> Result<BTreeMap<String, 
                 tg.target_group_arn()?.to_owned(),
             ))
         })
-        .collect())
+        .collect();
+    // AWS answers an unknown name with TargetGroupNotFound, never with a shorter list: an answer
+    // that lacks a name is not AWS's whole answer, and says nothing about that target group.
+    let unanswered: Vec<&str> = names
+        .iter()
+        .filter(|name| !found.contains_key(*name))
+        .map(String::as_str)
+        .collect();
+    if !unanswered.is_empty() {
+        return Err(AwsError {
+            action: ACTION,
+            code: "IncompleteAnswer".into(),
+            message: format!(
+                "answered without {} (and without TargetGroupNotFound, AWS's answer for a name it does not know)",
+                unanswered.join(", ")
+            ),
+        });
+    }
+    Ok(found)
 }
 
 async fn find_unknown(client: &Client, names: &[String]) -> ResolveError {

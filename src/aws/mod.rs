@@ -1,6 +1,7 @@
 //! Thin adapters over the three AWS clients: the calls we make, mapped into our own types.
 
 pub mod autoscaling;
+pub mod calls;
 pub mod codedeploy;
 pub mod elb;
 pub mod elbv2;
@@ -19,6 +20,7 @@ use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// One failed AWS call, with what a user needs to act: the IAM action, AWS's error code, its message.
@@ -33,22 +35,67 @@ pub struct AwsError {
 }
 
 impl AwsError {
-    pub fn from_sdk<E, R>(action: &'static str, err: SdkError<E, R>) -> Self
+    /// The SDK's error as a person reads it: AWS's code and message; for an answer that is not
+    /// AWS's, the HTTP status and what was wrong with it; for a call that never got an answer,
+    /// the endpoint and the connection error or the timeout.
+    pub fn from_sdk<E>(action: &'static str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
-        let code = match &err {
-            SdkError::ServiceError(service) => service.err().code().unwrap_or("Unknown").to_owned(),
-            SdkError::TimeoutError(_) => "Timeout".to_owned(),
-            SdkError::DispatchFailure(_) => "DispatchFailure".to_owned(),
-            SdkError::ResponseError(_) => "ResponseError".to_owned(),
-            SdkError::ConstructionFailure(_) => "ConstructionFailure".to_owned(),
-            _ => "Unknown".to_owned(),
-        };
-        let message = match &err {
-            SdkError::ServiceError(service) => service.err().message().unwrap_or("").to_owned(),
-            other => DisplayErrorContext(other).to_string(),
+        let endpoint = || calls::endpoint_of(action);
+        if let Some(mistake) = calls::setup_mistake(&calls::innermost(&err)) {
+            return AwsError {
+                action,
+                code: "Setup".to_owned(),
+                message: mistake.to_owned(),
+            };
+        }
+        let (code, message) = match &err {
+            SdkError::ServiceError(service) => match service.err().code() {
+                Some(code) => (
+                    code.to_owned(),
+                    service.err().message().unwrap_or("").to_owned(),
+                ),
+                None => ("Unknown".to_owned(), calls::http_failure(service.raw())),
+            },
+            SdkError::ResponseError(response) => {
+                match calls::find_source::<calls::MalformedAnswer>(&err) {
+                    Some(malformed) => (
+                        "MalformedAnswer".to_owned(),
+                        format!(
+                            "answered HTTP {} with {}, not AWS's answer (a proxy, an endpoint that is not AWS, or a cut connection)",
+                            malformed.status, malformed.problem
+                        ),
+                    ),
+                    None => (
+                        "ResponseError".to_owned(),
+                        format!(
+                            "could not read its HTTP {} answer: {}",
+                            response.raw().status().as_u16(),
+                            calls::innermost(&err)
+                        ),
+                    ),
+                }
+            }
+            SdkError::DispatchFailure(dispatch) => (
+                "DispatchFailure".to_owned(),
+                match dispatch.as_connector_error() {
+                    Some(connector) => calls::connection_failure(connector, endpoint().as_deref()),
+                    None => calls::innermost(&err),
+                },
+            ),
+            SdkError::TimeoutError(_) => (
+                "Timeout".to_owned(),
+                format!(
+                    "no answer within {} s{}",
+                    ATTEMPT_TIMEOUT.as_secs(),
+                    endpoint().map(|e| format!(" from {e}")).unwrap_or_default()
+                ),
+            ),
+            SdkError::ConstructionFailure(_) => {
+                ("ConstructionFailure".to_owned(), calls::innermost(&err))
+            }
+            _ => ("Unknown".to_owned(), DisplayErrorContext(&err).to_string()),
         };
         AwsError {
             action,
@@ -64,6 +111,13 @@ impl AwsError {
     fn hint(&self) -> String {
         if self.is_access_denied() {
             format!(" (grant {} to the caller's role)", self.action)
+        } else if self.code == "MalformedAnswer" {
+            match std::env::var("AWS_ENDPOINT_URL") {
+                Ok(url) if !url.trim().is_empty() => format!(
+                    " (AWS_ENDPOINT_URL is {url}: is that an AWS endpoint? Unset it to use AWS's own)"
+                ),
+                _ => String::new(),
+            }
         } else if self.code == "DispatchFailure"
             && self.message.to_ascii_lowercase().contains("certificate")
         {
@@ -279,33 +333,70 @@ pub fn trust_the_system_bundle_file() {
     }
 }
 
-/// A certificate the trust store does not accept fails the same way on every attempt: retried
-/// until the deadline, it would only hide its cause behind "ran out of time".
-#[derive(Debug)]
-struct NoRetryOnCertificateFailure;
+/// Which failed attempts are retried, beyond the standard classifiers. A certificate the trust
+/// store does not accept fails the same way on every attempt, and so, mostly, does an endpoint
+/// that refuses connections or answers with something that is not AWS's answer
+/// (`calls::MalformedAnswer`: a proxy's page, an endpoint that is not AWS): retried until the
+/// deadline, they would only hide their cause behind "ran out of time". So a certificate
+/// failure is not retried, and the other two only until `UNUSABLE_IN_A_ROW` attempts of the
+/// client in a row got no usable answer (a cut connection or a passing proxy fault is retried;
+/// the call then fails naming its cause). Any usable answer, AWS's errors included, resets it.
+#[derive(Debug, Default)]
+struct Causes {
+    unusable_in_a_row: std::sync::atomic::AtomicU32,
+}
 
-impl ClassifyRetry for NoRetryOnCertificateFailure {
+/// Attempts in a row refused or answered with something not AWS's, after which a client stops
+/// retrying them.
+pub const UNUSABLE_IN_A_ROW: u32 = 3;
+
+impl ClassifyRetry for Causes {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        let certificate = match ctx.output_or_error() {
-            Some(Err(error)) => error.as_connector_error().is_some_and(|connector| {
-                // rustls says "invalid peer certificate: ...", or names an alert such as
-                // BadCertificate or CertificateExpired.
-                DisplayErrorContext(connector)
-                    .to_string()
-                    .to_ascii_lowercase()
-                    .contains("certificate")
-            }),
-            _ => false,
+        use std::sync::atomic::Ordering;
+        let unusable = match ctx.output_or_error() {
+            Some(Err(error)) if calls::find_source::<calls::MalformedAnswer>(error).is_some() => {
+                Some(RetryAction::transient_error())
+            }
+            Some(Err(error)) => match error.as_connector_error() {
+                Some(connector) => {
+                    // rustls says "invalid peer certificate: ...", or names an alert such as
+                    // BadCertificate or CertificateExpired.
+                    let cause = DisplayErrorContext(connector)
+                        .to_string()
+                        .to_ascii_lowercase();
+                    if cause.contains("certificate") {
+                        return RetryAction::RetryForbidden;
+                    }
+                    cause
+                        .contains("connection refused")
+                        .then_some(RetryAction::NoActionIndicated)
+                }
+                None => None,
+            },
+            _ => None,
         };
-        if certificate {
+        let Some(action) = unusable else {
+            // A usable answer: a result, or AWS's own error. (The orchestrator also classifies
+            // an answer's parse failure before the interceptor names it; that resets nothing.)
+            let usable = match ctx.output_or_error() {
+                Some(Ok(_)) => true,
+                Some(Err(error)) => error.is_operation_error(),
+                None => false,
+            };
+            if usable {
+                self.unusable_in_a_row.store(0, Ordering::Relaxed);
+            }
+            return RetryAction::NoActionIndicated;
+        };
+        if self.unusable_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= UNUSABLE_IN_A_ROW {
             RetryAction::RetryForbidden
         } else {
-            RetryAction::NoActionIndicated
+            action
         }
     }
 
     fn name(&self) -> &'static str {
-        "NoRetryOnCertificateFailure"
+        "Causes"
     }
 }
 
@@ -346,7 +437,8 @@ pub const RETRY_QUOTA: usize = 100_000;
 pub const AUDIT_MAX_ATTEMPTS: u32 = 4;
 pub const AUDIT_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// One service's client with the retry policy of `built`: each non-adaptive client gets a retry
+/// One service's client with the retry policy of `built`, every call watched (`calls::Watch`)
+/// and classified for retries by its cause (`Causes`): each non-adaptive client gets a retry
 /// partition of its own with a quota that does not run out first (the SDK's default quota, 500
 /// tokens shared by every client of a service in the process, ends retries after about a
 /// hundred throttled attempts, long before the deadline; the backoff and the deadline are the
@@ -355,18 +447,16 @@ macro_rules! client {
     ($built:expr, $sdk:ident, $name:literal) => {{
         use $sdk::config::retry::{RetryPartition, TokenBucket};
         let built: &Built = $built;
+        let config = $sdk::config::Builder::from(&built.config)
+            .interceptor(calls::Watch)
+            .retry_classifier(Causes::default());
         if built.adaptive {
-            $sdk::Client::new(&built.config)
+            $sdk::Client::from_conf(config.build())
         } else {
             let partition = RetryPartition::custom(concat!("codedeploy-tg-hook/", $name))
                 .token_bucket(TokenBucket::new(RETRY_QUOTA))
                 .build();
-            $sdk::Client::from_conf(
-                $sdk::config::Builder::from(&built.config)
-                    .retry_partition(partition)
-                    .retry_classifier(NoRetryOnCertificateFailure)
-                    .build(),
-            )
+            $sdk::Client::from_conf(config.retry_partition(partition).build())
         }
     }};
 }

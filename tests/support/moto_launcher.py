@@ -25,7 +25,9 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
 - Rate limits (POST /_harness/rate-limit): a token bucket per action, answering throttling in
   each protocol's own shape (JSON: ThrottlingException; query: Throttling), as AWS does.
 - Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
-  an attach that is accepted but does nothing, and attachment states held at `Adding`.
+  an attach that is accepted but does nothing, attachment states held at `Adding`, and answers
+  no AWS endpoint gives (an HTML page, an empty 200, a body of another shape, bytes that are not
+  the protocol, half of moto's answer, a bare 500, an 8 MiB body); any of them may answer late.
 - A request log (action, start, end, status, the client's connection, the body's first 8000
   bytes) for the call-graph test and the benchmark.
 - HTTP/1.1 connections kept open between requests, as AWS endpoints keep them (werkzeug's
@@ -552,6 +554,43 @@ def take_fault(action, body):
     return None
 
 
+# Answers no AWS endpoint gives, but proxies, outages and partial reads do (fault kinds; the
+# `truncated` one cuts moto's own answer in half, in `Harness`).
+BAD_ANSWERS = {
+    # A proxy's or a captive portal's page.
+    "html": lambda action, protocol: (
+        "200 OK",
+        [("Content-Type", "text/html")],
+        b"<!DOCTYPE html><html><head><title>Gateway</title></head><body><h1>Service unavailable</h1></body></html>",
+    ),
+    "empty": lambda action, protocol: (
+        "200 OK",
+        [("Content-Type", "application/x-amz-json-1.1" if protocol == "json" else "text/xml")],
+        b"",
+    ),
+    # Well-formed, but not this action's answer.
+    "other-shape": lambda action, protocol: (
+        "200 OK",
+        [("Content-Type", "application/x-amz-json-1.1" if protocol == "json" else "text/xml")],
+        b'{"items": [{"id": 1}], "status": "ok"}'
+        if protocol == "json"
+        else f"<OtherResponse><Items><member>1</member></Items><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></OtherResponse>".encode(),
+    ),
+    "garbage": lambda action, protocol: (
+        "200 OK",
+        [("Content-Type", "application/octet-stream")],
+        b"\x00\x01\xfe\xff not the protocol \x7f" * 8,
+    ),
+    "bare-500": lambda action, protocol: ("500 Internal Server Error", [], b""),
+    # 8 MiB of filler after a start that looks right.
+    "huge": lambda action, protocol: (
+        "200 OK",
+        [("Content-Type", "application/x-amz-json-1.1" if protocol == "json" else "text/xml")],
+        (b'{"x": "' if protocol == "json" else f"<{action}Response><x>".encode()) + b"a" * (8 << 20),
+    ),
+}
+
+
 def injected(fault, action, protocol):
     kind = fault["kind"]
     if kind == "throttle":
@@ -568,6 +607,8 @@ def injected(fault, action, protocol):
             f"{service}:{action} because no identity-based policy allows the {service}:{action} action"
         )
         return error_response(protocol, "403 Forbidden", code, message)
+    if kind in BAD_ANSWERS:
+        return BAD_ANSWERS[kind](action, protocol)
     if kind == "swallow":
         if protocol == "json":
             return "200 OK", [("Content-Type", "application/x-amz-json-1.1")], b"{}"
@@ -619,6 +660,8 @@ class Harness:
             return lambda data: None
 
         chunks = b"".join(self.app(environ, capture))
+        if fault and fault["kind"] == "truncated":
+            chunks = chunks[: len(chunks) // 2]
         if fault and fault["kind"] == "state":
             chunks = chunks.replace(b"<State>Added</State>", f"<State>{fault['state']}</State>".encode())
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]

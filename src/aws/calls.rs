@@ -1,0 +1,599 @@
+//! Every AWS call's attempts, watched: an answer that is not AWS's is an error (and retried, never
+//! read as data), each attempt's failure is kept for the run (so a deadline names what was still
+//! being retried and why), and a failed attempt that will be retried is logged at once.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata, OrchestratorError};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// The interceptor every client carries (`aws::Clients`).
+#[derive(Debug, Default)]
+pub struct Watch;
+
+/// An answer with a success status that is not AWS's answer to the call: an HTML page, an empty
+/// or cut-short body, a body of another shape, or one without a field AWS always sends. The
+/// orchestrator fails the attempt with it; `aws::Causes` has it retried a few times in a row.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{action} answered HTTP {status} with {problem}, not AWS's answer (a proxy, an endpoint that is not AWS, or a cut connection)")]
+pub struct MalformedAnswer {
+    pub action: String,
+    pub status: u16,
+    pub problem: String,
+}
+
+/// `codedeploy:GetDeployment`: the IAM action of the call the orchestrator is running.
+fn action_of(cfg: &ConfigBag) -> String {
+    match cfg.load::<Metadata>() {
+        Some(metadata) => iam_action(metadata.service(), metadata.name()),
+        None => "an AWS call".to_owned(),
+    }
+}
+
+/// The IAM action for an operation of one of our services (`Auto Scaling` is `autoscaling`; both
+/// load balancing services are `elasticloadbalancing`).
+fn iam_action(service: &str, operation: &str) -> String {
+    let prefix = match service {
+        "CodeDeploy" => "codedeploy",
+        "Auto Scaling" => "autoscaling",
+        s if s.starts_with("Elastic Load Balancing") => "elasticloadbalancing",
+        other => return format!("{other}:{operation}"),
+    };
+    format!("{prefix}:{operation}")
+}
+
+/// The top-level fields AWS always sends in a success answer of these JSON calls: one that is
+/// missing is a malformed answer, never "no deployment" or "no targets".
+fn required_fields(operation: &str) -> &'static [&'static str] {
+    match operation {
+        "GetDeployment" => &["deploymentInfo"],
+        "GetDeploymentGroup" => &["deploymentGroupInfo"],
+        "ListDeploymentTargets" => &["targetIds"],
+        "BatchGetDeploymentTargets" => &["deploymentTargets"],
+        "PutLifecycleEventHookExecutionStatus" => &["lifecycleEventHookExecutionId"],
+        _ => &[],
+    }
+}
+
+/// What is wrong with a success answer's body, or `None` when it is the call's answer in shape:
+/// for a JSON protocol call (CodeDeploy) a JSON object with the fields AWS always sends; for a
+/// query protocol call (Auto Scaling, Elastic Load Balancing) a whole `<{Operation}Response>`
+/// document.
+pub fn answer_problem(
+    operation: &str,
+    json: bool,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Some("an empty body".to_owned());
+    }
+    let lower = trimmed
+        .get(..trimmed.len().min(64))
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.is_some_and(|c| c.to_ascii_lowercase().contains("text/html"))
+        || lower.starts_with("<!doctype html")
+        || lower.starts_with("<html")
+    {
+        return Some("an HTML page".to_owned());
+    }
+    if json {
+        let value: serde_json::Value = match serde_json::from_slice(body) {
+            Ok(value) => value,
+            Err(e) if e.is_eof() => {
+                return Some(format!("half an answer (its JSON ends early: {e})"))
+            }
+            Err(e) => return Some(format!("a body that is not JSON ({e})")),
+        };
+        let Some(object) = value.as_object() else {
+            return Some("JSON that is not an object".to_owned());
+        };
+        let missing: Vec<&str> = required_fields(operation)
+            .iter()
+            .copied()
+            .filter(|field| !object.contains_key(*field))
+            .collect();
+        return (!missing.is_empty()).then(|| format!("no {}", missing.join(", ")));
+    }
+    // Query protocol: the document is the call's own response element, whole.
+    let document = match trimmed.strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>").map_or("", |(_, d)| d.trim_start()),
+        None => trimmed,
+    };
+    let root = format!("<{operation}Response");
+    if !document.starts_with(&root) {
+        let first: String = document.chars().take(40).collect();
+        return Some(format!("a body of another shape (it begins {first:?})"));
+    }
+    if !document.ends_with(&format!("</{operation}Response>")) {
+        return Some("half an answer (the document is cut short)".to_owned());
+    }
+    None
+}
+
+/// What one call did, for the run that made it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct CallRecord {
+    /// Executions of this call now under way (concurrent calls of one action share a record).
+    in_flight: usize,
+    attempts: u32,
+    /// The last attempt's failure, `None` once one succeeded.
+    last_failure: Option<String>,
+}
+
+/// The calls of one run (a hook, a notification, `attach`): what a deadline names.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(Arc<Mutex<BTreeMap<String, CallRecord>>>);
+
+/// A call the deadline stopped while it was being retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StillRetried {
+    pub action: String,
+    pub attempts: u32,
+    pub last_failure: Option<String>,
+}
+
+impl std::fmt::Display for StillRetried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} attempt{}",
+            self.action,
+            self.attempts,
+            if self.attempts == 1 { "" } else { "s" }
+        )?;
+        match &self.last_failure {
+            Some(failure) => write!(f, ", last: {failure})"),
+            None => write!(f, ", no answer yet)"),
+        }
+    }
+}
+
+tokio::task_local! {
+    static RUN: CallLog;
+}
+
+impl CallLog {
+    fn records(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, CallRecord>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `work` with its AWS calls recorded here.
+    pub fn watch<F: Future>(&self, work: F) -> impl Future<Output = F::Output> {
+        RUN.scope(self.clone(), work)
+    }
+
+    /// The calls under way now, with their attempts and last failure.
+    pub fn still_retried(&self) -> Vec<StillRetried> {
+        self.records()
+            .iter()
+            .filter(|(_, r)| r.in_flight > 0)
+            .map(|(action, r)| StillRetried {
+                action: action.clone(),
+                attempts: r.attempts,
+                last_failure: r.last_failure.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Updates the current run's record of `action`, if the call is made inside a run.
+fn record(action: &str, update: impl FnOnce(&mut CallRecord)) {
+    let _ = RUN.try_with(|log| update(log.records().entry(action.to_owned()).or_default()));
+}
+
+/// Where each action's calls go (`https://autoscaling.us-east-1.amazonaws.com`), as last seen:
+/// what a connection failure names.
+fn endpoints() -> &'static Mutex<BTreeMap<String, String>> {
+    static ENDPOINTS: OnceLock<Mutex<BTreeMap<String, String>>> = OnceLock::new();
+    ENDPOINTS.get_or_init(Mutex::default)
+}
+
+/// The endpoint `action` was last sent to in this process.
+pub fn endpoint_of(action: &str) -> Option<String> {
+    endpoints()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(action)
+        .cloned()
+}
+
+/// `scheme://host[:port]` of a request URI.
+fn origin(uri: &str) -> &str {
+    let after_scheme = uri.find("://").map_or(0, |at| at + 3);
+    let end = uri[after_scheme..]
+        .find(['/', '?'])
+        .map_or(uri.len(), |at| after_scheme + at);
+    &uri[..end]
+}
+
+/// One attempt's failure as a person reads it: the HTTP status and AWS's error code, a
+/// malformed answer, the connection error, or the attempt timeout.
+fn describe_failure(
+    error: &OrchestratorError<aws_smithy_runtime_api::client::interceptors::context::Error>,
+    response: Option<&HttpResponse>,
+    endpoint: Option<&str>,
+) -> String {
+    if let Some(malformed) = find_source::<MalformedAnswer>(error) {
+        return format!("HTTP {} with {}", malformed.status, malformed.problem);
+    }
+    if let Some(mistake) = setup_mistake(&innermost(error)) {
+        return mistake.to_owned();
+    }
+    if let Some(connector) = error.as_connector_error() {
+        return connection_failure(connector, endpoint);
+    }
+    if error.is_timeout_error() {
+        return format!(
+            "no answer within {} s{}",
+            super::ATTEMPT_TIMEOUT.as_secs(),
+            endpoint.map(|e| format!(" from {e}")).unwrap_or_default()
+        );
+    }
+    match response {
+        Some(response) => http_failure(response),
+        None => innermost(error),
+    }
+}
+
+/// "HTTP 503 ThrottlingException", "HTTP 500 with an empty body", "HTTP 502 with text/html".
+pub fn http_failure(response: &HttpResponse) -> String {
+    let status = response.status().as_u16();
+    let body = response.body().bytes().unwrap_or_default();
+    match error_code(response, body) {
+        Some(code) => format!("HTTP {status} {code}"),
+        None if body.iter().all(u8::is_ascii_whitespace) => {
+            format!("HTTP {status} with an empty body")
+        }
+        None => format!(
+            "HTTP {status} with a body that is not an AWS error ({})",
+            response
+                .headers()
+                .get("content-type")
+                .unwrap_or("no content type")
+        ),
+    }
+}
+
+/// AWS's error code in an error answer: `x-amzn-ErrorType` or `__type` (JSON protocols), or
+/// `<Code>` (query protocols).
+fn error_code(response: &HttpResponse, body: &[u8]) -> Option<String> {
+    let strip = |code: &str| {
+        let code = code.split(':').next().unwrap_or(code);
+        code.rsplit('#').next().unwrap_or(code).trim().to_owned()
+    };
+    if let Some(code) = response.headers().get("x-amzn-errortype") {
+        return Some(strip(code)).filter(|c| !c.is_empty());
+    }
+    let text = String::from_utf8_lossy(body);
+    if let Ok(serde_json::Value::Object(object)) = serde_json::from_str(&text) {
+        return object
+            .get("__type")
+            .or_else(|| object.get("code"))
+            .and_then(|v| v.as_str())
+            .map(strip)
+            .filter(|c| !c.is_empty());
+    }
+    let start = text.find("<Code>")? + "<Code>".len();
+    let end = text[start..].find("</Code>")? + start;
+    Some(text[start..end].trim().to_owned()).filter(|c| !c.is_empty())
+}
+
+/// A mistake in the AWS settings that fails every call before it is sent, as one line saying
+/// what to set (the SDK's own text lists every credential provider it tried, over lines).
+pub fn setup_mistake(cause: &str) -> Option<&'static str> {
+    let lower = cause.to_ascii_lowercase();
+    if lower.contains("missing region") || lower.contains("no region") {
+        Some("no AWS region is set: set AWS_REGION (or a region in the AWS_PROFILE's config)")
+    } else if lower.contains("no credentials") || lower.contains("credentials not loaded") {
+        Some("no AWS credentials were found: set AWS_PROFILE (a profile in ~/.aws), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role provides them")
+    } else {
+        None
+    }
+}
+
+/// "could not connect to https://...: connection refused" (or the DNS, TLS or I/O error).
+pub fn connection_failure(
+    connector: &aws_smithy_runtime_api::client::result::ConnectorError,
+    endpoint: Option<&str>,
+) -> String {
+    let cause = innermost(connector);
+    let lower = cause.to_ascii_lowercase();
+    let what = if lower.contains("connection refused") {
+        "connection refused".to_owned()
+    } else if lower.contains("lookup") || lower.contains("resolve") || lower.contains("dns") {
+        format!("the name does not resolve ({cause})")
+    } else {
+        cause
+    };
+    match endpoint {
+        Some(endpoint) => format!("could not connect to {endpoint}: {what}"),
+        None => format!("could not connect: {what}"),
+    }
+}
+
+/// The innermost message of an error's source chain: the cause itself.
+pub fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+/// An error of type `T` somewhere in `error`'s source chain.
+pub fn find_source<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// Whether a failed attempt is one the clients retry: a connection error, a timeout, a
+/// malformed answer, throttling or a 5xx.
+fn retried(
+    error: &OrchestratorError<aws_smithy_runtime_api::client::interceptors::context::Error>,
+    response: Option<&HttpResponse>,
+) -> bool {
+    if error.is_connector_error()
+        || error.is_timeout_error()
+        || find_source::<MalformedAnswer>(error).is_some()
+    {
+        return true;
+    }
+    response.is_some_and(|r| {
+        let status = r.status().as_u16();
+        status >= 500
+            || status == 429
+            || error_code(r, r.body().bytes().unwrap_or_default())
+                .is_some_and(|code| code.contains("Throttl") || code == "RequestLimitExceeded")
+    })
+}
+
+impl Intercept for Watch {
+    fn name(&self) -> &'static str {
+        "codedeploy-tg-hook::Watch"
+    }
+
+    // Not `read_before_execution`: the operation's metadata is not in the bag yet there.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        record(&action_of(cfg), |r| r.in_flight += 1);
+        Ok(())
+    }
+
+    // The request's URI is whole (its endpoint resolved) only just before it is sent.
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let endpoint = origin(context.request().uri());
+        if !endpoint.is_empty() {
+            endpoints()
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .insert(action_of(cfg), endpoint.to_owned());
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Ok(());
+        }
+        let Some(metadata) = cfg.load::<Metadata>() else {
+            return Ok(());
+        };
+        let json = metadata.service() == "CodeDeploy";
+        let problem = answer_problem(
+            metadata.name(),
+            json,
+            response.headers().get("content-type"),
+            response.body().bytes().unwrap_or_default(),
+        );
+        match problem {
+            None => Ok(()),
+            Some(problem) => Err(Box::new(MalformedAnswer {
+                action: iam_action(metadata.service(), metadata.name()),
+                status,
+                problem,
+            })),
+        }
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let action = action_of(cfg);
+        let failure = match context.output_or_error() {
+            Some(Err(error)) => {
+                let endpoint = endpoint_of(&action);
+                let described = describe_failure(error, context.response(), endpoint.as_deref());
+                let will_retry = retried(error, context.response());
+                Some((described, will_retry))
+            }
+            _ => None,
+        };
+        let mut attempt = 0;
+        record(&action, |r| {
+            r.attempts += 1;
+            attempt = r.attempts;
+            r.last_failure = failure.as_ref().map(|(d, _)| d.clone());
+        });
+        if let Some((described, true)) = &failure {
+            tracing::warn!(
+                call = action,
+                error = described.as_str(),
+                attempt = (attempt > 0).then_some(attempt),
+                "AWS call failed; retrying"
+            );
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        record(&action_of(cfg), |r| {
+            r.in_flight = r.in_flight.saturating_sub(1)
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_answer_must_be_an_object_with_the_fields_aws_always_sends() {
+        let json = |op: &str, body: &str| {
+            answer_problem(
+                op,
+                true,
+                Some("application/x-amz-json-1.1"),
+                body.as_bytes(),
+            )
+        };
+        assert_eq!(json("ListDeploymentTargets", r#"{"targetIds": []}"#), None);
+        assert_eq!(
+            json("ListDeploymentTargets", "{}").as_deref(),
+            Some("no targetIds")
+        );
+        assert_eq!(
+            json("BatchGetDeploymentTargets", r#"{"items": [1]}"#).as_deref(),
+            Some("no deploymentTargets")
+        );
+        assert_eq!(json("GetDeployment", "").as_deref(), Some("an empty body"));
+        assert!(json("GetDeployment", r#"{"deploymentInfo": {"dep"#)
+            .unwrap()
+            .starts_with("half an answer"));
+        assert!(json("GetDeployment", "\u{0}\u{1} garbage")
+            .unwrap()
+            .starts_with("a body that is not JSON"));
+        assert_eq!(
+            json("GetDeployment", "[1, 2]").as_deref(),
+            Some("JSON that is not an object")
+        );
+        // A call without required fields needs only an object.
+        assert_eq!(json("UnknownCall", "{}"), None);
+    }
+
+    #[test]
+    fn a_query_answer_must_be_the_calls_whole_response_document() {
+        let xml = |body: &str| {
+            answer_problem(
+                "DescribeTrafficSources",
+                false,
+                Some("text/xml"),
+                body.as_bytes(),
+            )
+        };
+        assert_eq!(
+            xml("<?xml version=\"1.0\"?>\n<DescribeTrafficSourcesResponse xmlns=\"x\"><R/></DescribeTrafficSourcesResponse>\n"),
+            None
+        );
+        assert_eq!(
+            xml("<DescribeTrafficSourcesResponse><DescribeTrafficSourcesResult><TrafficSources><member>")
+                .as_deref(),
+            Some("half an answer (the document is cut short)")
+        );
+        assert!(xml("<OtherResponse/>")
+            .unwrap()
+            .starts_with("a body of another shape"));
+        assert_eq!(
+            xml("<!DOCTYPE html><html><body>Gateway</body></html>").as_deref(),
+            Some("an HTML page")
+        );
+        assert_eq!(
+            answer_problem("DescribeTrafficSources", false, Some("text/html"), b"<x/>").as_deref(),
+            Some("an HTML page")
+        );
+        assert_eq!(xml("  \n").as_deref(), Some("an empty body"));
+    }
+
+    #[test]
+    fn actions_are_named_as_iam_names_them() {
+        assert_eq!(
+            iam_action("CodeDeploy", "GetDeployment"),
+            "codedeploy:GetDeployment"
+        );
+        assert_eq!(
+            iam_action("Auto Scaling", "AttachTrafficSources"),
+            "autoscaling:AttachTrafficSources"
+        );
+        assert_eq!(
+            iam_action("Elastic Load Balancing v2", "DescribeTargetGroups"),
+            "elasticloadbalancing:DescribeTargetGroups"
+        );
+        assert_eq!(
+            iam_action("Elastic Load Balancing", "DescribeInstanceHealth"),
+            "elasticloadbalancing:DescribeInstanceHealth"
+        );
+    }
+
+    #[test]
+    fn an_endpoint_is_its_origin() {
+        assert_eq!(origin("http://127.0.0.1:5000/"), "http://127.0.0.1:5000");
+        assert_eq!(
+            origin("https://autoscaling.us-east-1.amazonaws.com/?Action=X"),
+            "https://autoscaling.us-east-1.amazonaws.com"
+        );
+        assert_eq!(
+            origin("https://codedeploy.eu-west-1.amazonaws.com"),
+            "https://codedeploy.eu-west-1.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn a_still_retried_call_says_its_attempts_and_last_failure() {
+        let call = StillRetried {
+            action: "autoscaling:DescribeTrafficSources".into(),
+            attempts: 7,
+            last_failure: Some("HTTP 500 with an empty body".into()),
+        };
+        assert_eq!(
+            call.to_string(),
+            "autoscaling:DescribeTrafficSources (7 attempts, last: HTTP 500 with an empty body)"
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Every call on the hook's path answered badly, one call at a time, in each way a proxy, an
+//! outage or a partial read answers (the launcher's fault kinds): the hook ends within its
+//! deadline, never panics, and either really attached everything (and `Succeeded` was reported)
+//! or fails with a reason that names the call (and `Failed` was reported, unless the report call
+//! itself was the broken one).
+
+mod support;
+
+use std::time::Duration;
+
+use codedeploy_tg_hook::event::{Source, Trigger};
+use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
+use codedeploy_tg_hook::run::{execute, Settings};
+use serde_json::json;
+use support::{moto, World};
+use tokio::time::Instant;
+
+/// The calls of a hook at the instance that completes the reroute, in the order it makes them.
+const CALLS: [&str; 8] = [
+    "GetDeployment",
+    "ListDeploymentTargets",
+    "BatchGetDeploymentTargets",
+    "DescribeTargetGroups",
+    "DescribeAutoScalingGroups",
+    "AttachTrafficSources",
+    "DescribeTrafficSources",
+    "PutLifecycleEventHookExecutionStatus",
+];
+
+/// Every answer of the call is bad in this way (`late`: each answer comes after the attempt
+/// timeout).
+const BAD: [&str; 8] = [
+    "html",
+    "empty",
+    "other-shape",
+    "garbage",
+    "truncated",
+    "bare-500",
+    "huge",
+    "late",
+];
+
+const DEADLINE: Duration = Duration::from_secs(12);
+
+async fn hook(world: &World) -> Outcome {
+    let clients = moto().clients().await;
+    let trigger = Trigger {
+        deployment_id: world.deployment_id.clone(),
+        source: Source::LifecycleHook,
+        hook_execution_id: Some("bad-answers".into()),
+        deployment_group: None,
+    };
+    let settings = Settings {
+        confirm_window: Duration::from_secs(2),
+        poll_interval: Duration::from_millis(100),
+        dry_run: false,
+    };
+    execute(&clients, &trigger, Instant::now() + DEADLINE, &settings).await
+}
+
+/// What one run broke, if anything, as a sentence for the failure list.
+async fn check(action: &str, kind: &str, world: &World) -> Option<String> {
+    let started = std::time::Instant::now();
+    let outcome = hook(world).await;
+    let elapsed = started.elapsed();
+    let reason = outcome.reason.clone().unwrap_or_default();
+    let reports = moto().hook_reports(&world.deployment_id);
+    let case =
+        format!("{action} answered {kind} ({elapsed:.1?}): {outcome:?}, reports {reports:?}");
+    if elapsed > DEADLINE {
+        return Some(format!("past the deadline: {case}"));
+    }
+    if reason.contains("panic") {
+        return Some(format!("panicked: {case}"));
+    }
+    if outcome.outcome == OutcomeKind::Failed {
+        if !reason.contains(action) {
+            return Some(format!("the reason does not name {action}: {case}"));
+        }
+        // Retried until the deadline: the reason says what the last attempt got.
+        let cause = match kind {
+            "bare-500" => "HTTP 500 with an empty body",
+            "late" => "no answer within 5 s",
+            "html" => "an HTML page",
+            _ => "",
+        };
+        if !reason.contains(cause) {
+            return Some(format!("the reason does not say {cause:?}: {case}"));
+        }
+        let report_broken = action == "PutLifecycleEventHookExecutionStatus";
+        if !report_broken && reports != ["Failed"] {
+            return Some(format!("Failed was not reported: {case}"));
+        }
+        return None;
+    }
+    // A success: only if the group really has every source, and CodeDeploy was told so.
+    let clients = moto().clients().await;
+    let (tgs, lbs) = moto()
+        .group_sources(&clients, &world.replacement_group)
+        .await;
+    if tgs != world.all_target_groups_sorted() || lbs != world.load_balancers {
+        return Some(format!(
+            "a success without every source ({tgs:?}, {lbs:?}): {case}"
+        ));
+    }
+    if reports != ["Succeeded"] || outcome.hook_status != Some("Succeeded") {
+        return Some(format!("a success CodeDeploy was not told of: {case}"));
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_bad_answer_of_every_call_on_the_hooks_path_ends_in_time_naming_the_call() {
+    let mut runs = Vec::new();
+    for (i, action) in CALLS.iter().enumerate() {
+        for (j, kind) in BAD.iter().enumerate() {
+            let world =
+                moto().world(json!({"name": format!("ba{i}{j}"), "classicLoadBalancers": 1}));
+            // The call's body names one of these: the deployment, the group, a target group.
+            let matching = [
+                world.deployment_id.as_str(),
+                world.replacement_group.as_str(),
+                world.target_group_names[0].as_str(),
+            ];
+            match *kind {
+                "late" => {
+                    moto().fault_with(action, "hang", 10_000, &matching, json!({"seconds": 6}))
+                }
+                kind => moto().fault(action, kind, 10_000, &matching),
+            }
+            runs.push(async move { check(action, kind, &world).await });
+        }
+    }
+    let failures: Vec<String> = futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
