@@ -59,7 +59,7 @@ def env(moto):
 
 
 def event_file(shape, deployment_id, status):
-    text = (EVENTS / f"{shape}.json").read_text().replace("{{DEPLOYMENT_ID}}", deployment_id).replace("{{STATUS}}", status)
+    text = (EVENTS / f"{shape}.template.json").read_text().replace("{{DEPLOYMENT_ID}}", deployment_id).replace("{{STATUS}}", status)
     handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
     handle.write(text)
     handle.close()

@@ -61,7 +61,7 @@ fn envelopes() -> Vec<Value> {
     ]
     .iter()
     .map(|name| {
-        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        let text = std::fs::read_to_string(dir.join(format!("{name}.template.json"))).unwrap();
         serde_json::from_str(
             &text
                 .replace("{{DEPLOYMENT_ID}}", "d-ABC")

@@ -481,9 +481,10 @@ impl World {
     }
 }
 
-/// A complete event of the given shape for a deployment, as Lambda delivers it (tests/events/).
+/// A complete event of the given shape for a deployment, as Lambda delivers it: its template in
+/// tests/events/ filled in (as scripts/event does).
 pub fn event(shape: &str, deployment_id: &str, status: &str) -> Value {
-    let text = std::fs::read_to_string(repo().join("tests/events").join(format!("{shape}.json")))
+    let text = std::fs::read_to_string(repo().join("tests/events").join(format!("{shape}.template.json")))
         .expect("event fixture");
     let text = text
         .replace("{{DEPLOYMENT_ID}}", deployment_id)
