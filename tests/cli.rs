@@ -326,11 +326,14 @@ fn attach_on_a_superseded_deployment_is_skipped_and_changes_nothing() {
 
 #[test]
 fn seconds_that_cannot_be_a_deadline_are_rejected_with_a_clear_message_not_a_panic() {
-    let cases: [(&[&str], Option<&str>); 5] = [
+    let cases: [(&[&str], Option<&str>); 8] = [
         (&["--timeout", "inf"], None),
         (&["--timeout", "1e300"], None),
         (&["--confirm-window", "inf"], None),
         (&["--timeout", "NaN"], None),
+        (&["--timeout", "-1"], None),
+        (&["--confirm-window", "-0.5"], None),
+        (&["--timeout=-3"], None),
         (&[], Some("inf")),
     ];
     for (flags, env) in cases {
@@ -349,6 +352,44 @@ fn seconds_that_cannot_be_a_deadline_are_rejected_with_a_clear_message_not_a_pan
             "{flags:?} {env:?}: {stderr}"
         );
     }
+}
+
+#[test]
+fn every_command_rejects_an_empty_or_blank_deployment_id_before_any_call() {
+    let before = moto().requests().len();
+    for id in ["", "   "] {
+        let output = moto()
+            .cli()
+            .args(["attach", "--deployment-id", id])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "attach {id:?}: {stderr}");
+        assert!(stderr.contains("must not be empty or blank"), "{stderr}");
+        let output = run_with_stdin(
+            moto(),
+            &["handle", "-"],
+            &json!({ "DeploymentId": id }).to_string(),
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "handle {id:?}: {stderr}");
+        assert!(
+            stderr.contains("DeploymentId must be a non-empty string"),
+            "{stderr}"
+        );
+    }
+    // Requests from other tests may interleave; none of ours names an empty id.
+    let ours = moto().requests()[before..]
+        .iter()
+        .filter(|r| {
+            r["action"] == "GetDeployment"
+                && r["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("\"deploymentId\": \"\"")
+        })
+        .count();
+    assert_eq!(ours, 0, "no call for an empty deployment id");
 }
 
 /// The binary is linked as a fixed-address executable (ELF type `ET_EXEC`), not a

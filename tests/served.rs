@@ -209,7 +209,12 @@ fn audit_reports_unregistered_instances_and_fix_registers_exactly_the_in_service
         )
     };
     assert_eq!(code, Some(3));
-    assert!(table.contains("instances unregistered"), "{table}");
+    // The header is two lines: "instances" over "unregistered".
+    let header = table.lines().take(4).collect::<Vec<_>>().join("\n");
+    assert!(
+        header.contains("instances") && header.contains("unregistered"),
+        "{table}"
+    );
     assert!(
         table.contains("1 unregistered"),
         "the summary counts the group: {table}"

@@ -482,10 +482,18 @@ impl World {
 }
 
 /// A complete event of the given shape for a deployment, as Lambda delivers it: its template in
-/// tests/events/ filled in (as scripts/event does).
+/// tests/events/ filled in (as scripts/event does), or the event itself where it needs nothing
+/// filled in (`scheduled.json`).
 pub fn event(shape: &str, deployment_id: &str, status: &str) -> Value {
-    let text = std::fs::read_to_string(repo().join("tests/events").join(format!("{shape}.template.json")))
-        .expect("event fixture");
+    let events = repo().join("tests/events");
+    let template = events.join(format!("{shape}.template.json"));
+    let path = if template.exists() {
+        template
+    } else {
+        events.join(format!("{shape}.json"))
+    };
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("event fixture {}: {e}", path.display()));
     let text = text
         .replace("{{DEPLOYMENT_ID}}", deployment_id)
         .replace("{{STATUS}}", status);
