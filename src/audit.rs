@@ -1,6 +1,6 @@
 //! The hook's planner over every replacement group of an account and region: discover, plan, report or fix.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -9,10 +9,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
-use crate::plan::{
-    self, GroupState, Hold, Moment, Registration, RegistrationGaps, Scope, TrafficSource,
-};
-use crate::run::{self, Fleets, Listings, RunError, Settings};
+use crate::plan::{self, GroupState, Registration, Scope, TrafficSource};
+use crate::run::{self, Job, Mode, Progress, Reads, Repair, RunError, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -136,8 +134,8 @@ pub async fn audit(
                 .is_some_and(|(_, id)| plan::is_deployment_id(id))
         })
         .collect();
-    let fleets = Fleets::default();
-    let listings = Listings::default();
+    // The reads the audit makes once however many groups share them.
+    let reads = Reads::default();
     let total = replacement_groups.len();
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -149,10 +147,7 @@ pub async fn audit(
             clients.clone(),
             options.clone(),
             permits.clone(),
-            Reads {
-                fleets: fleets.clone(),
-                listings: listings.clone(),
-            },
+            reads.clone(),
         );
         let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
@@ -180,12 +175,6 @@ pub async fn audit(
         fix: options.fix,
         rows,
     })
-}
-
-/// The reads the audit makes once however many groups share them.
-struct Reads {
-    fleets: Fleets,
-    listings: Listings,
 }
 
 async fn check_group(
@@ -279,6 +268,8 @@ enum GroupResult {
     },
 }
 
+/// One group through the one workflow (`run::repair`): checked, and with `--fix` repaired, by
+/// the hook's own rules. The audit adds only the group it found, its shared reads, and the row.
 async fn repair_group(
     clients: &Clients,
     group: &GroupState,
@@ -286,132 +277,86 @@ async fn repair_group(
     options: &Options,
     reads: &Reads,
 ) -> Result<GroupResult, RunError> {
-    let deployment = run::fetch_deployment(clients, deployment_id).await?;
-    let mut work = match plan::assess(&deployment) {
-        Ok(work) => work,
-        Err(skip) => return Ok(GroupResult::Skipped(skip.to_string())),
+    let job = Job {
+        deployment_id,
+        mode: if options.fix {
+            Mode::CheckThenRepair
+        } else {
+            Mode::DryRun
+        },
+        expect_reroute: false,
+        listed_group: Some(group),
+        work_deadline: run::work_deadline(options.deadline),
     };
-    if !work.replacement_groups.contains(&group.name) {
-        return Ok(GroupResult::Skipped(format!(
-            "deployment {deployment_id} names other replacement groups ({}), not this one",
-            work.replacement_groups.join(", ")
-        )));
-    }
-    work.replacement_groups = vec![group.name.clone()];
-    let (moment, target_groups) = tokio::join!(
-        run::read_moment(clients, &work, &reads.fleets),
-        run::resolve_target_groups(clients, &work)
-    );
-    let work = match plan::at_moment(work, &moment?) {
-        Ok(work) => work,
-        Err(Hold::Waiting(waiting)) => return Ok(GroupResult::Waiting(waiting.to_string())),
-        Err(Hold::Skipped(skip)) => return Ok(GroupResult::Skipped(skip.to_string())),
+    let check = match run::repair(
+        clients,
+        &job,
+        reads,
+        &options.settings,
+        &Progress::default(),
+    )
+    .await?
+    {
+        Repair::Skipped(skip) => return Ok(GroupResult::Skipped(skip.to_string())),
+        Repair::Waiting(waiting) => return Ok(GroupResult::Waiting(waiting.to_string())),
+        Repair::Checked(check) => check,
+        // Only `Mode::Repair` ends in `Done`; a row says so rather than guess.
+        Repair::Done { .. } => {
+            return Ok(GroupResult::Skipped(
+                "internal: the audit's run ended as a repair, not a check".to_owned(),
+            ))
+        }
     };
-    let target_groups = target_groups?;
-    let plans = run::plan_groups(&work, &target_groups, std::slice::from_ref(group))?;
-    let Some(group_plan) = plans.into_iter().next() else {
+    let Some(group_plan) = check.plans.first() else {
         return Err(RunError::MissingGroups {
             groups: vec![group.name.clone()],
         });
     };
-    let names_by_arn: BTreeMap<&String, &String> =
-        target_groups.iter().map(|(n, a)| (a, n)).collect();
     // A target group as the row names it: by name (its ARN if unknown).
     let name_of = |arn: &String| {
-        names_by_arn
+        check
+            .target_group_names
             .get(arn)
-            .map_or_else(|| arn.clone(), |n| (*n).clone())
+            .cloned()
+            .unwrap_or_else(|| arn.clone())
     };
-    let target_group_names: Vec<String> = group_plan
+    let target_groups: Vec<String> = group_plan
         .missing_target_group_arns
         .iter()
         .map(name_of)
         .collect();
-    // After a success, the sources the group already has must list its InService instances
-    // (a source attached now registers them itself: Auto Scaling does that on attach).
-    let unregistered = if work.succeeded {
-        run::check_registration(
-            clients,
-            std::slice::from_ref(&group_plan),
-            std::slice::from_ref(group),
-            false,
-            &reads.listings,
-        )
-        .await?
-    } else {
-        RegistrationGaps::default()
-    };
-    // A source Auto Scaling is still Adding is registering the group's instances itself.
-    let mut pending = unregistered.pending;
-    let unregistered = unregistered.to_register;
-    let needs_repair = !(group_plan.is_complete() && unregistered.is_empty());
-    let mut unregistered = unregistered;
-    let mut repaired = false;
-    if options.fix && needs_repair {
-        let progress = run::Progress::default();
-        if !group_plan.is_complete() {
-            // The fleet this audit read for the deployment group may be minutes old by now (it
-            // is read once for all its groups): a group is attached only if a fleet read for it
-            // now still names it. A reroute is read for each group anyway.
-            if work.moment == Moment::LiveFleet {
-                let fleet_now = run::read_moment(clients, &work, &Fleets::default()).await?;
-                if let Err(hold) = plan::at_moment(work.clone(), &fleet_now) {
-                    return Ok(GroupResult::Skipped(hold.to_string()));
-                }
-            }
-            run::attach(clients, &group_plan, &progress).await?;
-            let window =
-                run::ConfirmWindow::new(&options.settings, run::work_deadline(options.deadline));
-            pending.extend(run::confirm(clients, &group_plan, &options.settings, window).await?);
-            repaired = true;
-        }
-        // What the check found lacking, from facts read now (every source of the group, one
-        // attached just now included) and only while the group is still live. A group whose
-        // check found nothing lacking is not read again after an attach: Auto Scaling registers
-        // its instances with a source it attaches, and the next audit checks it.
-        if work.succeeded && !unregistered.is_empty() {
-            match run::serve(clients, &work, std::slice::from_ref(&group_plan), &progress).await? {
-                run::Served::Registered {
-                    registered,
-                    pending: still_adding,
-                } => {
-                    repaired |= !registered.is_empty();
-                    unregistered = registered;
-                    pending.extend(still_adding);
-                }
-                // No longer live since the check: said so, not hidden behind `ok`, with what
-                // this run attached before the fleet moved.
-                run::Served::NotLive(reason) if repaired => {
-                    return Ok(GroupResult::Skipped(format!(
-                        "{reason} (after this run attached {})",
-                        [
-                            &target_group_names[..],
-                            &group_plan.missing_load_balancer_names[..]
-                        ]
-                        .concat()
-                        .join(", ")
-                    )))
-                }
-                run::Served::NotLive(reason) => return Ok(GroupResult::Skipped(reason)),
-            }
-        }
+    let load_balancers = group_plan.missing_load_balancer_names.clone();
+    // No longer live since the check: said so, not hidden behind `ok`, with what this run
+    // attached before the fleet moved.
+    if let Some(reason) = check.no_longer_live {
+        return Ok(GroupResult::Skipped(if check.repaired {
+            format!(
+                "{reason} (after this run attached {})",
+                [&target_groups[..], &load_balancers[..]]
+                    .concat()
+                    .join(", ")
+            )
+        } else {
+            reason
+        }));
     }
     let by_name = |source: &TrafficSource| match source {
         TrafficSource::TargetGroup(arn) => TrafficSource::TargetGroup(name_of(arn)),
         other => other.clone(),
     };
     Ok(GroupResult::Checked {
-        target_groups: target_group_names,
-        load_balancers: group_plan.missing_load_balancer_names.clone(),
-        unregistered: unregistered
-            .into_iter()
+        target_groups,
+        load_balancers,
+        unregistered: check
+            .unregistered
+            .iter()
             .map(|r| Registration {
                 traffic_source: by_name(&r.traffic_source),
-                instance_ids: r.instance_ids,
+                instance_ids: r.instance_ids.clone(),
             })
             .collect(),
-        repaired,
-        pending,
+        repaired: check.repaired,
+        pending: check.pending,
     })
 }
 

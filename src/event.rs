@@ -96,13 +96,6 @@ or an EventBridge \"CodeDeploy Deployment State-change Notification\"";
 const DEPLOYMENT_STATE_CHANGE: &str = "CodeDeploy Deployment State-change Notification";
 const INSTANCE_STATE_CHANGE: &str = "CodeDeploy Instance State-change Notification";
 
-/// Decodes raw bytes (a Lambda payload or a CLI file).
-pub fn decode_bytes(bytes: &[u8]) -> Result<Vec<Decoded>, EventError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
-    decode(value)
-}
-
 /// What one invocation asks for: work on deployments, or the account audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -703,7 +696,7 @@ mod tests {
             EventError::NotAnObject("an array")
         ));
         assert!(matches!(
-            decode_bytes(b"{").unwrap_err(),
+            request_bytes(b"{").unwrap_err(),
             EventError::NotJson(_)
         ));
     }

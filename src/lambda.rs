@@ -62,13 +62,13 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
 fn settings_from_env() -> Settings {
     let mut settings = Settings::default();
     if let Ok(text) = std::env::var("CONFIRM_WINDOW_SECONDS") {
-        match text.trim().parse::<f64>().ok().filter(|w| !w.is_nan()) {
-            Some(window) => {
-                settings.confirm_window = run::seconds(window);
-                if run::parse_seconds(&text).is_err() {
+        match run::seconds_from_env(&text) {
+            Some((window, clamped)) => {
+                settings.confirm_window = window;
+                if clamped {
                     tracing::warn!(
                         value = text,
-                        confirm_window_seconds = settings.confirm_window.as_secs_f64(),
+                        confirm_window_seconds = window.as_secs_f64(),
                         "CONFIRM_WINDOW_SECONDS is out of range; clamped"
                     );
                 }

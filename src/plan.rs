@@ -73,6 +73,12 @@ pub enum Skip {
     FollowOn {
         creator: String,
     },
+    /// The audit found a group named like this deployment's replacement group, but the
+    /// deployment names others (`targetInstances.autoScalingGroups`).
+    OtherReplacementGroups {
+        deployment_id: String,
+        groups: Vec<String>,
+    },
 }
 
 impl fmt::Display for Skip {
@@ -130,6 +136,14 @@ impl fmt::Display for Skip {
                 f,
                 "none of the {replacement_instances} replacement instances passed AllowTraffic: traffic did not move to \
                  the replacement fleet, so it is not attached"
+            ),
+            Skip::OtherReplacementGroups {
+                deployment_id,
+                groups,
+            } => write!(
+                f,
+                "deployment {deployment_id} names other replacement groups ({}), not this one",
+                groups.join(", ")
             ),
             Skip::FollowOn { creator } => write!(
                 f,

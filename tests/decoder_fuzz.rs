@@ -1,7 +1,7 @@
 //! Property tests over the event decoder: no input makes it panic, and every rejection says what
 //! was wrong. Runs without AWS; the case counts are the figures in the README.
 
-use codedeploy_tg_hook::event::{decode, decode_bytes, Decoded, EventError};
+use codedeploy_tg_hook::event::{decode, Decoded, EventError};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -145,4 +145,11 @@ proptest! {
             check(decode(event));
         }
     }
+}
+
+/// Raw bytes as the Lambda and `handle` decode them: JSON, then the event shapes.
+fn decode_bytes(bytes: &[u8]) -> Result<Vec<Decoded>, EventError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
+    decode(value)
 }

@@ -5,9 +5,9 @@ mod support;
 use std::time::Duration;
 
 use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
-use codedeploy_tg_hook::run::{handle_event, Settings};
+use codedeploy_tg_hook::run::Settings;
 use serde_json::{json, Value};
-use support::{event, moto, World};
+use support::{event, handle_event, moto, World};
 use tokio::time::Instant;
 
 fn settings() -> Settings {

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use codedeploy_tg_hook::event::{Source, Trigger};
 use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
-use codedeploy_tg_hook::run::{execute, handle_event, Settings};
+use codedeploy_tg_hook::run::{execute, Settings};
 use serde_json::{json, Value};
-use support::{event, moto, write_temp, World};
+use support::{event, handle_event, moto, write_temp, World};
 use tokio::time::Instant;
 
 fn settings(confirm_window: Duration) -> Settings {

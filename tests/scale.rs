@@ -8,9 +8,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use codedeploy_tg_hook::report::OutcomeKind;
-use codedeploy_tg_hook::run::{handle_event, Settings};
+use codedeploy_tg_hook::run::Settings;
 use serde_json::{json, Value};
-use support::{Moto, World};
+use support::{handle_event, Moto, World};
 
 const FLEET: usize = 100;
 

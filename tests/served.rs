@@ -9,9 +9,9 @@ use std::time::Duration;
 use codedeploy_tg_hook::aws::Clients;
 use codedeploy_tg_hook::plan::TrafficSource;
 use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
-use codedeploy_tg_hook::run::{handle_event, Settings};
+use codedeploy_tg_hook::run::Settings;
 use serde_json::{json, Value};
-use support::{audit, block_on, event, row, Moto, World};
+use support::{audit, block_on, event, handle_event, row, Moto, World};
 use tokio::time::Instant;
 
 /// A live replacement group (its deployment `Succeeded`, its deployment group's fleet) that has

@@ -534,3 +534,21 @@ pub fn row<'a>(report: &'a Value, group: &str) -> &'a Value {
         .find(|r| r["autoScalingGroup"] == group)
         .unwrap_or_else(|| panic!("no row for {group}: {report}"))
 }
+
+/// Decodes one event and runs every trigger in it, as the Lambda does (less the scope filter and
+/// the scheduled audit). An invalid event makes no AWS call.
+pub async fn handle_event(
+    clients: &codedeploy_tg_hook::aws::Clients,
+    payload: Value,
+    deadline: tokio::time::Instant,
+    settings: &codedeploy_tg_hook::run::Settings,
+) -> Result<Vec<codedeploy_tg_hook::report::Outcome>, codedeploy_tg_hook::event::EventError> {
+    let decoded = codedeploy_tg_hook::event::decode(payload)?;
+    Ok(codedeploy_tg_hook::run::handle_decoded(
+        decoded,
+        || std::future::ready(clients.clone()),
+        deadline,
+        settings,
+    )
+    .await)
+}
