@@ -300,10 +300,10 @@ async fn repair_group(
         Repair::Skipped(skip) => return Ok(GroupResult::Skipped(skip.to_string())),
         Repair::Waiting(waiting) => return Ok(GroupResult::Waiting(waiting.to_string())),
         Repair::Checked(check) => check,
-        // Only `Mode::Repair` ends in `Done`; a row says so rather than guess.
+        // Only `Mode::Repair` ends in `Done`: an error row, never a quiet skip.
         Repair::Done { .. } => {
-            return Ok(GroupResult::Skipped(
-                "internal: the audit's run ended as a repair, not a check".to_owned(),
+            return Err(RunError::Internal(
+                "the audit's run ended as a repair, not a check".to_owned(),
             ))
         }
     };

@@ -99,7 +99,8 @@ pub const AUDIT_TIMEOUT: f64 = 900.0;
 #[derive(Debug, Args)]
 pub struct Timing {
     /// Seconds until the deadline, standing in for the Lambda's remaining time; a hook status
-    /// is reported a few seconds before it [default: 120 for attach and handle, 900 for audit].
+    /// is reported a few seconds before it [default: 120 for attach and handle, 900 for audit
+    /// and a scheduled event].
     #[arg(long, value_name = "SECONDS", value_parser = run::parse_seconds, allow_negative_numbers = true)]
     pub timeout: Option<f64>,
     /// Seconds to wait for `Adding` attachments to become `Added`.
@@ -225,7 +226,6 @@ async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Tim
 }
 
 async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
-    let deadline = timing.deadline(PERSON_TIMEOUT);
     let bytes = match read_input(file) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -237,7 +237,10 @@ async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
     // no AWS call.
     let decoded = match crate::event::request_bytes(&bytes) {
         Ok(Request::Deployments(decoded)) => decoded,
-        Ok(Request::ScheduledAudit) => return scheduled_audit(deadline).await,
+        // The audit's own default: it may check hundreds of groups.
+        Ok(Request::ScheduledAudit) => {
+            return scheduled_audit(timing.deadline(AUDIT_TIMEOUT)).await
+        }
         Err(e) => {
             eprintln!("error: invalid event: {e}");
             return exit::INVALID_INPUT;
@@ -248,7 +251,7 @@ async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
     let outcomes = run::handle_decoded(
         decoded,
         || Clients::from_env(false),
-        deadline,
+        timing.deadline(PERSON_TIMEOUT),
         &timing.settings(false),
     )
     .await;

@@ -276,8 +276,17 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
 /// itself for instances Auto Scaling launched (`autoscaling`) or that missed the last one
 /// (`CodeDeployAutoUpdate`) go to instances of the fleet where it is. Per the CodeDeploy API
 /// reference, `DeploymentInfo.creator`:
-/// <https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentInfo.html>
-const FOLLOW_ON_CREATORS: [&str; 2] = ["autoscaling", "CodeDeployAutoUpdate"];
+/// <https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentInfo.html>.
+/// `autoscalingTermination` (listed there without a description) is CodeDeploy's termination
+/// deployment to an instance a scale-in is removing, with the termination hook installed
+/// (`terminationHookEnabled`, "Enabling termination deployments during Auto Scaling scale-in
+/// events" in the CodeDeploy User Guide,
+/// <https://docs.aws.amazon.com/codedeploy/latest/userguide/integrations-aws-auto-scaling.html#integrations-aws-auto-scaling-behaviors-hook-enable>).
+const FOLLOW_ON_CREATORS: [&str; 3] = [
+    "autoscaling",
+    "CodeDeployAutoUpdate",
+    "autoscalingTermination",
+];
 
 /// Whether a deployment started by `creator` replaces the fleet. Not known (not reported, or a
 /// creator this code does not know) counts as replacing: the fleet is then left alone.
@@ -400,13 +409,24 @@ impl LastDeployment {
 }
 
 impl DeploymentGroupState {
-    /// The newest deployment, when it is active and its creator has not been read: whether it
-    /// replaces the fleet depends on who started it (`replaces_fleet`).
-    pub fn creator_to_read(&self) -> Option<&str> {
+    /// The newest deployment, when it is active, is not `own` (the run's own deployment) and its
+    /// creator has not been read: whether it replaces the fleet depends on who started it
+    /// (`replaces_fleet`).
+    pub fn creator_to_read(&self, own: &str) -> Option<&str> {
         self.last_attempted
             .as_ref()
-            .filter(|d| d.is_active() && d.creator.is_none())
+            .filter(|d| d.is_active() && d.id != own && d.creator.is_none())
             .map(|d| d.id.as_str())
+    }
+
+    /// The newest deployment is active and one CodeDeploy started itself (a follow-on): it may
+    /// have started after another active deployment that does replace the fleet, which
+    /// `lastAttemptedDeployment` then hides. The deployment group's other active deployments
+    /// must be read.
+    pub fn newest_is_active_follow_on(&self) -> bool {
+        self.last_attempted.as_ref().is_some_and(|d| {
+            d.is_active() && d.creator.is_some() && !replaces_fleet(d.creator.as_deref())
+        })
     }
 }
 
@@ -1523,7 +1543,11 @@ mod tests {
 
     #[test]
     fn follow_on_deployments_are_skipped_and_do_not_supersede_the_live_fleet() {
-        for creator in ["autoscaling", "CodeDeployAutoUpdate"] {
+        for creator in [
+            "autoscaling",
+            "CodeDeployAutoUpdate",
+            "autoscalingTermination",
+        ] {
             let mut d = blue_green();
             d.creator = Some(creator.into());
             assert_eq!(
@@ -1546,7 +1570,11 @@ mod tests {
                 }),
             })
         };
-        for creator in ["autoscaling", "CodeDeployAutoUpdate"] {
+        for creator in [
+            "autoscaling",
+            "CodeDeployAutoUpdate",
+            "autoscalingTermination",
+        ] {
             assert_eq!(
                 at_moment(work.clone(), &later(Some(creator))),
                 Ok(work.clone()),
@@ -1581,11 +1609,33 @@ mod tests {
                 creator: creator.map(str::to_owned),
             }),
         };
-        assert_eq!(state("InProgress", None).creator_to_read(), Some("d-NEXT"));
-        assert_eq!(state("Ready", None).creator_to_read(), Some("d-NEXT"));
-        assert_eq!(state("Succeeded", None).creator_to_read(), None);
-        assert_eq!(state("InProgress", Some("user")).creator_to_read(), None);
-        assert_eq!(DeploymentGroupState::default().creator_to_read(), None);
+        assert_eq!(
+            state("InProgress", None).creator_to_read("d-ABC"),
+            Some("d-NEXT")
+        );
+        assert_eq!(
+            state("Ready", None).creator_to_read("d-ABC"),
+            Some("d-NEXT")
+        );
+        assert_eq!(
+            state("InProgress", None).creator_to_read("d-NEXT"),
+            None,
+            "the run's own"
+        );
+        assert_eq!(state("Succeeded", None).creator_to_read("d-ABC"), None);
+        assert_eq!(
+            state("InProgress", Some("user")).creator_to_read("d-ABC"),
+            None
+        );
+        assert_eq!(
+            DeploymentGroupState::default().creator_to_read("d-ABC"),
+            None
+        );
+        // A newest follow-on may hide an older deployment that replaces the fleet.
+        assert!(state("InProgress", Some("autoscaling")).newest_is_active_follow_on());
+        assert!(!state("InProgress", Some("user")).newest_is_active_follow_on());
+        assert!(!state("Succeeded", Some("autoscaling")).newest_is_active_follow_on());
+        assert!(!state("InProgress", None).newest_is_active_follow_on());
     }
 
     #[test]

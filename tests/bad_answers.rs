@@ -65,6 +65,23 @@ async fn check(action: &str, kind: &str, world: &World) -> Option<String> {
     let elapsed = started.elapsed();
     let reason = outcome.reason.clone().unwrap_or_default();
     let reports = moto().hook_reports(&world.deployment_id);
+    // The fault fired: the call was made for this world (a late answer is logged when it ends).
+    let asked = moto().requests().iter().any(|r| {
+        r["action"] == action
+            && [
+                &world.deployment_id,
+                &world.replacement_group,
+                &world.target_group_names[0],
+            ]
+            .iter()
+            .any(|m| r["body"].as_str().unwrap_or_default().contains(m.as_str()))
+    });
+    if !asked {
+        return Some(format!(
+            "{action} was never called for {}",
+            world.deployment_id
+        ));
+    }
     let case =
         format!("{action} answered {kind} ({elapsed:.1?}): {outcome:?}, reports {reports:?}");
     if elapsed > DEADLINE {
@@ -77,15 +94,20 @@ async fn check(action: &str, kind: &str, world: &World) -> Option<String> {
         if !reason.contains(action) {
             return Some(format!("the reason does not name {action}: {case}"));
         }
-        // Retried until the deadline: the reason says what the last attempt got.
-        let cause = match kind {
-            "bare-500" => "HTTP 500 with an empty body",
-            "late" => "no answer within 5 s",
-            "html" => "an HTML page",
-            _ => "",
+        // The reason says what the call got (JSON and query protocols word some apart).
+        let causes: &[&str] = match kind {
+            "html" => &["an HTML page"],
+            "empty" => &["an empty body"],
+            "other-shape" => &["another shape", "HTTP 200 with no "],
+            "garbage" => &["not JSON", "another shape"],
+            "truncated" => &["half an answer", "could not read"],
+            "bare-500" => &["HTTP 500 with an empty body"],
+            "huge" => &["half an answer", "not JSON"],
+            "late" => &["no answer within 5 s"],
+            other => panic!("no cause for {other}"),
         };
-        if !reason.contains(cause) {
-            return Some(format!("the reason does not say {cause:?}: {case}"));
+        if !causes.iter().any(|c| reason.contains(c)) {
+            return Some(format!("the reason says none of {causes:?}: {case}"));
         }
         let report_broken = action == "PutLifecycleEventHookExecutionStatus";
         if !report_broken && reports != ["Failed"] {

@@ -124,7 +124,7 @@ async fn an_auto_scaling_follow_on_deployment_does_not_take_the_live_fleet_out_o
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
     assert_fully_attached(&world).await;
 
-    // Its own success notification is not a blue/green deployment's: skipped, nothing read.
+    // Its own success notification is not a blue/green deployment's: skipped.
     moto().set_status(&follow_on, "Succeeded");
     let outcome = notify(event("eventbridge", &follow_on, "SUCCESS")).await;
     assert_eq!(outcome.outcome, OutcomeKind::Skipped, "{outcome:?}");
@@ -227,4 +227,29 @@ fn a_notification_outside_the_deployment_group_pattern_is_ignored_without_a_call
         .unwrap();
     let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(outcome["outcome"], "attached", "{outcome}");
+}
+
+#[tokio::test]
+async fn a_follow_on_newer_than_a_deployment_still_replacing_the_fleet_does_not_hide_it() {
+    let world = moto().world(json!({"name": "ra-hidden", "status": "Succeeded"}));
+    // A user's blue/green deployment is under way, replacing the fleet; then a scale-out of the
+    // live group makes CodeDeploy start its own deployment, which is now the newest.
+    let replacing = moto().later_deployment(&world, "InProgress").await;
+    let follow_on = moto().later_deployment(&world, "InProgress").await;
+    moto().set_creator(&follow_on, "autoscaling");
+    let outcome = notify(event("sns", &world.deployment_id, "SUCCEEDED")).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Skipped, "{outcome:?}");
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains(&format!("a later deployment, {replacing}, is InProgress")),
+        "{outcome:?}"
+    );
+    let clients = moto().clients().await;
+    let (tgs, lbs) = moto()
+        .group_sources(&clients, &world.replacement_group)
+        .await;
+    assert!(tgs.is_empty() && lbs.is_empty(), "untouched");
 }

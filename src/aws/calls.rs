@@ -4,17 +4,19 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
-    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextMut,
+    FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata, OrchestratorError};
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 /// The interceptor every client carries (`aws::Clients`).
 #[derive(Debug, Default)]
@@ -29,7 +31,22 @@ pub struct MalformedAnswer {
     pub action: String,
     pub status: u16,
     pub problem: String,
+    /// This call's `UNUSABLE_IN_A_ROW`th answer in a row that was not AWS's: not retried again.
+    pub last_chance: bool,
 }
+
+/// A call whose attempts were refused `UNUSABLE_IN_A_ROW` times in a row: the connection error
+/// it stands in for (its cause), not retried again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{cause}")]
+pub struct GaveUp {
+    pub cause: String,
+}
+
+/// Attempts of one call in a row refused or answered with something not AWS's, after which the
+/// call is not retried again (`aws::Causes`): a cut connection or a passing proxy fault is
+/// retried, an endpoint that is not AWS, or not there, fails naming its cause.
+pub const UNUSABLE_IN_A_ROW: u32 = 3;
 
 /// `codedeploy:GetDeployment`: the IAM action of the call the orchestrator is running.
 fn action_of(cfg: &ConfigBag) -> String {
@@ -75,7 +92,7 @@ pub fn answer_problem(
     body: &[u8],
 ) -> Option<String> {
     let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
+    let trimmed = text.trim_start_matches('\u{feff}').trim();
     if trimmed.is_empty() {
         return Some("an empty body".to_owned());
     }
@@ -123,19 +140,42 @@ pub fn answer_problem(
     None
 }
 
-/// What one call did, for the run that made it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct CallRecord {
-    /// Executions of this call now under way (concurrent calls of one action share a record).
-    in_flight: usize,
-    attempts: u32,
+/// One execution of a call (its attempts, however many), from its start until the orchestrator
+/// drops its config bag: finished, failed, or cancelled (a run that stopped waiting for it).
+#[derive(Debug)]
+struct Execution {
+    action: String,
+    state: Mutex<Attempts>,
+}
+
+#[derive(Debug, Default)]
+struct Attempts {
+    made: u32,
     /// The last attempt's failure, `None` once one succeeded.
     last_failure: Option<String>,
+    /// Attempts in a row refused or answered with something not AWS's.
+    unusable_in_a_row: u32,
+}
+
+impl Execution {
+    fn attempts(&self) -> std::sync::MutexGuard<'_, Attempts> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The execution in the call's config bag: it lives exactly as long as the call does.
+#[derive(Debug, Clone)]
+struct Watched(Arc<Execution>);
+
+impl Storable for Watched {
+    type Storer = StoreReplace<Self>;
 }
 
 /// The calls of one run (a hook, a notification, `attach`): what a deadline names.
 #[derive(Debug, Clone, Default)]
-pub struct CallLog(Arc<Mutex<BTreeMap<String, CallRecord>>>);
+pub struct CallLog(Arc<Mutex<Vec<Weak<Execution>>>>);
 
 /// A call the deadline stopped while it was being retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,7 +206,7 @@ tokio::task_local! {
 }
 
 impl CallLog {
-    fn records(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, CallRecord>> {
+    fn executions(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Execution>>> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -177,23 +217,29 @@ impl CallLog {
         RUN.scope(self.clone(), work)
     }
 
-    /// The calls under way now, with their attempts and last failure.
+    /// The calls under way now (started, neither finished nor dropped), each with its own
+    /// attempts and last failure.
     pub fn still_retried(&self) -> Vec<StillRetried> {
-        self.records()
+        let mut executions = self.executions();
+        executions.retain(|e| e.strong_count() > 0);
+        executions
             .iter()
-            .filter(|(_, r)| r.in_flight > 0)
-            .map(|(action, r)| StillRetried {
-                action: action.clone(),
-                attempts: r.attempts,
-                last_failure: r.last_failure.clone(),
+            .filter_map(Weak::upgrade)
+            .map(|execution| {
+                let attempts = execution.attempts();
+                StillRetried {
+                    action: execution.action.clone(),
+                    attempts: attempts.made,
+                    last_failure: attempts.last_failure.clone(),
+                }
             })
             .collect()
     }
 }
 
-/// Updates the current run's record of `action`, if the call is made inside a run.
-fn record(action: &str, update: impl FnOnce(&mut CallRecord)) {
-    let _ = RUN.try_with(|log| update(log.records().entry(action.to_owned()).or_default()));
+/// The execution the orchestrator is running, from its config bag.
+fn execution(cfg: &ConfigBag) -> Option<Arc<Execution>> {
+    cfg.load::<Watched>().map(|watched| watched.0.clone())
 }
 
 /// Where each action's calls go (`https://autoscaling.us-east-1.amazonaws.com`), as last seen:
@@ -349,27 +395,6 @@ pub fn find_source<'a, T: std::error::Error + 'static>(
     None
 }
 
-/// Whether a failed attempt is one the clients retry: a connection error, a timeout, a
-/// malformed answer, throttling or a 5xx.
-fn retried(
-    error: &OrchestratorError<aws_smithy_runtime_api::client::interceptors::context::Error>,
-    response: Option<&HttpResponse>,
-) -> bool {
-    if error.is_connector_error()
-        || error.is_timeout_error()
-        || find_source::<MalformedAnswer>(error).is_some()
-    {
-        return true;
-    }
-    response.is_some_and(|r| {
-        let status = r.status().as_u16();
-        status >= 500
-            || status == 429
-            || error_code(r, r.body().bytes().unwrap_or_default())
-                .is_some_and(|code| code.contains("Throttl") || code == "RequestLimitExceeded")
-    })
-}
-
 impl Intercept for Watch {
     fn name(&self) -> &'static str {
         "codedeploy-tg-hook::Watch"
@@ -382,7 +407,34 @@ impl Intercept for Watch {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        record(&action_of(cfg), |r| r.in_flight += 1);
+        let execution = Arc::new(Execution {
+            action: action_of(cfg),
+            state: Mutex::default(),
+        });
+        let _ = RUN.try_with(|log| log.executions().push(Arc::downgrade(&execution)));
+        cfg.interceptor_state().store_put(Watched(execution));
+        Ok(())
+    }
+
+    /// A retry is logged as it starts (the retry strategy has decided it), with what the attempt
+    /// before it got: in the CLI one line on stderr, in Lambda a warning.
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(execution) = execution(cfg) {
+            let attempts = execution.attempts();
+            if attempts.made > 0 {
+                tracing::warn!(
+                    call = execution.action,
+                    error = attempts.last_failure.as_deref().unwrap_or(""),
+                    attempt = attempts.made + 1,
+                    "AWS call failed; retrying"
+                );
+            }
+        }
         Ok(())
     }
 
@@ -411,27 +463,63 @@ impl Intercept for Watch {
     ) -> Result<(), BoxError> {
         let response = context.response();
         let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Ok(());
-        }
-        let Some(metadata) = cfg.load::<Metadata>() else {
-            return Ok(());
+        let problem = match cfg.load::<Metadata>() {
+            Some(metadata) if (200..300).contains(&status) => answer_problem(
+                metadata.name(),
+                metadata.service() == "CodeDeploy",
+                response.headers().get("content-type"),
+                response.body().bytes().unwrap_or_default(),
+            )
+            .map(|problem| (iam_action(metadata.service(), metadata.name()), problem)),
+            // AWS's own error answer is a usable answer too.
+            _ => None,
         };
-        let json = metadata.service() == "CodeDeploy";
-        let problem = answer_problem(
-            metadata.name(),
-            json,
-            response.headers().get("content-type"),
-            response.body().bytes().unwrap_or_default(),
-        );
+        let in_a_row = execution(cfg).map_or(1, |execution| {
+            let mut attempts = execution.attempts();
+            attempts.unusable_in_a_row = match problem {
+                Some(_) => attempts.unusable_in_a_row + 1,
+                None => 0,
+            };
+            attempts.unusable_in_a_row
+        });
         match problem {
             None => Ok(()),
-            Some(problem) => Err(Box::new(MalformedAnswer {
-                action: iam_action(metadata.service(), metadata.name()),
+            Some((action, problem)) => Err(Box::new(MalformedAnswer {
+                action,
                 status,
                 problem,
+                last_chance: in_a_row >= UNUSABLE_IN_A_ROW,
             })),
         }
+    }
+
+    /// A refused connection is counted per call; at `UNUSABLE_IN_A_ROW` in a row its error
+    /// becomes `GaveUp` (the same connection error, marked), which `aws::Causes` does not retry.
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(Err(error)) = context.output_or_error_mut() else {
+            return Ok(());
+        };
+        let refused = error
+            .as_connector_error()
+            .map(|connector| innermost(connector))
+            .filter(|cause| cause.to_ascii_lowercase().contains("connection refused"));
+        let Some(cause) = refused else {
+            return Ok(());
+        };
+        let in_a_row = execution(cfg).map_or(1, |execution| {
+            let mut attempts = execution.attempts();
+            attempts.unusable_in_a_row += 1;
+            attempts.unusable_in_a_row
+        });
+        if in_a_row >= UNUSABLE_IN_A_ROW {
+            *error = OrchestratorError::connector(ConnectorError::io(Box::new(GaveUp { cause })));
+        }
+        Ok(())
     }
 
     fn read_after_attempt(
@@ -440,42 +528,20 @@ impl Intercept for Watch {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let action = action_of(cfg);
+        let Some(execution) = execution(cfg) else {
+            return Ok(());
+        };
         let failure = match context.output_or_error() {
-            Some(Err(error)) => {
-                let endpoint = endpoint_of(&action);
-                let described = describe_failure(error, context.response(), endpoint.as_deref());
-                let will_retry = retried(error, context.response());
-                Some((described, will_retry))
-            }
+            Some(Err(error)) => Some(describe_failure(
+                error,
+                context.response(),
+                endpoint_of(&execution.action).as_deref(),
+            )),
             _ => None,
         };
-        let mut attempt = 0;
-        record(&action, |r| {
-            r.attempts += 1;
-            attempt = r.attempts;
-            r.last_failure = failure.as_ref().map(|(d, _)| d.clone());
-        });
-        if let Some((described, true)) = &failure {
-            tracing::warn!(
-                call = action,
-                error = described.as_str(),
-                attempt = (attempt > 0).then_some(attempt),
-                "AWS call failed; retrying"
-            );
-        }
-        Ok(())
-    }
-
-    fn read_after_execution(
-        &self,
-        _context: &FinalizerInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        record(&action_of(cfg), |r| {
-            r.in_flight = r.in_flight.saturating_sub(1)
-        });
+        let mut attempts = execution.attempts();
+        attempts.made += 1;
+        attempts.last_failure = failure;
         Ok(())
     }
 }

@@ -198,6 +198,37 @@ pub async fn deployment_group_state(
     })
 }
 
+/// The deployment group's deployments still active (`Created`, `Queued`, `InProgress`,
+/// `Ready`, `Baking`), every page.
+pub async fn active_deployments(
+    client: &Client,
+    application_name: &str,
+    deployment_group_name: &str,
+) -> Result<Vec<String>, AwsError> {
+    use aws_sdk_codedeploy::types::DeploymentStatus;
+    let active = [
+        DeploymentStatus::Created,
+        DeploymentStatus::Queued,
+        DeploymentStatus::InProgress,
+        DeploymentStatus::Ready,
+        DeploymentStatus::Baking,
+    ];
+    let pages: Vec<_> = client
+        .list_deployments()
+        .application_name(application_name)
+        .deployment_group_name(deployment_group_name)
+        .set_include_only_statuses(Some(active.to_vec()))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("codedeploy:ListDeployments", e))?;
+    Ok(pages
+        .iter()
+        .flat_map(|page| page.deployments().iter().cloned())
+        .collect())
+}
+
 /// How CodeDeploy took a hook status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HookReport {

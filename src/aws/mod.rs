@@ -43,7 +43,14 @@ impl AwsError {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let endpoint = || calls::endpoint_of(action);
-        if let Some(mistake) = calls::setup_mistake(&calls::innermost(&err)) {
+        let before_an_answer = matches!(
+            err,
+            SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+        );
+        if let Some(mistake) = before_an_answer
+            .then(|| calls::setup_mistake(&calls::innermost(&err)))
+            .flatten()
+        {
             return AwsError {
                 action,
                 code: "Setup".to_owned(),
@@ -335,63 +342,42 @@ pub fn trust_the_system_bundle_file() {
 
 /// Which failed attempts are retried, beyond the standard classifiers. A certificate the trust
 /// store does not accept fails the same way on every attempt, and so, mostly, does an endpoint
-/// that refuses connections or answers with something that is not AWS's answer
-/// (`calls::MalformedAnswer`: a proxy's page, an endpoint that is not AWS): retried until the
-/// deadline, they would only hide their cause behind "ran out of time". So a certificate
-/// failure is not retried, and the other two only until `UNUSABLE_IN_A_ROW` attempts of the
-/// client in a row got no usable answer (a cut connection or a passing proxy fault is retried;
-/// the call then fails naming its cause). Any usable answer, AWS's errors included, resets it.
-#[derive(Debug, Default)]
-struct Causes {
-    unusable_in_a_row: std::sync::atomic::AtomicU32,
-}
-
-/// Attempts in a row refused or answered with something not AWS's, after which a client stops
-/// retrying them.
-pub const UNUSABLE_IN_A_ROW: u32 = 3;
+/// that refuses connections or answers with something that is not AWS's answer (a proxy's page,
+/// an endpoint that is not AWS): retried until the deadline, they would only hide their cause
+/// behind "ran out of time". So a certificate failure is not retried, and the other two only
+/// until `calls::UNUSABLE_IN_A_ROW` attempts of the same call in a row were (counted per call
+/// by `calls::Watch`, which marks the last one: `MalformedAnswer::last_chance`, `GaveUp`). A
+/// malformed answer before that is retried like a 5xx.
+#[derive(Debug)]
+struct Causes;
 
 impl ClassifyRetry for Causes {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        use std::sync::atomic::Ordering;
-        let unusable = match ctx.output_or_error() {
-            Some(Err(error)) if calls::find_source::<calls::MalformedAnswer>(error).is_some() => {
-                Some(RetryAction::transient_error())
-            }
-            Some(Err(error)) => match error.as_connector_error() {
-                Some(connector) => {
-                    // rustls says "invalid peer certificate: ...", or names an alert such as
-                    // BadCertificate or CertificateExpired.
-                    let cause = DisplayErrorContext(connector)
-                        .to_string()
-                        .to_ascii_lowercase();
-                    if cause.contains("certificate") {
-                        return RetryAction::RetryForbidden;
-                    }
-                    cause
-                        .contains("connection refused")
-                        .then_some(RetryAction::NoActionIndicated)
-                }
-                None => None,
-            },
-            _ => None,
-        };
-        let Some(action) = unusable else {
-            // A usable answer: a result, or AWS's own error. (The orchestrator also classifies
-            // an answer's parse failure before the interceptor names it; that resets nothing.)
-            let usable = match ctx.output_or_error() {
-                Some(Ok(_)) => true,
-                Some(Err(error)) => error.is_operation_error(),
-                None => false,
-            };
-            if usable {
-                self.unusable_in_a_row.store(0, Ordering::Relaxed);
-            }
+        let Some(Err(error)) = ctx.output_or_error() else {
             return RetryAction::NoActionIndicated;
         };
-        if self.unusable_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= UNUSABLE_IN_A_ROW {
+        if let Some(malformed) = calls::find_source::<calls::MalformedAnswer>(error) {
+            return if malformed.last_chance {
+                RetryAction::RetryForbidden
+            } else {
+                RetryAction::transient_error()
+            };
+        }
+        if calls::find_source::<calls::GaveUp>(error).is_some() {
+            return RetryAction::RetryForbidden;
+        }
+        // rustls says "invalid peer certificate: ...", or names an alert such as
+        // BadCertificate or CertificateExpired.
+        let certificate = error.as_connector_error().is_some_and(|connector| {
+            DisplayErrorContext(connector)
+                .to_string()
+                .to_ascii_lowercase()
+                .contains("certificate")
+        });
+        if certificate {
             RetryAction::RetryForbidden
         } else {
-            action
+            RetryAction::NoActionIndicated
         }
     }
 
@@ -449,7 +435,7 @@ macro_rules! client {
         let built: &Built = $built;
         let config = $sdk::config::Builder::from(&built.config)
             .interceptor(calls::Watch)
-            .retry_classifier(Causes::default());
+            .retry_classifier(Causes);
         if built.adaptive {
             $sdk::Client::from_conf(config.build())
         } else {

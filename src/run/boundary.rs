@@ -31,10 +31,10 @@ where
             "work task ended abnormally: {join}"
         ))),
         Err(_) => {
+            // Named while they are still under way: aborting the task drops them.
+            let still_retried = calls.still_retried();
             task.abort();
-            Err(RunError::Deadline {
-                still_retried: calls.still_retried(),
-            })
+            Err(RunError::Deadline { still_retried })
         }
     }
 }

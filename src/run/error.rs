@@ -57,6 +57,9 @@ pub enum RunError {
     },
     #[error("internal error (panic): {0}")]
     Panic(String),
+    /// A result the caller cannot have asked for (a bug, said as such).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// "; still being retried: autoscaling:DescribeTrafficSources (7 attempts, last: HTTP 500 ...)".
@@ -106,9 +109,10 @@ impl RunError {
             | RunError::NotListed { group, .. } => {
                 vec![group.clone()]
             }
-            RunError::Deployment { .. } | RunError::Deadline { .. } | RunError::Panic(_) => {
-                Vec::new()
-            }
+            RunError::Deployment { .. }
+            | RunError::Deadline { .. }
+            | RunError::Panic(_)
+            | RunError::Internal(_) => Vec::new(),
         }
     }
 }

@@ -12,8 +12,8 @@ use tokio::sync::OnceCell;
 
 use crate::aws::{self, AwsError, Clients};
 use crate::plan::{
-    self, DeploymentGroupState, GroupPlan, GroupState, Hold, Moment, MomentFacts, PlanFault,
-    RegisteredTarget, Skip, TrafficSource, Work,
+    self, DeploymentGroupState, GroupPlan, GroupState, Hold, LastDeployment, Moment, MomentFacts,
+    PlanFault, RegisteredTarget, Skip, TrafficSource, Work,
 };
 
 use super::error::RunError;
@@ -110,7 +110,9 @@ pub(super) async fn read(
     };
     // Narrowed to the live groups, for a failure from here on.
     progress.groups(&work.replacement_groups);
-    let (target_groups, groups) = (target_groups?, groups?);
+    // A group read's failure names the groups: it goes first.
+    let groups = groups?;
+    let target_groups = target_groups?;
     let plans = plan_groups(&work, &target_groups, &groups)?;
     Ok(Ok(Facts {
         work,
@@ -256,11 +258,38 @@ async fn deployment_group_state(
         &work.deployment_group_name,
     )
     .await?;
-    if let Some(later) = state.creator_to_read().map(str::to_owned) {
+    if let Some(later) = state
+        .creator_to_read(&work.deployment_id)
+        .map(str::to_owned)
+    {
         let deployment = aws::codedeploy::get_deployment(clients.codedeploy(), &later).await?;
         if let Some(last) = state.last_attempted.as_mut() {
             // Not reported reads as "replaces the fleet" (`plan::replaces_fleet`).
             last.creator = Some(deployment.creator.unwrap_or_default());
+        }
+    }
+    if state.newest_is_active_follow_on() {
+        // The other active deployments: the newest one that replaces the fleet is what counts.
+        let follow_on = state.last_attempted.as_ref().map(|d| d.id.clone());
+        let active = aws::codedeploy::active_deployments(
+            clients.codedeploy(),
+            &work.application_name,
+            &work.deployment_group_name,
+        )
+        .await?;
+        for id in active
+            .iter()
+            .filter(|id| Some(*id) != follow_on.as_ref() && **id != work.deployment_id)
+        {
+            let deployment = aws::codedeploy::get_deployment(clients.codedeploy(), id).await?;
+            if plan::replaces_fleet(deployment.creator.as_deref()) {
+                state.last_attempted = Some(LastDeployment {
+                    id: deployment.id,
+                    status: deployment.status,
+                    creator: Some(deployment.creator.unwrap_or_default()),
+                });
+                break;
+            }
         }
     }
     Ok(state)

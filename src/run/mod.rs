@@ -170,12 +170,16 @@ pub async fn repair(
     }
     // 3. Repair what the check found: attach (if the fleet, read again now, still names the
     //    groups: a check may be minutes old), confirm, and register what was lacking.
-    let incomplete: Vec<&GroupPlan> = check.plans.iter().filter(|p| !p.is_complete()).collect();
+    let mut incomplete: Vec<&GroupPlan> = check.plans.iter().filter(|p| !p.is_complete()).collect();
     if !incomplete.is_empty() {
         if work.moment == Moment::LiveFleet {
             let fleet_now = read_moment(clients, &work, &Fleets::default()).await?;
-            if let Err(hold) = plan::at_moment(work.clone(), &fleet_now) {
-                return Ok(hold.into());
+            match plan::at_moment(work.clone(), &fleet_now) {
+                // Only the groups the fleet still names.
+                Ok(live) => {
+                    incomplete.retain(|p| live.replacement_groups.contains(&p.auto_scaling_group))
+                }
+                Err(hold) => return Ok(hold.into()),
             }
         }
         for group_plan in &incomplete {

@@ -143,7 +143,10 @@ pub(super) async fn report_hook(
     // a status that could not be reported, the function error) must still leave in time.
     let cut_off = deadline.checked_sub(REPORT_SLACK).unwrap_or(deadline);
     let calls = CallLog::default();
-    match tokio::time::timeout_at(cut_off, calls.watch(call)).await {
+    // Pinned here, not inside the timeout: still under way (and so named) when it runs out.
+    let call = calls.watch(call);
+    futures_util::pin_mut!(call);
+    match tokio::time::timeout_at(cut_off, call.as_mut()).await {
         Ok(Ok(aws::codedeploy::HookReport::Accepted)) => outcome.hook_status = Some(status),
         Ok(Ok(aws::codedeploy::HookReport::AlreadyCompleted)) => {
             // An earlier invocation's status stands; this one's was not recorded, so it is not
