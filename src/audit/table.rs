@@ -1,0 +1,166 @@
+//! The audit report as a table for a terminal: at most 120 columns.
+
+use crate::plan::Registration;
+
+use super::Report;
+
+/// The widest the table gets: a terminal's common width. Cells wrap to fit it.
+pub const TABLE_WIDTH: u16 = 120;
+/// The characters of a reason, and of a cell's list of target groups or classic load balancers,
+/// the table shows (`--output json` has them whole).
+const TABLE_REASON: usize = 48;
+const TABLE_SOURCES: usize = 32;
+
+/// The report as a table for a terminal, at most `TABLE_WIDTH` columns wide: a row per group
+/// (its name holds the deployment group and the deployment id, which `--output json` gives apart),
+/// each reason shortened to `TABLE_REASON` characters, the other cells wrapped to fit, the
+/// summary wrapped at the same width.
+pub fn table(report: &Report) -> String {
+    use comfy_table::{ColumnConstraint, ContentArrangement, Width};
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_width(TABLE_WIDTH);
+    let sources = if report.fix { "attached" } else { "missing" };
+    table.set_header(vec![
+        "replacement group",
+        "status",
+        &format!("target groups\n{sources}"),
+        &format!("classic LBs\n{sources}"),
+        if report.fix {
+            "instances\nregistered"
+        } else {
+            "instances\nunregistered"
+        },
+        "reason",
+    ]);
+    for row in &report.rows {
+        table.add_row(vec![
+            row.auto_scaling_group.clone(),
+            crate::report::wire_name(&row.status),
+            shortened(&row.target_groups.join(", "), TABLE_SOURCES),
+            shortened(&row.load_balancers.join(", "), TABLE_SOURCES),
+            instance_count(&row.unregistered),
+            shortened(row.reason.as_deref().unwrap_or_default(), TABLE_REASON),
+        ]);
+    }
+    // A group's name and its status stay whole on a line (up to a width that leaves the other
+    // columns room); the rest wrap.
+    let longest = report
+        .rows
+        .iter()
+        .map(|r| r.auto_scaling_group.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp("replacement group".len(), 60);
+    let keep = [(0, longest), (1, "unregistered".len())];
+    for (index, width) in keep {
+        if let Some(column) = table.column_mut(index) {
+            // The boundary counts the cell's padding, one space each side.
+            let width = u16::try_from(width + 2).unwrap_or(u16::MAX);
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(width)));
+        }
+    }
+    format!(
+        "{table}\n{}",
+        wrapped(&report.summary(), usize::from(TABLE_WIDTH))
+    )
+}
+
+/// `text` wrapped at spaces into lines of at most `width` characters (a longer word stays whole).
+fn wrapped(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines.join("\n")
+}
+
+/// `text` cut to `most` characters, with `…` where it was cut.
+fn shortened(text: &str, most: usize) -> String {
+    if text.chars().count() <= most {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(most.saturating_sub(1)).collect();
+    format!("{}…", kept.trim_end())
+}
+
+/// Distinct instances over a row's registrations, as the table shows them (blank for none).
+fn instance_count(registrations: &[Registration]) -> String {
+    let mut ids: Vec<&String> = registrations.iter().flat_map(|r| &r.instance_ids).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        String::new()
+    } else {
+        ids.len().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Row, Status};
+    use super::*;
+    use crate::plan::TrafficSource;
+
+    #[test]
+    fn the_table_fits_120_columns_and_shortens_reasons_that_json_keeps_whole() {
+        let long = "a later deployment, d-NEXT00001, is InProgress: it is replacing CodeDeploy_checkout-web-production_d-ABCDEF123, so that fleet is on its way out of the load balancer and is not attached";
+        let mut rows = Vec::new();
+        for status in [Status::Missing, Status::Skipped, Status::Unregistered] {
+            let mut row = Row::unchecked("CodeDeploy_checkout-web-production_d-ABCDEF123");
+            row.status = status;
+            row.target_groups = vec![
+                "web-target-group-blue".into(),
+                "web-target-group-green".into(),
+            ];
+            row.load_balancers = vec!["web-classic-load-balancer".into()];
+            row.unregistered = vec![Registration {
+                traffic_source: TrafficSource::TargetGroup("web-target-group-blue".into()),
+                instance_ids: vec!["i-0123456789abcdef0".into()],
+            }];
+            row.reason = Some(long.into());
+            rows.push(row);
+        }
+        let report = Report {
+            scanned: 3,
+            fix: false,
+            rows,
+        };
+        let table = table(&report);
+        for line in table.lines() {
+            assert!(
+                line.chars().count() <= usize::from(TABLE_WIDTH),
+                "{} columns: {line}\n{table}",
+                line.chars().count()
+            );
+        }
+        assert!(!table.contains(long), "shortened in the table");
+        assert!(
+            table.contains("CodeDeploy_checkout-web-production_d-ABCDEF123"),
+            "a group's name stays whole: {table}"
+        );
+        assert!(table.contains('…'), "{table}");
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(json.contains(long), "whole in JSON");
+    }
+
+    #[test]
+    fn the_summary_wraps_at_spaces() {
+        assert_eq!(wrapped("aa bb cc", 5), "aa bb\ncc");
+        assert_eq!(wrapped("aaaaaaa b", 3), "aaaaaaa\nb");
+    }
+
+    #[test]
+    fn a_short_text_is_kept_and_a_long_one_cut_with_an_ellipsis() {
+        assert_eq!(shortened("ok", 48), "ok");
+        assert_eq!(shortened("abcdef", 4), "abc…");
+        assert_eq!(shortened("ab de", 4), "ab…");
+    }
+}
