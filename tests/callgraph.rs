@@ -250,12 +250,22 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
     let calls = calls_of("Succeeded", Source::SnsTrigger, None).await;
     assert_eq!(
         calls.len(),
-        11,
-        "exactly the eleven calls of the critical path: {:?}",
+        13,
+        "exactly the thirteen calls of the critical path: {:?}",
         actions(&calls)
     );
     let get = find(&calls, "GetDeployment");
     let fleets = all(&calls, "GetDeploymentGroup");
+    // Beside each fleet read, the deployment group's active deployments (none here, so no
+    // GetDeployment of them): a follow-on must not hide one that replaces the fleet.
+    let actives = all(&calls, "ListDeployments");
+    assert_eq!(actives.len(), 2, "with each fleet read");
+    for (fleet, active) in fleets.iter().zip(&actives) {
+        assert!(
+            overlap(fleet, active),
+            "ListDeployments ∥ GetDeploymentGroup"
+        );
+    }
     let group_reads = all(&calls, "DescribeAutoScalingGroups");
     assert_eq!(
         fleets.len(),
@@ -295,7 +305,7 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
     let round: Vec<&Call> = health
         .iter()
         .copied()
-        .chain([fleets[1], group_reads[1]])
+        .chain([fleets[1], actives[1], group_reads[1]])
         .collect();
     let confirm = find(&calls, "DescribeTrafficSources");
     for read in &round {

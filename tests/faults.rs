@@ -430,6 +430,12 @@ async fn a_status_codedeploy_never_accepts_makes_a_function_error_so_lambda_retr
         reason.starts_with("could not report Succeeded to CodeDeploy before the deadline"),
         "{reason}"
     );
+    // It names the call it gave up on, and what its last attempt got.
+    assert!(
+        reason.contains("still being retried: codedeploy:PutLifecycleEventHookExecutionStatus (")
+            && reason.contains("HTTP 500"),
+        "{reason}"
+    );
     let reports = moto()
         .requests()
         .iter()
@@ -695,5 +701,46 @@ async fn the_early_reroute_read_only_counts_for_a_deployment_under_way() {
         count(&requests, "DescribeAutoScalingGroups"),
         0,
         "a waiting run reads no more"
+    );
+}
+
+/// Bad answers are counted per call: two in a row on one call and two on another do not add up
+/// to the three after which a call gives up.
+#[tokio::test]
+async fn bad_answers_on_different_calls_do_not_add_up() {
+    let world = moto().world(json!({"name": "ft-percall"}));
+    moto().fault("GetDeployment", "html", 2, &[&world.deployment_id]);
+    moto().fault("ListDeploymentTargets", "empty", 2, &[&world.deployment_id]);
+    let outcome = run_hook_now(&world).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
+}
+
+/// Three bad answers in a row on one call: it gives up, naming what it got, without waiting for
+/// the deadline.
+#[tokio::test]
+async fn three_bad_answers_in_a_row_on_one_call_end_it_naming_the_answer() {
+    let world = moto().world(json!({"name": "ft-threebad"}));
+    moto().fault("GetDeployment", "html", 3, &[&world.deployment_id]);
+    let started = Instant::now();
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(30),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
+    let reason = outcome.reason.unwrap_or_default();
+    assert!(
+        reason.contains(
+            "codedeploy:GetDeployment failed: MalformedAnswer: answered HTTP 200 with an HTML page"
+        ),
+        "{reason}"
     );
 }

@@ -214,14 +214,17 @@ fn a_notification_outside_the_deployment_group_pattern_is_ignored_without_a_call
 
 #[tokio::test]
 async fn a_follow_on_newer_than_a_deployment_still_replacing_the_fleet_does_not_hide_it() {
-    let world = moto().world(json!({"name": "ra-hidden", "status": "Succeeded"}));
     // A user's blue/green deployment is under way, replacing the fleet; then a scale-out of the
-    // live group makes CodeDeploy start its own deployment, which is now the newest.
-    let replacing = moto().later_deployment(&world, "InProgress").await;
-    let follow_on = moto().later_deployment(&world, "InProgress").await;
-    moto().set_creator(&follow_on, "autoscaling");
-    let outcome = notify(event("sns", &world.deployment_id, "SUCCEEDED")).await;
-    assert_skipped_for(&outcome, &replacing, &world).await;
+    // live group makes CodeDeploy start its own deployment, which is now the newest, under way
+    // or already done.
+    for (name, follow_on_status) in [("ra-hid-a", "InProgress"), ("ra-hid-b", "Succeeded")] {
+        let world = moto().world(json!({"name": name, "status": "Succeeded"}));
+        let replacing = moto().later_deployment(&world, "InProgress").await;
+        let follow_on = moto().later_deployment(&world, follow_on_status).await;
+        moto().set_creator(&follow_on, "autoscaling");
+        let outcome = notify(event("sns", &world.deployment_id, "SUCCEEDED")).await;
+        assert_skipped_for(&outcome, &replacing, &world).await;
+    }
 }
 
 /// Skipped because `later` is replacing the fleet, and the world's group left untouched.

@@ -94,16 +94,19 @@ fn a_refused_connection_ends_within_seconds_naming_the_endpoint_and_each_retry_i
         "{reason}"
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let retry = stderr
+    // One line per retry of GetDeployment as it starts (attempts 2 and 3), none after the third
+    // attempt, which gives up.
+    let retries: Vec<&str> = stderr
         .lines()
-        .find(|l| l.contains("retrying"))
-        .unwrap_or_else(|| panic!("a line per retry: {stderr}"));
-    assert!(
-        retry.contains("codedeploy:")
-            && retry.contains("connection refused")
-            && retry.contains("attempt"),
-        "{retry}"
-    );
+        .filter(|l| l.contains("retrying") && l.contains("codedeploy:GetDeployment"))
+        .collect();
+    assert_eq!(retries.len(), 2, "{stderr}");
+    for (retry, attempt) in retries.iter().zip(["attempt=2", "attempt=3"]) {
+        assert!(
+            retry.contains("connection refused") && retry.contains(attempt),
+            "{retry}"
+        );
+    }
     assert!(!stderr.contains('\u{1b}'), "no colour when piped: {stderr}");
 }
 

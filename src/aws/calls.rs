@@ -196,6 +196,7 @@ impl std::fmt::Display for StillRetried {
         )?;
         match &self.last_failure {
             Some(failure) => write!(f, ", last: {failure})"),
+            None if self.attempts == 0 => write!(f, ", the first under way)"),
             None => write!(f, ", no answer yet)"),
         }
     }

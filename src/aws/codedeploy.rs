@@ -195,6 +195,7 @@ pub async fn deployment_group_state(
                 creator: None,
             })
         }),
+        active: Vec::new(),
     })
 }
 

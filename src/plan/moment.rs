@@ -35,7 +35,7 @@ impl InstanceTarget {
 pub struct LastDeployment {
     pub id: String,
     pub status: String,
-    /// Its `creator` (GetDeployment), read only while it is active; `None` when not read.
+    /// Its `creator` (GetDeployment), read for the active ones; `None` when not read.
     pub creator: Option<String>,
 }
 
@@ -47,33 +47,32 @@ impl LastDeployment {
 }
 
 impl DeploymentGroupState {
-    /// The newest deployment, when it is active, is not `own` (the run's own deployment) and its
-    /// creator has not been read: whether it replaces the fleet depends on who started it
-    /// (`replaces_fleet`).
-    pub fn creator_to_read(&self, own: &str) -> Option<&str> {
-        self.last_attempted
-            .as_ref()
-            .filter(|d| d.is_active() && d.id != own && d.creator.is_none())
-            .map(|d| d.id.as_str())
-    }
-
-    /// The newest deployment is active and one CodeDeploy started itself (a follow-on): it may
-    /// have started after another active deployment that does replace the fleet, which
-    /// `lastAttemptedDeployment` then hides. The deployment group's other active deployments
-    /// must be read.
-    pub fn newest_is_active_follow_on(&self) -> bool {
-        self.last_attempted.as_ref().is_some_and(|d| {
-            d.is_active() && d.creator.is_some() && !replaces_fleet(d.creator.as_deref())
-        })
+    /// An active deployment other than `own` that replaces the fleet (`replaces_fleet`), if any:
+    /// the deployment group's active deployments as listed, and the newest one
+    /// (`lastAttemptedDeployment`) where the list does not have it (it became active since; its
+    /// creator not read, so it counts as replacing).
+    pub fn replacing(&self, own: &str) -> Option<&LastDeployment> {
+        let listed = |id: &str| self.active.iter().any(|d| d.id == id);
+        self.active
+            .iter()
+            .chain(
+                self.last_attempted
+                    .iter()
+                    .filter(|d| d.is_active() && !listed(&d.id)),
+            )
+            .find(|d| d.id != own && replaces_fleet(d.creator.as_deref()))
     }
 }
 
-/// What GetDeploymentGroup says of where traffic lives now.
+/// What GetDeploymentGroup (and ListDeployments) say of where traffic lives now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeploymentGroupState {
     /// `autoScalingGroups[].name`: the fleet (after a successful copy, its replacement group).
     pub fleet: Vec<String>,
     pub last_attempted: Option<LastDeployment>,
+    /// Every active deployment of the deployment group, with its creator: a follow-on newer than
+    /// a deployment that is still replacing the fleet would hide it as `lastAttemptedDeployment`.
+    pub active: Vec<LastDeployment>,
 }
 
 /// What the moment of a deployment is judged on, as read for its `Moment`.
@@ -176,9 +175,7 @@ pub fn at_moment(mut work: Work, facts: &MomentFacts) -> Result<Work, Hold> {
             Ok(work)
         }
         MomentFacts::Fleet(state) => {
-            if let Some(later) = state.last_attempted.as_ref().filter(|d| {
-                d.id != work.deployment_id && d.is_active() && replaces_fleet(d.creator.as_deref())
-            }) {
+            if let Some(later) = state.replacing(&work.deployment_id) {
                 return Err(Hold::Skipped(Skip::LaterDeploymentUnderWay {
                     groups: work.replacement_groups,
                     deployment_id: later.id.clone(),

@@ -84,6 +84,7 @@ fn fleet(groups: &[&str]) -> MomentFacts {
     MomentFacts::Fleet(DeploymentGroupState {
         fleet: groups.iter().map(|g| g.to_string()).collect(),
         last_attempted: None,
+        active: vec![],
     })
 }
 
@@ -200,6 +201,7 @@ fn a_later_deployment_under_way_takes_the_fleet_out_of_play() {
                 status: status.into(),
                 creator: Some("user".into()),
             }),
+            active: vec![],
         })
     };
     for status in ["Created", "Queued", "InProgress", "Ready", "Baking"] {
@@ -656,6 +658,7 @@ fn follow_on_deployments_are_skipped_and_do_not_supersede_the_live_fleet() {
                 status: "InProgress".into(),
                 creator: creator.map(str::to_owned),
             }),
+            active: vec![],
         })
     };
     for creator in [
@@ -688,42 +691,47 @@ fn follow_on_deployments_are_skipped_and_do_not_supersede_the_live_fleet() {
 }
 
 #[test]
-fn the_creator_is_read_only_for_an_active_newest_deployment() {
-    let state = |status: &str, creator: Option<&str>| DeploymentGroupState {
+fn an_active_deployment_that_replaces_the_fleet_counts_even_behind_a_newer_follow_on() {
+    let deployment = |id: &str, status: &str, creator: Option<&str>| LastDeployment {
+        id: id.into(),
+        status: status.into(),
+        creator: creator.map(str::to_owned),
+    };
+    // The newest is a follow-on (finished or not); a user's deployment is still active.
+    for status in ["Succeeded", "InProgress"] {
+        let state = DeploymentGroupState {
+            fleet: vec![],
+            last_attempted: Some(deployment("d-FOLLOW", status, Some("autoscaling"))),
+            active: vec![
+                deployment("d-USER", "Ready", Some("user")),
+                deployment("d-FOLLOW", "InProgress", Some("autoscaling")),
+            ],
+        };
+        assert_eq!(
+            state.replacing("d-ABC").map(|d| d.id.as_str()),
+            Some("d-USER"),
+            "{status}"
+        );
+        // The run's own deployment is never "a later one".
+        assert_eq!(state.replacing("d-USER"), None);
+    }
+    // Only follow-ons active: nothing replaces the fleet.
+    let state = DeploymentGroupState {
         fleet: vec![],
-        last_attempted: Some(LastDeployment {
-            id: "d-NEXT".into(),
-            status: status.into(),
-            creator: creator.map(str::to_owned),
-        }),
+        last_attempted: Some(deployment("d-FOLLOW", "InProgress", Some("autoscaling"))),
+        active: vec![deployment("d-FOLLOW", "InProgress", Some("autoscaling"))],
+    };
+    assert_eq!(state.replacing("d-ABC"), None);
+    // A newest deployment active but not listed (it started since) counts as replacing.
+    let state = DeploymentGroupState {
+        fleet: vec![],
+        last_attempted: Some(deployment("d-NEW", "Created", None)),
+        active: vec![],
     };
     assert_eq!(
-        state("InProgress", None).creator_to_read("d-ABC"),
-        Some("d-NEXT")
+        state.replacing("d-ABC").map(|d| d.id.as_str()),
+        Some("d-NEW")
     );
-    assert_eq!(
-        state("Ready", None).creator_to_read("d-ABC"),
-        Some("d-NEXT")
-    );
-    assert_eq!(
-        state("InProgress", None).creator_to_read("d-NEXT"),
-        None,
-        "the run's own"
-    );
-    assert_eq!(state("Succeeded", None).creator_to_read("d-ABC"), None);
-    assert_eq!(
-        state("InProgress", Some("user")).creator_to_read("d-ABC"),
-        None
-    );
-    assert_eq!(
-        DeploymentGroupState::default().creator_to_read("d-ABC"),
-        None
-    );
-    // A newest follow-on may hide an older deployment that replaces the fleet.
-    assert!(state("InProgress", Some("autoscaling")).newest_is_active_follow_on());
-    assert!(!state("InProgress", Some("user")).newest_is_active_follow_on());
-    assert!(!state("Succeeded", Some("autoscaling")).newest_is_active_follow_on());
-    assert!(!state("InProgress", None).newest_is_active_follow_on());
 }
 
 #[test]

@@ -245,53 +245,31 @@ pub(super) async fn read_moment(
     })
 }
 
-/// GetDeploymentGroup, and when its newest deployment is still active, that deployment's
-/// creator (GetDeployment): a deployment CodeDeploy started itself for new instances of the live
-/// fleet does not take the fleet out of play, one that replaces it does (`plan::at_moment`).
+/// GetDeploymentGroup, and beside it the deployment group's active deployments
+/// (ListDeployments) with their creators (GetDeployment each, usually none): a deployment that
+/// replaces the fleet takes it out of play, one CodeDeploy started itself for new instances
+/// does not (`plan::at_moment`). The same for every caller (the audit shares it per deployment
+/// group), so nothing here depends on the run's own deployment.
 async fn deployment_group_state(
     clients: &Clients,
     work: &Work,
 ) -> Result<DeploymentGroupState, AwsError> {
-    let mut state = aws::codedeploy::deployment_group_state(
-        clients.codedeploy(),
-        &work.application_name,
-        &work.deployment_group_name,
-    )
-    .await?;
-    if let Some(later) = state
-        .creator_to_read(&work.deployment_id)
-        .map(str::to_owned)
-    {
-        let deployment = aws::codedeploy::get_deployment(clients.codedeploy(), &later).await?;
-        if let Some(last) = state.last_attempted.as_mut() {
+    let codedeploy = clients.codedeploy();
+    let (app, group) = (&work.application_name, &work.deployment_group_name);
+    let (mut state, active) = tokio::try_join!(
+        aws::codedeploy::deployment_group_state(codedeploy, app, group),
+        aws::codedeploy::active_deployments(codedeploy, app, group)
+    )?;
+    state.active = futures_util::future::try_join_all(active.iter().map(|id| async move {
+        let deployment = aws::codedeploy::get_deployment(codedeploy, id).await?;
+        Ok::<_, AwsError>(LastDeployment {
+            id: deployment.id,
+            status: deployment.status,
             // Not reported reads as "replaces the fleet" (`plan::replaces_fleet`).
-            last.creator = Some(deployment.creator.unwrap_or_default());
-        }
-    }
-    if state.newest_is_active_follow_on() {
-        // The other active deployments: the newest one that replaces the fleet is what counts.
-        let follow_on = state.last_attempted.as_ref().map(|d| d.id.clone());
-        let active = aws::codedeploy::active_deployments(
-            clients.codedeploy(),
-            &work.application_name,
-            &work.deployment_group_name,
-        )
-        .await?;
-        for id in active
-            .iter()
-            .filter(|id| Some(*id) != follow_on.as_ref() && **id != work.deployment_id)
-        {
-            let deployment = aws::codedeploy::get_deployment(clients.codedeploy(), id).await?;
-            if plan::replaces_fleet(deployment.creator.as_deref()) {
-                state.last_attempted = Some(LastDeployment {
-                    id: deployment.id,
-                    status: deployment.status,
-                    creator: Some(deployment.creator.unwrap_or_default()),
-                });
-                break;
-            }
-        }
-    }
+            creator: Some(deployment.creator.unwrap_or_default()),
+        })
+    }))
+    .await?;
     Ok(state)
 }
 
