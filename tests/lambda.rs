@@ -35,7 +35,7 @@ fn watch() -> &'static Mutex<Watch> {
         let port = free_port();
         let env = format!(
             "AWS_ENDPOINT_URL={},AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,\
-             AWS_EC2_METADATA_DISABLED=true,CONFIRM_WINDOW_SECONDS=5",
+             AWS_EC2_METADATA_DISABLED=true,CONFIRM_WINDOW_SECONDS=5,DEPLOYMENT_GROUP_PATTERN=web/*",
             moto.endpoint()
         );
         // Through a shell that ends the whole group (cargo lambda and the function it runs)
@@ -154,6 +154,34 @@ fn ready_notification_is_ignored_and_bad_input_is_a_function_error() {
             .contains("d-UNKNOWN77"),
         "{body}"
     );
+}
+
+/// The function is given `DEPLOYMENT_GROUP_PATTERN` (`web/*` here, as the template passes
+/// `DeploymentGroupPattern`): another team's notification is ignored, without a call about it.
+#[test]
+fn a_notification_of_another_teams_deployment_group_is_ignored_without_a_call() {
+    let watch = lock();
+    let world = moto().world(json!({ "name": "lw-scope", "status": "Succeeded" }));
+    let mut notification = event("eventbridge", &world.deployment_id, "SUCCESS");
+    notification["detail"]["application"] = json!("shop");
+    let before = moto().requests().len();
+    let (code, body) = invoke(&watch, &notification);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["outcome"], "ignored", "{body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("shop/web-dg is outside DeploymentGroupPattern (web/*)"),
+        "{body}"
+    );
+    let asked = moto().requests()[before..].iter().any(|r| {
+        r["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&world.deployment_id)
+    });
+    assert!(!asked, "no AWS call about the ignored deployment");
 }
 
 #[test]
