@@ -384,11 +384,7 @@ async fn twenty_invocations_at_once_all_succeed_and_together_attach_exactly_what
         "the one already attached is never claimed"
     );
     assert_eq!(claimed_lbs, world.load_balancers);
-    let (tgs, lbs) = moto()
-        .group_sources(&clients, &world.replacement_group)
-        .await;
-    assert_eq!(tgs, world.all_target_groups_sorted());
-    assert_eq!(lbs, world.load_balancers);
+    moto().assert_fully_attached(&world).await;
 }
 
 #[tokio::test]

@@ -49,17 +49,7 @@ async fn assert_fully_attached(world: &World) {
 
 /// The AttachTrafficSources requests that named the world's replacement group, in order.
 fn attach_calls(world: &World) -> Vec<Value> {
-    moto()
-        .requests()
-        .into_iter()
-        .filter(|r| {
-            r["action"] == "AttachTrafficSources"
-                && r["body"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains(&world.replacement_group)
-        })
-        .collect()
+    moto().calls_naming("AttachTrafficSources", &world.replacement_group)
 }
 
 async fn assert_untouched(world: &World) {

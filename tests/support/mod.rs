@@ -421,6 +421,25 @@ impl Moto {
         command
     }
 
+    /// The logged requests of `action` whose body names `needle` (a group, a deployment id),
+    /// in the order made.
+    pub fn calls_naming(&self, action: &str, needle: &str) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                r["action"] == action && r["body"].as_str().unwrap_or_default().contains(needle)
+            })
+            .collect()
+    }
+
+    /// The world's replacement group has every target group and classic load balancer.
+    pub async fn assert_fully_attached(&self, world: &World) {
+        let clients = self.clients().await;
+        let (tgs, lbs) = self.group_sources(&clients, &world.replacement_group).await;
+        assert_eq!(tgs, world.all_target_groups_sorted());
+        assert_eq!(lbs, world.load_balancers);
+    }
+
     /// What the replacement (or any) group has now: (target group ARNs, classic load balancer names), sorted.
     pub async fn group_sources(
         &self,
