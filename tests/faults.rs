@@ -740,3 +740,38 @@ async fn three_bad_answers_in_a_row_on_one_call_end_it_naming_the_answer() {
         "{reason}"
     );
 }
+
+/// Every success notification now lists the deployment group's active deployments: a role that
+/// may not is told which action it lacks, and nothing is attached.
+#[tokio::test]
+async fn a_denied_list_of_active_deployments_fails_naming_the_action() {
+    let world = moto().world(json!({"name": "ft-nolist", "status": "Succeeded"}));
+    moto().fault(
+        "ListDeployments",
+        "access-denied",
+        10,
+        &[&world.application_name],
+    );
+    let payload = event("sns", &world.deployment_id, "SUCCEEDED");
+    let clients = moto().clients().await;
+    let mut outcomes = support::handle_event(
+        &clients,
+        payload,
+        Instant::now() + Duration::from_secs(30),
+        &settings(Duration::from_secs(5)),
+    )
+    .await
+    .expect("a valid event");
+    let outcome = outcomes.remove(0);
+    assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
+    let reason = outcome.reason.unwrap_or_default();
+    assert!(
+        reason.contains("codedeploy:ListDeployments")
+            && reason.contains("grant codedeploy:ListDeployments"),
+        "{reason}"
+    );
+    let (tgs, lbs) = moto()
+        .group_sources(&clients, &world.replacement_group)
+        .await;
+    assert!(tgs.is_empty() && lbs.is_empty(), "nothing attached");
+}

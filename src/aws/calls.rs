@@ -75,6 +75,7 @@ fn required_fields(operation: &str) -> &'static [&'static str] {
         "GetDeployment" => &["deploymentInfo"],
         "GetDeploymentGroup" => &["deploymentGroupInfo"],
         "ListDeploymentTargets" => &["targetIds"],
+        "ListDeployments" => &["deployments"],
         "BatchGetDeploymentTargets" => &["deploymentTargets"],
         "PutLifecycleEventHookExecutionStatus" => &["lifecycleEventHookExecutionId"],
         _ => &[],
@@ -569,6 +570,12 @@ mod tests {
         assert_eq!(
             json("BatchGetDeploymentTargets", r#"{"items": [1]}"#).as_deref(),
             Some("no deploymentTargets")
+        );
+        // An empty list of active deployments must be said, not left out: it guards the fleet.
+        assert_eq!(json("ListDeployments", r#"{"deployments": []}"#), None);
+        assert_eq!(
+            json("ListDeployments", "{}").as_deref(),
+            Some("no deployments")
         );
         assert_eq!(json("GetDeployment", "").as_deref(), Some("an empty body"));
         assert!(json("GetDeployment", r#"{"deploymentInfo": {"dep"#)
