@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio::time::Instant;
 
 use crate::aws::Clients;
+use crate::doctor;
 use crate::event::{Request, Source, Trigger};
 use crate::report::Outcome;
 use crate::run::{self, seconds, Settings};
@@ -21,7 +22,8 @@ pub mod exit {
     /// The input is not a valid event, or the command line is wrong.
     pub const INVALID_INPUT: u8 = 2;
     /// `audit` without `--fix` found replacement groups missing a traffic source, or live groups
-    /// whose `InService` instances a load balancer lacks (`unregistered`).
+    /// whose `InService` instances a load balancer lacks (`unregistered`); `doctor` found a
+    /// problem in the setup.
     pub const MISSING: u8 = 3;
 }
 
@@ -35,8 +37,8 @@ target groups and classic load balancers of their deployment group, after traffi
 With AWS_LAMBDA_RUNTIME_API set and no command, serves Lambda events. AWS settings come from the \
 standard chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, ...).\n\n\
 Exit codes: 0 success (attached, already attached, skipped, ignored, dry run); 1 the work failed \
-(Failed was reported where a hook waits); 2 invalid event or usage; 3 audit found missing attachments \
-or unregistered instances."
+(Failed was reported where a hook waits), or doctor could not check something; 2 invalid event or \
+usage; 3 audit found missing attachments or unregistered instances, or doctor found a problem."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -81,6 +83,36 @@ pub enum Command {
         #[command(flatten)]
         timing: Timing,
     },
+    /// Check a deployment group's setup before its first deployment: the deployment group, the
+    /// function, IAM's own decisions for the function's and the instances' roles, the appspec,
+    /// the safety nets. Exit 0 all hold, 3 one does not, 1 something could not be checked.
+    Doctor {
+        /// The CodeDeploy application.
+        #[arg(long, value_parser = non_blank)]
+        application: String,
+        /// The deployment group.
+        #[arg(long, value_parser = non_blank)]
+        deployment_group: String,
+        /// The hook function [default: the one the appspec's script invokes, else codedeploy-tg-hook].
+        #[arg(long, value_parser = non_blank)]
+        function: Option<String>,
+        /// The revision's appspec.yml (the hook script is read beside it).
+        #[arg(long, value_name = "FILE")]
+        appspec: Option<PathBuf>,
+        /// The replacement instances' IAM instance profile (name or ARN), for a group that
+        /// launches from a launch template [default: the launch configuration's].
+        #[arg(long, value_name = "NAME", value_parser = non_blank)]
+        instance_profile: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: DoctorOutput,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DoctorOutput {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -139,6 +171,15 @@ fn deployment_id(text: &str) -> Result<String, String> {
     Ok(id.to_owned())
 }
 
+/// A name that is not empty or blank (checked before any call).
+fn non_blank(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err("must not be empty or blank".to_owned());
+    }
+    Ok(name.to_owned())
+}
+
 /// Runs one command; returns the exit code.
 pub async fn run(command: Command) -> u8 {
     match command {
@@ -170,6 +211,49 @@ pub async fn run(command: Command) -> u8 {
             concurrency,
             timing,
         } => audit(fix, output, concurrency, &timing).await,
+        Command::Doctor {
+            application,
+            deployment_group,
+            function,
+            appspec,
+            instance_profile,
+            output,
+        } => {
+            let request = doctor::Request {
+                application,
+                deployment_group,
+                function,
+                appspec,
+                instance_profile,
+            };
+            // The audit's retry mode: a bounded number of attempts, each call within its own
+            // timeout, so a check that cannot be made ends as `unknown`, not a wait.
+            let clients = Clients::from_env(true).await;
+            let checks = doctor::doctor(&clients, &request).await;
+            let code = doctor::checks::exit_code(&checks);
+            match output {
+                DoctorOutput::Text => print!(
+                    "{}",
+                    doctor::print::text(
+                        &format!(
+                            "codedeploy-tg-hook doctor: deployment group {}/{}",
+                            request.application, request.deployment_group
+                        ),
+                        &checks
+                    )
+                ),
+                DoctorOutput::Json => println!(
+                    "{}",
+                    doctor::print::json(
+                        &request.application,
+                        &request.deployment_group,
+                        &checks,
+                        code
+                    )
+                ),
+            }
+            code
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod aws;
 pub mod cli;
+pub mod doctor;
 pub mod event;
 pub mod lambda;
 pub mod metrics;

@@ -81,7 +81,7 @@ fn mutate(value: &mut Value, mut pick: usize, replacement: Value) {
             Value::Array(a) => a.len(),
             _ => 0,
         };
-        if children == 0 || pick % 3 == 0 {
+        if children == 0 || pick.is_multiple_of(3) {
             *cursor = replacement;
             return;
         }

@@ -1,11 +1,21 @@
-//! The template's policy grants exactly the AWS actions the code calls: no more, no fewer.
+//! The template's policy grants exactly the AWS actions the function calls: no more, no fewer.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use codedeploy_tg_hook::aws::actions::{
+    DOCTOR_ONLY_ACTIONS, DOCTOR_SHARED_ACTIONS, FUNCTION_ACTIONS, INVOKE_FUNCTION,
+};
+
 /// `service:Action` literals, e.g. "codedeploy:GetDeployment".
 fn actions_in(text: &str) -> BTreeSet<String> {
-    let services = ["codedeploy:", "autoscaling:", "elasticloadbalancing:"];
+    let services = [
+        "codedeploy:",
+        "autoscaling:",
+        "elasticloadbalancing:",
+        "iam:",
+        "lambda:",
+    ];
     let mut found = BTreeSet::new();
     for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == ':')) {
         if services.iter().any(|s| word.starts_with(s))
@@ -20,15 +30,49 @@ fn actions_in(text: &str) -> BTreeSet<String> {
     found
 }
 
-/// Every action the code calls: the `service:Action` literals in src/aws/.
-fn called_actions() -> BTreeSet<String> {
+/// Every action the code calls: the `service:Action` literals in src/aws/ (the adapters name
+/// each call's action), apart from the list of them in src/aws/actions.rs.
+fn actions_in_the_adapters() -> BTreeSet<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut called = BTreeSet::new();
     for entry in std::fs::read_dir(root.join("src/aws")).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n == "actions.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
         called.extend(actions_in(&text));
     }
     called
+}
+
+/// The function's calls, as src/aws/actions.rs lists them (what `doctor` asks IAM about).
+fn called_actions() -> BTreeSet<String> {
+    FUNCTION_ACTIONS
+        .iter()
+        .map(|(action, _)| (*action).to_owned())
+        .collect()
+}
+
+#[test]
+fn the_list_of_actions_is_every_call_in_the_adapters_the_function_s_and_doctor_s() {
+    let listed: BTreeSet<String> = called_actions()
+        .into_iter()
+        .chain(DOCTOR_ONLY_ACTIONS.iter().map(|a| (*a).to_owned()))
+        // Not a call: what doctor looks for in a function's policy and asks IAM about.
+        .chain([INVOKE_FUNCTION.to_owned()])
+        .collect();
+    assert_eq!(
+        actions_in_the_adapters(),
+        listed,
+        "called in src/aws/ (left) vs listed in src/aws/actions.rs (right)"
+    );
+    for shared in DOCTOR_SHARED_ACTIONS {
+        assert!(called_actions().contains(*shared), "{shared}");
+    }
+    for only in DOCTOR_ONLY_ACTIONS {
+        assert!(!called_actions().contains(*only), "{only}");
+    }
 }
 
 fn template() -> String {
@@ -183,8 +227,8 @@ fn reference_table() -> std::collections::BTreeMap<String, Reference> {
 /// Each statement of a function's policy: its actions and its resources (a `!Sub` or plain
 /// string each), `!If [cond, statement, !Ref AWS::NoValue]` taken as its statement.
 fn statements_of(function: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
-    use serde_yaml::Value;
-    let template: Value = serde_yaml::from_str(&template()).unwrap();
+    use serde_yaml_ng::Value;
+    let template: Value = serde_yaml_ng::from_str(&template()).unwrap();
     let policies = template["Resources"][function]["Properties"]["Policies"]
         .as_sequence()
         .unwrap_or_else(|| panic!("{function} has Policies"));
@@ -287,6 +331,61 @@ fn the_reference_check_catches_a_deployment_target_read_scoped_to_a_deployment_g
                 && statement.contains(":targetgroup/${TargetGroupNamePattern}/*\"")
                 && statement.contains("!Ref LoadBalancerNamePattern"),
             "{function}: {statement}"
+        );
+    }
+}
+
+#[test]
+fn the_table_gives_each_action_the_resource_type_doctor_simulates_it_on() {
+    let table = reference_table();
+    for (action, kind) in FUNCTION_ACTIONS {
+        let listed = table[*action].resource_type.as_deref().unwrap_or("none");
+        assert_eq!(
+            listed,
+            kind.name(),
+            "{action}: docs/iam-actions.md vs src/aws/actions.rs"
+        );
+    }
+}
+
+#[test]
+fn the_template_gives_instances_a_policy_that_allows_only_invoking_the_function() {
+    use serde_yaml_ng::Value;
+    let template: Value = serde_yaml_ng::from_str(&template()).unwrap();
+    let policy = &template["Resources"]["InvokeFunctionPolicy"];
+    assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Effect"], "Allow");
+    assert_eq!(statements[0]["Action"], "lambda:InvokeFunction");
+    match &statements[0]["Resource"] {
+        Value::Tagged(tagged) => {
+            assert_eq!(tagged.tag, "!GetAtt");
+            assert_eq!(tagged.value, "Function.Arn");
+        }
+        other => panic!("the function's ARN, not {other:?}"),
+    }
+    let output = &template["Outputs"]["InvokeFunctionPolicyArn"]["Value"];
+    assert!(
+        matches!(output, Value::Tagged(t) if t.tag == "!Ref" && t.value == "InvokeFunctionPolicy"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn every_call_doctor_makes_is_in_its_permissions_table() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/deployment.md"))
+            .unwrap();
+    let table = &text[text
+        .find("**`doctor` from an operator's credentials**")
+        .expect("doctor's permissions in docs/deployment.md")..];
+    for action in DOCTOR_ONLY_ACTIONS.iter().chain(DOCTOR_SHARED_ACTIONS) {
+        assert!(
+            table.contains(&format!("| `{action}` |")),
+            "{action} is in doctor's permissions table"
         );
     }
 }

@@ -23,7 +23,18 @@ async fn describe(
     client: &Client,
     names: Option<Vec<String>>,
 ) -> Result<Vec<GroupState>, AwsError> {
-    let groups = client
+    Ok(describe_raw(client, names)
+        .await?
+        .iter()
+        .map(group_state)
+        .collect())
+}
+
+async fn describe_raw(
+    client: &Client,
+    names: Option<Vec<String>>,
+) -> Result<Vec<aws_sdk_autoscaling::types::AutoScalingGroup>, AwsError> {
+    client
         .describe_auto_scaling_groups()
         .set_auto_scaling_group_names(names)
         .max_records(100)
@@ -32,8 +43,74 @@ async fn describe(
         .send()
         .try_collect()
         .await
-        .map_err(|e| AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", e))?;
-    Ok(groups.iter().map(group_state).collect())
+        .map_err(|e| AwsError::from_sdk("autoscaling:DescribeAutoScalingGroups", e))
+}
+
+/// What a group launches its instances from (where their instance profile is set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaunchSource {
+    LaunchConfiguration(String),
+    /// A launch template's name or id (directly, or in a mixed instances policy).
+    LaunchTemplate(String),
+    Unknown,
+}
+
+/// The named groups that exist, each with what it launches from, for `doctor`.
+pub async fn describe_groups_and_launch_sources(
+    client: &Client,
+    names: &[String],
+) -> Result<Vec<(GroupState, LaunchSource)>, AwsError> {
+    let groups = describe_raw(client, Some(names.to_vec())).await?;
+    Ok(groups
+        .iter()
+        .map(|group| {
+            let template = group.launch_template().or_else(|| {
+                group
+                    .mixed_instances_policy()
+                    .and_then(|m| m.launch_template())
+                    .and_then(|t| t.launch_template_specification())
+            });
+            let launch = match (group.launch_configuration_name(), template) {
+                (Some(name), _) => LaunchSource::LaunchConfiguration(name.to_owned()),
+                (None, Some(t)) => LaunchSource::LaunchTemplate(
+                    t.launch_template_name()
+                        .or(t.launch_template_id())
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                (None, None) => LaunchSource::Unknown,
+            };
+            (group_state(group), launch)
+        })
+        .collect())
+}
+
+/// The instance profile (name or ARN) a launch configuration gives its instances: `Ok(None)`
+/// when it gives none, `Err` naming the configuration when it does not exist.
+pub async fn launch_configuration_profile(
+    client: &Client,
+    name: &str,
+) -> Result<Option<String>, AwsError> {
+    const ACTION: &str = "autoscaling:DescribeLaunchConfigurations";
+    let output = client
+        .describe_launch_configurations()
+        .launch_configuration_names(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(ACTION, e))?;
+    let configuration = output
+        .launch_configurations()
+        .iter()
+        .find(|c| c.launch_configuration_name() == Some(name))
+        .ok_or_else(|| AwsError {
+            action: ACTION,
+            code: "NotFound".into(),
+            message: format!("no launch configuration {name}"),
+        })?;
+    Ok(configuration
+        .iam_instance_profile()
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned))
 }
 
 fn group_state(group: &aws_sdk_autoscaling::types::AutoScalingGroup) -> GroupState {

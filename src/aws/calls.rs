@@ -62,6 +62,8 @@ fn iam_action(service: &str, operation: &str) -> String {
     let prefix = match service {
         "CodeDeploy" => "codedeploy",
         "Auto Scaling" => "autoscaling",
+        "IAM" => "iam",
+        "Lambda" => "lambda",
         s if s.starts_with("Elastic Load Balancing") => "elasticloadbalancing",
         other => return format!("{other}:{operation}"),
     };
@@ -468,7 +470,8 @@ impl Intercept for Watch {
         let problem = match cfg.load::<Metadata>() {
             Some(metadata) if (200..300).contains(&status) => answer_problem(
                 metadata.name(),
-                metadata.service() == "CodeDeploy",
+                // CodeDeploy's JSON protocol and Lambda's REST-JSON one answer in JSON.
+                matches!(metadata.service(), "CodeDeploy" | "Lambda"),
                 response.headers().get("content-type"),
                 response.body().bytes().unwrap_or_default(),
             )

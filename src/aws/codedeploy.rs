@@ -267,3 +267,102 @@ pub async fn put_hook_status(
         )),
     }
 }
+
+/// A deployment group's settings as `doctor` checks them (`GetDeploymentGroup`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeploymentGroupSetup {
+    pub compute_platform: Option<String>,
+    pub deployment_type: Option<String>,
+    pub deployment_option: Option<String>,
+    pub green_fleet_action: Option<String>,
+    pub target_group_names: Vec<String>,
+    pub load_balancer_names: Vec<String>,
+    /// The Auto Scaling groups it names: before its first blue/green deployment, the original.
+    pub auto_scaling_groups: Vec<String>,
+    pub deployment_config_name: Option<String>,
+    /// SNS topics of its triggers on `DeploymentSuccess`.
+    pub success_trigger_topics: Vec<String>,
+}
+
+/// The deployment group's settings, or `None` when CodeDeploy knows no such application or
+/// deployment group.
+pub async fn deployment_group_setup(
+    client: &Client,
+    application_name: &str,
+    deployment_group_name: &str,
+) -> Result<Option<DeploymentGroupSetup>, AwsError> {
+    use aws_sdk_codedeploy::types::TriggerEventType;
+    const ACTION: &str = "codedeploy:GetDeploymentGroup";
+    let output = match client
+        .get_deployment_group()
+        .application_name(application_name)
+        .deployment_group_name(deployment_group_name)
+        .send()
+        .await
+    {
+        Ok(output) => output,
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("DeploymentGroupDoesNotExistException" | "ApplicationDoesNotExistException")
+            ) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(AwsError::from_sdk(ACTION, e)),
+    };
+    let info = output.deployment_group_info().ok_or_else(|| AwsError {
+        action: ACTION,
+        code: "EmptyResponse".into(),
+        message: format!(
+            "no deploymentGroupInfo returned for {application_name}/{deployment_group_name}"
+        ),
+    })?;
+    let style = info.deployment_style();
+    let load_balancers = info.load_balancer_info();
+    Ok(Some(DeploymentGroupSetup {
+        compute_platform: info.compute_platform().map(|p| p.as_str().to_owned()),
+        deployment_type: style
+            .and_then(|s| s.deployment_type())
+            .map(|t| t.as_str().to_owned()),
+        deployment_option: style
+            .and_then(|s| s.deployment_option())
+            .map(|o| o.as_str().to_owned()),
+        green_fleet_action: info
+            .blue_green_deployment_configuration()
+            .and_then(|c| c.green_fleet_provisioning_option())
+            .and_then(|o| o.action())
+            .map(|a| a.as_str().to_owned()),
+        target_group_names: load_balancers
+            .map(|l| {
+                l.target_group_info_list()
+                    .iter()
+                    .filter_map(|t| t.name().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        load_balancer_names: load_balancers
+            .map(|l| {
+                l.elb_info_list()
+                    .iter()
+                    .filter_map(|e| e.name().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        auto_scaling_groups: info
+            .auto_scaling_groups()
+            .iter()
+            .filter_map(|g| g.name().map(str::to_owned))
+            .collect(),
+        deployment_config_name: info.deployment_config_name().map(str::to_owned),
+        success_trigger_topics: info
+            .trigger_configurations()
+            .iter()
+            .filter(|t| {
+                t.trigger_events()
+                    .contains(&TriggerEventType::DeploymentSuccess)
+            })
+            .filter_map(|t| t.trigger_target_arn().map(str::to_owned))
+            .collect(),
+    }))
+}

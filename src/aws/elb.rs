@@ -50,3 +50,32 @@ pub async fn register_instances(
         })?;
     Ok(())
 }
+
+/// Whether a classic load balancer of that name exists (`DescribeLoadBalancers`, which answers
+/// `LoadBalancerNotFound` for an unknown name).
+pub async fn load_balancer_exists(client: &Client, name: &str) -> Result<bool, AwsError> {
+    use aws_sdk_elasticloadbalancing::error::ProvideErrorMetadata;
+    match client
+        .describe_load_balancers()
+        .load_balancer_names(name)
+        .send()
+        .await
+    {
+        Ok(output) => Ok(output
+            .load_balancer_descriptions()
+            .iter()
+            .any(|d| d.load_balancer_name() == Some(name))),
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("LoadBalancerNotFound" | "AccessPointNotFound")
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(AwsError::from_sdk(
+            "elasticloadbalancing:DescribeLoadBalancers",
+            e,
+        )),
+    }
+}

@@ -1,10 +1,14 @@
-//! Thin adapters over the three AWS clients: the calls we make, mapped into our own types.
+//! Thin adapters over the AWS clients: the calls we make, mapped into our own types (IAM and
+//! Lambda for `doctor` only).
 
+pub mod actions;
 pub mod autoscaling;
 pub mod calls;
 pub mod codedeploy;
 pub mod elb;
 pub mod elbv2;
+pub mod iam;
+pub mod lambda;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -402,6 +406,8 @@ struct Built {
     autoscaling: OnceLock<aws_sdk_autoscaling::Client>,
     elbv2: OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
     elb: OnceLock<aws_sdk_elasticloadbalancing::Client>,
+    iam: OnceLock<aws_sdk_iam::Client>,
+    lambda: OnceLock<aws_sdk_lambda::Client>,
 }
 
 /// A hung endpoint costs one attempt; a connection that cannot be made, less.
@@ -470,6 +476,8 @@ impl Clients {
             autoscaling: OnceLock::new(),
             elbv2: OnceLock::new(),
             elb: OnceLock::new(),
+            iam: OnceLock::new(),
+            lambda: OnceLock::new(),
         }))
     }
 
@@ -496,6 +504,20 @@ impl Clients {
         self.0
             .elb
             .get_or_init(|| client!(&self.0, aws_sdk_elasticloadbalancing, "elb"))
+    }
+
+    /// IAM, for `doctor`'s policy simulation.
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        self.0
+            .iam
+            .get_or_init(|| client!(&self.0, aws_sdk_iam, "iam"))
+    }
+
+    /// Lambda, for `doctor`'s reading of the function.
+    pub fn lambda(&self) -> &aws_sdk_lambda::Client {
+        self.0
+            .lambda
+            .get_or_init(|| client!(&self.0, aws_sdk_lambda, "lambda"))
     }
 }
 

@@ -32,7 +32,16 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
   bytes) for the call-graph test and the benchmark.
 - HTTP/1.1 connections kept open between requests, as AWS endpoints keep them (werkzeug's
   development server closes each one after its response; see `KeepAliveRequestHandler`).
-- POST /_harness/world builds a blue/green world (see `build_world`).
+- IAM SimulatePrincipalPolicy for the roles moto holds (moto has the evaluator, not the call):
+  each action on each resource against the role's inline and attached policies, with moto's own
+  matching (`*` wildcards; of the conditions, only StringEquals is evaluated, the rest pass).
+  AWS's simulator also applies permissions boundaries and service control policies; this one
+  does not.
+- Lambda's JSON answers labelled application/json, as Lambda labels them (moto: text/html).
+- POST /_harness/world builds a blue/green world (see `build_world`); POST
+  /_harness/doctor-world adds what `doctor` reads: the function and its role (the template's own
+  policy, rendered), an instance profile whose role has the template's invoke policy, and one
+  fault at a time (see `build_doctor_world`).
 
 Prints one JSON line `{"port": N}` when ready. With --exit-on-stdin-eof it exits when its
 parent closes stdin, so a test process that dies never leaves it behind.
@@ -66,6 +75,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.elb.models import ELBBackend
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus
+from moto.iam.responses import IamResponse
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -502,6 +512,56 @@ def deregister_instances(self, load_balancer_name, instance_ids, from_autoscalin
 ELBBackend.deregister_instances = deregister_instances
 
 
+# --- IAM: SimulatePrincipalPolicy, over the roles and policies moto holds --------------------
+
+
+def simulate_principal_policy(self):
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[ACCOUNT]["global"]
+    role = backend.get_role_by_arn(self._get_param("PolicySourceArn"))  # NoSuchEntity if unknown
+    actions = self._get_param("ActionNames") or []
+    resources = self._get_param("ResourceArns") or ["*"]
+    # moto's evaluator compares one value a key: a list is matched whole, as one string.
+    context = {
+        entry["ContextKeyName"]: ",".join(entry.get("ContextKeyValues") or [])
+        for entry in (self._get_param("ContextEntries") or [])
+    }
+    documents = list(role.policies.values()) + list(role.managed_policies.values())
+
+    def decide(action, resource):
+        answers = [
+            IAMPolicy(document).is_action_permitted(action, resource, incoming_condition_values=context)
+            for document in documents
+        ]
+        if PermissionResult.DENIED in answers:
+            return "explicitDeny"
+        return "allowed" if PermissionResult.PERMITTED in answers else "implicitDeny"
+
+    order = ["allowed", "implicitDeny", "explicitDeny"]
+    results = []
+    for action in actions:
+        per_resource = [(resource, decide(action, resource)) for resource in resources]
+        # One result per action, its decision the most restrictive (AWS's EvaluationResult).
+        result = {
+            "EvalActionName": action,
+            "EvalResourceName": resources[0] if len(resources) == 1 else "*",
+            "EvalDecision": max((d for _, d in per_resource), key=order.index),
+            "MatchedStatements": [],
+            "MissingContextValues": [],
+        }
+        if len(resources) > 1:
+            result["ResourceSpecificResults"] = [
+                {"EvalResourceName": r, "EvalResourceDecision": d} for r, d in per_resource
+            ]
+        results.append(result)
+    return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+
+IamResponse.simulate_principal_policy = simulate_principal_policy
+
+
 # --- Faults, on the wire ---------------------------------------------------------------------
 
 
@@ -665,6 +725,10 @@ class Harness:
         if fault and fault["kind"] == "state":
             chunks = chunks.replace(b"<State>Added</State>", f"<State>{fault['state']}</State>".encode())
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        if path.startswith("/2015-03-31/") and chunks.lstrip().startswith(b"{"):
+            # Lambda answers JSON as application/json; moto labels it text/html.
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("Content-Type", "application/json"))
         start_response(captured["status"], headers + [("Content-Length", str(len(chunks)))])
         self.log(action, start, captured["status"], body, environ)
         return [chunks]
@@ -698,6 +762,8 @@ class Harness:
     def route(self, path, payload):
         if path == "/_harness/world":
             return build_world(f"http://127.0.0.1:{self.port_ref[0]}", payload)
+        if path == "/_harness/doctor-world":
+            return build_doctor_world(f"http://127.0.0.1:{self.port_ref[0]}", payload)
         if path == "/_harness/bulk":
             return build_bulk(f"http://127.0.0.1:{self.port_ref[0]}", payload)
         if path == "/_harness/group":
@@ -825,12 +891,22 @@ def build_world(endpoint, spec):
         )
         classic.append(lb_name)
 
-    autoscaling.create_launch_configuration(LaunchConfigurationName=f"{name}-lc", ImageId="ami-12c6146b", InstanceType="t3.micro")
+    launch_configuration = {"LaunchConfigurationName": f"{name}-lc", "ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
+    if spec.get("instanceProfile"):
+        launch_configuration["IamInstanceProfile"] = spec["instanceProfile"]
+    autoscaling.create_launch_configuration(**launch_configuration)
+    launch = {"LaunchConfigurationName": f"{name}-lc"}
+    if spec.get("launchTemplate"):
+        data = {"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
+        if spec.get("instanceProfile"):
+            data["IamInstanceProfile"] = {"Name": spec["instanceProfile"]}
+        ec2.create_launch_template(LaunchTemplateName=f"{name}-lt", LaunchTemplateData=data)
+        launch = {"LaunchTemplate": {"LaunchTemplateName": f"{name}-lt", "Version": "$Default"}}
 
     def group(group_name, tgs, lbs):
         autoscaling.create_auto_scaling_group(
             AutoScalingGroupName=group_name,
-            LaunchConfigurationName=f"{name}-lc",
+            **launch,
             MinSize=0,
             MaxSize=max(4, spec.get("instances", 1)),
             DesiredCapacity=spec.get("instances", 1),
@@ -868,6 +944,7 @@ def build_world(endpoint, spec):
             "greenFleetProvisioningOption": {"action": spec.get("greenFleet", "COPY_AUTO_SCALING_GROUP")},
         },
         loadBalancerInfo=load_balancer_info,
+        triggerConfigurations=spec.get("triggerConfigurations", []),
     )
     create = {
         "applicationName": app,
@@ -969,6 +1046,133 @@ def build_bulk(endpoint, spec):
         backend.deployment_groups[world["applicationName"]][dg].auto_scaling_groups = [group_name]
         groups.append(group_name)
     return {"groups": len(groups)}
+
+
+TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "infra", "template.yaml")
+
+
+def rendered(resource, prop, parameters, function_arn):
+    """A template resource's property as CloudFormation would create them in this account and
+    region (Sub, Ref, GetAtt of the function's ARN), from infra/template.yaml itself."""
+    import re
+
+    from cfnlint.decode import decode_str
+
+    with open(TEMPLATE) as f:
+        template, problems = decode_str(f.read())
+    assert not problems, problems
+    values = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    values.update(parameters)
+    values.update({"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT})
+
+    def resolve(value):
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "Fn::Sub" in value:
+            return re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], value["Fn::Sub"])
+        if "Ref" in value:
+            return values[value["Ref"]]
+        if "Fn::GetAtt" in value:
+            assert value["Fn::GetAtt"] == ["Function", "Arn"], value
+            return function_arn
+        assert not any(k.startswith("Fn::") for k in value), value
+        return {k: resolve(v) for k, v in value.items()}
+
+    return resolve(template["Resources"][resource]["Properties"][prop])
+
+
+def build_doctor_world(endpoint, spec):
+    """A deployment group ready for its first deployment, as the template and the README set it
+    up: the world's deployment group and original group (its launch configuration, or with
+    `launchTemplate` its launch template, gives the instances an instance profile), the hook
+    function (`functionName`, `functionTimeout`) with a role whose policy is the template's own,
+    and an instance role with the template's InvokeFunctionPolicy. One fault at a time:
+    `functionRoleWithout` (actions left out of the function's policy), `scopedToDeploymentGroup`
+    (actions moved to a statement on the deployment group's ARN), `instanceRoleInvoke: false`,
+    `deleteTargetGroup`. Safety nets: `successTopic`, `eventBridgeRule`, `audit`."""
+    import io
+    import zipfile
+
+    name = spec["name"]
+    iam, lam = aws_client(endpoint, "iam"), aws_client(endpoint, "lambda")
+    profile = f"{name}-profile"
+    function_name = spec.get("functionName", f"{name}-hook")
+    function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{function_name}"
+    parameters = {"FunctionName": function_name, **spec.get("parameters", {})}
+    topic_arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:{name}-deployments"
+
+    trust = lambda service: json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+    instance_role = iam.create_role(RoleName=f"{name}-instance", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))["Role"]
+    iam.create_instance_profile(InstanceProfileName=profile)
+    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=f"{name}-instance")
+    if spec.get("instanceRoleInvoke", True):
+        invoke = rendered("InvokeFunctionPolicy", "PolicyDocument", parameters, function_arn)
+        policy = iam.create_policy(PolicyName=f"{name}-invoke", PolicyDocument=json.dumps(invoke))
+        iam.attach_role_policy(RoleName=f"{name}-instance", PolicyArn=policy["Policy"]["Arn"])
+
+    triggers = []
+    if spec.get("successTopic"):
+        triggers = [{"triggerName": "success", "triggerTargetArn": topic_arn, "triggerEvents": ["DeploymentSuccess"]}]
+    world = build_world(endpoint, {
+        **spec,
+        "instanceProfile": profile,
+        "createReplacement": False,
+        "reroute": "none",
+        "triggerConfigurations": triggers,
+    })
+
+    function_role = iam.create_role(RoleName=f"{name}-function", AssumeRolePolicyDocument=trust("lambda.amazonaws.com"))["Role"]
+    policy = rendered("Function", "Policies", parameters, function_arn)[0]
+    statements = policy["Statement"]
+    without = set(spec.get("functionRoleWithout", [])) | set(spec.get("scopedToDeploymentGroup", []))
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statement["Action"] = [a for a in actions if a not in without]
+    statements[:] = [s for s in statements if s["Action"]]
+    if spec.get("scopedToDeploymentGroup"):
+        statements.append({
+            "Sid": "ScopedWhereAwsAllowsNoScope",
+            "Effect": "Allow",
+            "Action": spec["scopedToDeploymentGroup"],
+            "Resource": f"arn:aws:codedeploy:us-east-1:{ACCOUNT}:deploymentgroup:{world['applicationName']}/{world['deploymentGroupName']}",
+        })
+    iam.put_role_policy(RoleName=f"{name}-function", PolicyName="hook", PolicyDocument=json.dumps(policy))
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("bootstrap", "#!/bin/sh\n")
+
+    def function(function_name, environment):
+        lam.create_function(
+            FunctionName=function_name, Runtime="provided.al2023", Role=function_role["Arn"], Handler="bootstrap",
+            Code={"ZipFile": code.getvalue()}, Timeout=spec.get("functionTimeout", 60),
+            Environment={"Variables": environment},
+        )
+
+    function(function_name, {"DEPLOYMENT_GROUP_PATTERN": parameters.get("DeploymentGroupPattern", "*"), "RUST_LOG": "info"})
+    if spec.get("successTopic"):
+        lam.add_permission(FunctionName=function_name, StatementId="topic", Action="lambda:InvokeFunction",
+                           Principal="sns.amazonaws.com", SourceArn=topic_arn)
+    if spec.get("eventBridgeRule"):
+        lam.add_permission(FunctionName=function_name, StatementId="rule", Action="lambda:InvokeFunction",
+                           Principal="events.amazonaws.com", SourceArn=f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{name}-succeeded")
+    if spec.get("audit"):
+        function(f"{function_name}-audit", {"SCHEDULED_AUDIT": "true", "AUDIT_FIX": "false"})
+        lam.add_permission(FunctionName=f"{function_name}-audit", StatementId="schedule", Action="lambda:InvokeFunction",
+                           Principal="events.amazonaws.com", SourceArn=f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{name}-audit-schedule")
+    if spec.get("deleteTargetGroup"):
+        aws_client(endpoint, "elbv2").delete_target_group(TargetGroupArn=world["targetGroups"][0]["arn"])
+    return {
+        **world,
+        "functionName": function_name,
+        "functionRoleArn": function_role["Arn"],
+        "instanceRoleArn": instance_role["Arn"],
+        "instanceProfile": profile,
+        "topicArn": topic_arn,
+    }
 
 
 def build_group(endpoint, spec):

@@ -1,0 +1,105 @@
+//! IAM, for `doctor` only: a role's decisions from IAM's own policy simulator, and the roles of
+//! an instance profile.
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
+use aws_sdk_iam::Client;
+
+use super::AwsError;
+
+/// IAM's answer for one action on one resource, as `SimulatePrincipalPolicy` gives it:
+/// `allowed`, `implicitDeny` (no statement allows it) or `explicitDeny`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub action: String,
+    pub resource: String,
+    pub decision: String,
+}
+
+/// What a role may do: `actions` on the one `resource` ("*" for actions with no resource type),
+/// with `context` (condition keys and their values), every page. One resource a call, so each
+/// result is that resource's (with several, AWS now answers one result per action carrying the
+/// most restrictive decision: https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html).
+/// IAM evaluates the role's identity policies, its permissions boundary and, in an organization,
+/// the service control policies (same page).
+pub async fn simulate(
+    client: &Client,
+    role_arn: &str,
+    actions: &[&str],
+    resource: &str,
+    context: &[(&str, Vec<String>)],
+) -> Result<Vec<Decision>, AwsError> {
+    let context: Vec<ContextEntry> = context
+        .iter()
+        .map(|(key, values)| {
+            ContextEntry::builder()
+                .context_key_name(*key)
+                .set_context_key_values(Some(values.clone()))
+                .context_key_type(ContextKeyTypeEnum::StringList)
+                .build()
+        })
+        .collect();
+    let results: Vec<_> = client
+        .simulate_principal_policy()
+        .policy_source_arn(role_arn)
+        .set_action_names(Some(actions.iter().map(|a| (*a).to_owned()).collect()))
+        .resource_arns(resource)
+        .set_context_entries((!context.is_empty()).then_some(context))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:SimulatePrincipalPolicy", e))?;
+    let decisions: Vec<Decision> = results
+        .iter()
+        .map(|result| Decision {
+            action: result.eval_action_name().to_owned(),
+            resource: result.eval_resource_name().unwrap_or(resource).to_owned(),
+            decision: result.eval_decision().as_str().to_owned(),
+        })
+        .collect();
+    // An answer without a decision for each action asked is not a whole answer: never "allowed".
+    let unanswered: Vec<&str> = actions
+        .iter()
+        .copied()
+        .filter(|action| {
+            !decisions
+                .iter()
+                .any(|d| d.action.eq_ignore_ascii_case(action))
+        })
+        .collect();
+    if !unanswered.is_empty() {
+        return Err(AwsError {
+            action: "iam:SimulatePrincipalPolicy",
+            code: "IncompleteAnswer".into(),
+            message: format!("answered without a decision for {}", unanswered.join(", ")),
+        });
+    }
+    Ok(decisions)
+}
+
+/// The ARNs of the roles in an instance profile (given by name or ARN), or `None` when IAM
+/// knows no such profile.
+pub async fn instance_profile_roles(
+    client: &Client,
+    profile: &str,
+) -> Result<Option<Vec<String>>, AwsError> {
+    // An instance profile ARN ends in `instance-profile/<path><name>`; the call takes the name.
+    let name = profile.rsplit('/').next().unwrap_or(profile);
+    match client
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await
+    {
+        Ok(output) => Ok(Some(
+            output
+                .instance_profile()
+                .map(|p| p.roles().iter().map(|r| r.arn().to_owned()).collect())
+                .unwrap_or_default(),
+        )),
+        Err(e) if e.code() == Some("NoSuchEntity") => Ok(None),
+        Err(e) => Err(AwsError::from_sdk("iam:GetInstanceProfile", e)),
+    }
+}

@@ -1,0 +1,292 @@
+//! `doctor`: reads one deployment group's setup (the deployment group, the function, IAM's own
+//! decisions for the roles, the appspec) and reports a checklist before its first deployment.
+//! The reads are here; every decision is in `checks`.
+
+pub mod appspec;
+pub mod checks;
+pub mod print;
+
+use std::path::{Path, PathBuf};
+
+use futures_util::future::join_all;
+
+use crate::aws::actions::INVOKE_FUNCTION;
+use crate::aws::autoscaling::{self, LaunchSource};
+use crate::aws::lambda::FunctionConfiguration;
+use crate::aws::{codedeploy, elb, elbv2, iam, lambda, AwsError, Clients};
+pub use checks::{Check, Status, Topic};
+use checks::{Facts, InstanceRole, Simulation};
+
+/// What to check: `doctor`'s command line.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub application: String,
+    pub deployment_group: String,
+    /// The hook function; default: the one the appspec's script invokes, else the template's.
+    pub function: Option<String>,
+    pub appspec: Option<PathBuf>,
+    /// The replacement instances' instance profile, for a group that launches from a launch
+    /// template (which doctor does not read).
+    pub instance_profile: Option<String>,
+}
+
+/// Reads everything and returns the checklist.
+pub async fn doctor(clients: &Clients, request: &Request) -> Vec<Check> {
+    checks::checklist(&read(clients, request).await)
+}
+
+async fn read(clients: &Clients, request: &Request) -> Facts {
+    let appspec = request.appspec.as_deref().map(read_appspec);
+    let shipped_script = appspec.as_ref().and_then(|(_, a)| {
+        a.as_ref().ok().and_then(|a| {
+            a.hooks
+                .iter()
+                .find_map(|h| h.script.clone().filter(|s| s.shipped))
+        })
+    });
+    let function_name = request
+        .function
+        .clone()
+        .or_else(|| {
+            shipped_script
+                .as_ref()
+                .and_then(|s| s.function_name.clone())
+        })
+        .unwrap_or_else(|| checks::DEFAULT_FUNCTION_NAME.to_owned());
+    let binary = shipped_script
+        .as_ref()
+        .is_some_and(|s| s.mode.as_deref() == Some("binary"));
+
+    let (setup, function) = tokio::join!(
+        codedeploy::deployment_group_setup(
+            clients.codedeploy(),
+            &request.application,
+            &request.deployment_group
+        ),
+        lambda::function_configuration(clients.lambda(), &function_name),
+    );
+    let named = setup.as_ref().ok().and_then(Option::as_ref);
+    let audit_name = format!("{function_name}{}", checks::AUDIT_FUNCTION_SUFFIX);
+    let function_found = matches!(function, Ok(Some(_)));
+    let (target_groups, load_balancers, original_groups, invokers, audit_function) = tokio::join!(
+        async {
+            match named {
+                Some(s) if !s.target_group_names.is_empty() => {
+                    Some(elbv2::resolve_target_groups(clients.elbv2(), &s.target_group_names).await)
+                }
+                _ => None,
+            }
+        },
+        async {
+            let names = named
+                .map(|s| s.load_balancer_names.clone())
+                .unwrap_or_default();
+            let exists = join_all(
+                names
+                    .iter()
+                    .map(|n| elb::load_balancer_exists(clients.elb(), n)),
+            )
+            .await;
+            names.into_iter().zip(exists).collect::<Vec<_>>()
+        },
+        async {
+            match named {
+                Some(s) if !s.auto_scaling_groups.is_empty() => Some(
+                    autoscaling::describe_groups_and_launch_sources(
+                        clients.autoscaling(),
+                        &s.auto_scaling_groups,
+                    )
+                    .await,
+                ),
+                _ => None,
+            }
+        },
+        async {
+            if function_found {
+                Some(lambda::invokers(clients.lambda(), &function_name).await)
+            } else {
+                None
+            }
+        },
+        async {
+            Some(
+                match lambda::function_configuration(clients.lambda(), &audit_name).await {
+                    Ok(Some(audit)) => lambda::invokers(clients.lambda(), &audit_name)
+                        .await
+                        .map(|invokers| Some((audit, invokers))),
+                    other => other.map(|_| None),
+                },
+            )
+        },
+    );
+
+    let target_group_arns: Vec<String> = match &target_groups {
+        Some(Ok(found)) => found.values().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let existing_load_balancers: Vec<String> = load_balancers
+        .iter()
+        .filter(|(_, exists)| matches!(exists, Ok(true)))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let function_config = function.as_ref().ok().and_then(Option::as_ref);
+    let simulations = function_config
+        .map(|f| {
+            checks::function_simulations(
+                &f.arn,
+                &request.application,
+                &request.deployment_group,
+                &target_group_arns,
+                &existing_load_balancers,
+            )
+        })
+        .unwrap_or_default();
+    let (function_role, instance_role) = tokio::join!(
+        async {
+            match function_config {
+                Some(f) => Some(simulate_all(clients, &f.role, &simulations).await),
+                None => None,
+            }
+        },
+        instance_role(
+            clients,
+            request,
+            original_groups.as_ref(),
+            function_config,
+            binary,
+            &simulations
+        ),
+    );
+    Facts {
+        application: request.application.clone(),
+        deployment_group: request.deployment_group.clone(),
+        function_name,
+        setup,
+        target_groups,
+        load_balancers,
+        original_groups,
+        function,
+        invokers,
+        audit_function,
+        function_role,
+        instance_role,
+        appspec,
+    }
+}
+
+/// Every simulation for one role, at once; the first error (an access denial names the
+/// simulator's permission) stands for them all.
+async fn simulate_all(
+    clients: &Clients,
+    role: &str,
+    simulations: &[Simulation],
+) -> Result<Vec<iam::Decision>, AwsError> {
+    let answers = join_all(
+        simulations
+            .iter()
+            .map(|s| iam::simulate(clients.iam(), role, &s.actions, &s.resource, &s.context)),
+    )
+    .await;
+    let mut decisions = Vec::new();
+    for answer in answers {
+        decisions.extend(answer?);
+    }
+    Ok(decisions)
+}
+
+/// The instance profile the replacement instances get (`--instance-profile`, else the original
+/// group's launch configuration's), its roles, and IAM's decisions for each.
+async fn instance_role(
+    clients: &Clients,
+    request: &Request,
+    groups: Option<&Result<Vec<(crate::plan::GroupState, LaunchSource)>, AwsError>>,
+    function: Option<&FunctionConfiguration>,
+    binary: bool,
+    function_simulations: &[Simulation],
+) -> InstanceRole {
+    let simulations = match (binary, function) {
+        (true, _) => function_simulations.to_vec(),
+        (false, Some(f)) => vec![Simulation {
+            resource: f.arn.clone(),
+            actions: vec![INVOKE_FUNCTION],
+            context: Vec::new(),
+        }],
+        (false, None) => return InstanceRole::NotChecked,
+    };
+    if simulations.is_empty() {
+        return InstanceRole::NotChecked;
+    }
+    let profile = match &request.instance_profile {
+        Some(profile) => profile.clone(),
+        None => {
+            let Some(Ok(groups)) = groups else {
+                return InstanceRole::NotChecked;
+            };
+            let Some((group, launch)) = groups.first() else {
+                return InstanceRole::NotChecked;
+            };
+            match launch {
+                LaunchSource::LaunchConfiguration(configuration) => {
+                    match autoscaling::launch_configuration_profile(
+                        clients.autoscaling(),
+                        configuration,
+                    )
+                    .await
+                    {
+                        Ok(Some(profile)) => profile,
+                        Ok(None) => {
+                            return InstanceRole::NoProfile {
+                                group: group.name.clone(),
+                                configuration: configuration.clone(),
+                            }
+                        }
+                        Err(e) => return InstanceRole::Unread(e),
+                    }
+                }
+                LaunchSource::LaunchTemplate(template) => {
+                    return InstanceRole::LaunchTemplate {
+                        group: group.name.clone(),
+                        template: template.clone(),
+                    }
+                }
+                LaunchSource::Unknown => {
+                    return InstanceRole::LaunchTemplate {
+                        group: group.name.clone(),
+                        template: "(none named)".to_owned(),
+                    }
+                }
+            }
+        }
+    };
+    let roles = match iam::instance_profile_roles(clients.iam(), &profile).await {
+        Ok(Some(roles)) if roles.is_empty() => return InstanceRole::NoRole { profile },
+        Ok(Some(roles)) => roles,
+        Ok(None) => return InstanceRole::ProfileNotFound { profile },
+        Err(e) => return InstanceRole::Unread(e),
+    };
+    let decisions = join_all(
+        roles
+            .iter()
+            .map(|role| simulate_all(clients, role, &simulations)),
+    )
+    .await;
+    InstanceRole::Simulated {
+        profile,
+        binary,
+        roles: roles.into_iter().zip(decisions).collect(),
+    }
+}
+
+/// The appspec's text and each hook script's, from the revision (the appspec's folder).
+fn read_appspec(path: &Path) -> (String, Result<appspec::Appspec, String>) {
+    let shown = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => return (shown, Err(format!("cannot be read: {e}"))),
+    };
+    let root = path.parent().unwrap_or(Path::new("."));
+    let appspec = appspec::read(&text, |location| {
+        std::fs::read_to_string(root.join(location.trim_start_matches('/'))).ok()
+    });
+    (shown, appspec)
+}

@@ -1,0 +1,385 @@
+//! `doctor` against moto: a deployment group set up as the template and README say is all ok;
+//! each single setup mistake is one named problem (exit 3); what cannot be checked is `unknown`
+//! (exit 1), never a crash. The function's role carries the template's own policy, rendered
+//! (tests/support/moto_launcher.py `build_doctor_world`), and IAM's decisions come from
+//! SimulatePrincipalPolicy over it.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use support::{moto, repo, Moto};
+
+/// A doctor world (see the launcher's `build_doctor_world`) named `name`.
+fn world(moto: &Moto, name: &str, spec: Value) -> Value {
+    let mut spec = spec;
+    spec["name"] = json!(name);
+    moto.harness("doctor-world", spec)
+}
+
+/// `doctor` through the real binary: its exit code and JSON checklist.
+fn doctor(moto: &Moto, world: &Value, args: &[&str]) -> (i32, Vec<Value>) {
+    let output = moto
+        .cli()
+        .arg("doctor")
+        .args(["--application", world["applicationName"].as_str().unwrap()])
+        .args([
+            "--deployment-group",
+            world["deploymentGroupName"].as_str().unwrap(),
+        ])
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .expect("run doctor");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor JSON ({e}): {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let code = output.status.code().expect("an exit code");
+    assert_eq!(report["exitCode"], code, "{report}");
+    (code, report["checks"].as_array().unwrap().clone())
+}
+
+fn with_function(world: &Value) -> [&str; 2] {
+    ["--function", world["functionName"].as_str().unwrap()]
+}
+
+fn of_status<'a>(checks: &'a [Value], status: &str) -> Vec<&'a Value> {
+    checks.iter().filter(|c| c["status"] == status).collect()
+}
+
+/// The one problem of a checklist that must have exactly one, with its fix.
+fn the_problem(code: i32, checks: &[Value]) -> (String, String) {
+    let problems = of_status(checks, "problem");
+    assert_eq!(problems.len(), 1, "exactly one problem: {checks:#?}");
+    assert_eq!(code, 3, "{checks:#?}");
+    assert!(of_status(checks, "unknown").is_empty(), "{checks:#?}");
+    (
+        problems[0]["finding"].as_str().unwrap().to_owned(),
+        problems[0]["fix"]
+            .as_str()
+            .expect("a problem has its fix")
+            .to_owned(),
+    )
+}
+
+/// A revision folder: appspec.yml with the AfterAllowTraffic hook (`timeout`), and the shipped
+/// script beside it invoking `function`.
+fn revision(name: &str, function: &str, timeout: u32) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("cdtg-doctor-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(root.join("scripts")).unwrap();
+    let appspec = std::fs::read_to_string(repo().join("appspec-example.yml"))
+        .unwrap()
+        .replace("timeout: 120", &format!("timeout: {timeout}"));
+    std::fs::write(root.join("appspec.yml"), appspec).unwrap();
+    let script = std::fs::read_to_string(repo().join("infra/hooks/after-allow-traffic.sh"))
+        .unwrap()
+        .replace(
+            "HOOK_FUNCTION_NAME:-codedeploy-tg-hook}",
+            &format!("HOOK_FUNCTION_NAME:-{function}}}"),
+        );
+    std::fs::write(root.join("scripts/after-allow-traffic.sh"), script).unwrap();
+    root.join("appspec.yml")
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_deployment_group_set_up_as_the_template_and_readme_say_is_all_ok() {
+    let moto = moto();
+    let w = world(
+        moto,
+        "dr-ok",
+        json!({"successTopic": true, "eventBridgeRule": true, "audit": true}),
+    );
+    let appspec = revision("dr-ok", w["functionName"].as_str().unwrap(), 120);
+    // No --function: the appspec's script names it.
+    let (code, checks) = doctor(moto, &w, &["--appspec", path(&appspec)]);
+    assert_eq!(code, 0, "{checks:#?}");
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["status"] == "ok" || c["status"] == "info"),
+        "{checks:#?}"
+    );
+    let text: Vec<&str> = checks
+        .iter()
+        .map(|c| c["finding"].as_str().unwrap())
+        .collect();
+    let has = |needle: &str| text.iter().any(|t| t.contains(needle));
+    // Every topic was checked, IAM asked about every call of the function.
+    for needle in [
+        "blue/green, with traffic control",
+        "COPY_AUTO_SCALING_GROUP",
+        "target groups exist: dr-ok-tg0, dr-ok-tg1",
+        "classic load balancers exist: dr-ok-clb0",
+        "dr-ok-blue exists and has every target group and classic load balancer attached",
+        "CodeDeployDefault.OneAtATime: traffic moves to one replacement instance at a time",
+        "dr-ok-hook exists: timeout 60 s",
+        "role/dr-ok-function may make every call the function makes on this deployment group's resources (14 action(s), allowed)",
+        "role/dr-ok-instance (instance profile dr-ok-profile) may call lambda:InvokeFunction",
+        "AfterAllowTraffic runs scripts/after-allow-traffic.sh (HOOK_MODE=lambda), timeout 120 s",
+        "a DeploymentSuccess trigger publishes to arn:aws:sns:us-east-1:123456789012:dr-ok-deployments, which may invoke the function",
+        "an EventBridge rule may invoke the function on success",
+        "the scheduled audit is on: dr-ok-hook-audit, reporting",
+    ] {
+        assert!(has(needle), "{needle}: {text:#?}");
+    }
+    // IAM was asked, on the resources this deployment group will use.
+    let simulated = moto.calls_naming("SimulatePrincipalPolicy", "dr-ok-function");
+    let bodies: String = simulated
+        .iter()
+        .map(|r| r["body"].as_str().unwrap().to_owned())
+        .collect();
+    for resource in [
+        "deploymentgroup%3Adr-ok-app%2Fdr-ok_dg",
+        "autoScalingGroupName%2FCodeDeploy_dr-ok_dg_d-EXAMPLE01",
+        "targetgroup%2Fdr-ok-tg0",
+        "loadbalancer%2Fdr-ok-clb0",
+        "ResourceArns.member.1=%2A",
+    ] {
+        assert!(bodies.contains(resource), "{resource}: {bodies}");
+    }
+}
+
+#[test]
+fn safety_nets_that_are_off_are_reported_never_a_problem() {
+    let moto = moto();
+    let w = world(moto, "dr-nets", json!({}));
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    assert_eq!(code, 0, "{checks:#?}");
+    let nets: Vec<&Value> = checks
+        .iter()
+        .filter(|c| c["topic"] == "safety-nets")
+        .collect();
+    assert_eq!(nets.len(), 3, "{nets:#?}");
+    assert!(nets.iter().all(|c| c["status"] == "info"), "{nets:#?}");
+    assert!(nets[0]["finding"]
+        .as_str()
+        .unwrap()
+        .starts_with("no DeploymentSuccess trigger"));
+    assert!(nets[1]["finding"]
+        .as_str()
+        .unwrap()
+        .starts_with("no EventBridge rule"));
+    assert!(nets[2]["finding"]
+        .as_str()
+        .unwrap()
+        .starts_with("no scheduled audit"));
+}
+
+#[test]
+fn an_instance_role_that_may_not_invoke_the_function_is_one_problem() {
+    let moto = moto();
+    let w = world(moto, "dr-invoke", json!({"instanceRoleInvoke": false}));
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    let (finding, fix) = the_problem(code, &checks);
+    assert!(
+        finding.contains("role/dr-invoke-instance")
+            && finding.contains("may not call lambda:InvokeFunction on arn:aws:lambda:us-east-1:123456789012:function:dr-invoke-hook (implicitDeny)"),
+        "{finding}"
+    );
+    assert!(
+        fix.contains("attach-role-policy --role-name dr-invoke-instance")
+            && fix.contains("InvokeFunctionPolicyArn"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn a_function_role_missing_an_action_is_one_problem_naming_the_action_and_resource() {
+    let moto = moto();
+    let w = world(
+        moto,
+        "dr-missing",
+        json!({"functionRoleWithout": ["codedeploy:ListDeployments"]}),
+    );
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    let (finding, fix) = the_problem(code, &checks);
+    assert!(
+        finding.contains("role/dr-missing-function may not call codedeploy:ListDeployments on arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:dr-missing-app/dr-missing_dg (implicitDeny)"),
+        "{finding}"
+    );
+    assert!(fix.contains("DeploymentGroupPattern"), "{fix}");
+}
+
+#[test]
+fn an_action_scoped_where_it_has_no_resource_type_is_one_problem() {
+    let moto = moto();
+    let w = world(
+        moto,
+        "dr-scoped",
+        json!({"scopedToDeploymentGroup": ["codedeploy:ListDeploymentTargets"]}),
+    );
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    let (finding, fix) = the_problem(code, &checks);
+    assert!(
+        finding.contains("may not call codedeploy:ListDeploymentTargets on * (implicitDeny)"),
+        "{finding}"
+    );
+    assert!(
+        fix.contains("no resource type") && fix.contains("\"*\""),
+        "{fix}"
+    );
+}
+
+#[test]
+fn a_deleted_target_group_is_one_problem() {
+    let moto = moto();
+    let w = world(moto, "dr-deleted", json!({"deleteTargetGroup": true}));
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    let (finding, _) = the_problem(code, &checks);
+    assert_eq!(
+        finding,
+        "target group(s) named by the deployment group do not exist: dr-deleted-tg0"
+    );
+}
+
+#[test]
+fn an_in_place_deployment_group_is_one_problem() {
+    let moto = moto();
+    let w = world(
+        moto,
+        "dr-inplace",
+        json!({"deploymentType": "IN_PLACE", "deploymentOption": "WITHOUT_TRAFFIC_CONTROL"}),
+    );
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    let (finding, _) = the_problem(code, &checks);
+    assert!(
+        finding.starts_with("deployment type IN_PLACE WITHOUT_TRAFFIC_CONTROL"),
+        "{finding}"
+    );
+}
+
+#[test]
+fn an_appspec_hook_timeout_not_above_the_functions_is_one_problem() {
+    let moto = moto();
+    let w = world(moto, "dr-short", json!({}));
+    let appspec = revision("dr-short", w["functionName"].as_str().unwrap(), 45);
+    let (code, checks) = doctor(moto, &w, &["--appspec", path(&appspec)]);
+    let (finding, fix) = the_problem(code, &checks);
+    assert!(
+        finding.contains("the hook's timeout 45 s is not above the function's 60 s"),
+        "{finding}"
+    );
+    assert!(
+        finding.contains("(nor the script's HOOK_READ_TIMEOUT 90 s)"),
+        "{finding}"
+    );
+    assert!(
+        fix.contains("raise the AfterAllowTraffic timeout above 90"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn a_caller_that_may_not_simulate_gets_unknown_naming_the_permission_not_a_crash() {
+    let moto = moto();
+    let w = world(moto, "dr-nosim", json!({}));
+    moto.fault_with(
+        "SimulatePrincipalPolicy",
+        "access-denied",
+        100,
+        &["dr-nosim"],
+        json!({"service": "iam"}),
+    );
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    assert_eq!(code, 1, "{checks:#?}");
+    assert!(of_status(&checks, "problem").is_empty(), "{checks:#?}");
+    let unknown = of_status(&checks, "unknown");
+    assert_eq!(
+        unknown.len(),
+        2,
+        "the function's role and the instance role: {unknown:#?}"
+    );
+    for check in unknown {
+        assert_eq!(check["topic"], "permissions");
+        assert!(
+            check["finding"]
+                .as_str()
+                .unwrap()
+                .contains("the caller may not call iam:SimulatePrincipalPolicy"),
+            "{check}"
+        );
+    }
+}
+
+#[test]
+fn answers_that_are_not_aws_s_leave_the_check_unknown_naming_the_call() {
+    let moto = moto();
+    let w = world(moto, "dr-html", json!({}));
+    moto.fault(
+        "SimulatePrincipalPolicy",
+        "html",
+        100,
+        &["dr-html-function"],
+    );
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    assert_eq!(code, 1, "{checks:#?}");
+    let unknown = of_status(&checks, "unknown");
+    assert_eq!(unknown.len(), 1, "{checks:#?}");
+    let finding = unknown[0]["finding"].as_str().unwrap();
+    assert!(
+        finding.contains("iam:SimulatePrincipalPolicy failed: MalformedAnswer: answered HTTP 200 with an HTML page"),
+        "{finding}"
+    );
+    // The instance role's own question was answered.
+    assert!(checks.iter().any(
+        |c| c["status"] == "ok" && c["finding"].as_str().unwrap().contains("dr-html-instance")
+    ));
+}
+
+#[test]
+fn a_launch_template_group_needs_its_instance_profile_named_then_is_checked() {
+    let moto = moto();
+    let w = world(moto, "dr-template", json!({"launchTemplate": true}));
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    assert_eq!(code, 1, "{checks:#?}");
+    let unknown = of_status(&checks, "unknown");
+    assert_eq!(unknown.len(), 1, "{checks:#?}");
+    assert!(
+        unknown[0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("--instance-profile"),
+        "{unknown:#?}"
+    );
+    let mut args = with_function(&w).to_vec();
+    args.extend(["--instance-profile", "dr-template-profile"]);
+    let (code, checks) = doctor(moto, &w, &args);
+    assert_eq!(code, 0, "{checks:#?}");
+}
+
+#[test]
+fn an_unknown_deployment_group_is_a_problem_and_the_text_checklist_says_so() {
+    let moto = moto();
+    let output = moto
+        .cli()
+        .args([
+            "doctor",
+            "--application",
+            "nowhere",
+            "--deployment-group",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(
+            "deployment group\n  problem  CodeDeploy has no deployment group nowhere/none\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("function\n  problem  Lambda has no function codedeploy-tg-hook\n"),
+        "{text}"
+    );
+}
