@@ -70,6 +70,11 @@ fn the_problem(code: i32, checks: &[Value]) -> (String, String) {
 /// A revision folder: appspec.yml with the AfterAllowTraffic hook (`timeout`), and the shipped
 /// script beside it invoking `function`.
 fn revision(name: &str, function: &str, timeout: u32) -> PathBuf {
+    revision_in_mode(name, function, timeout, "lambda")
+}
+
+/// `revision`, with the script's `HOOK_MODE` set at its top, as the README says to.
+fn revision_in_mode(name: &str, function: &str, timeout: u32, mode: &str) -> PathBuf {
     let root = std::env::temp_dir().join(format!("cdtg-doctor-{}-{name}", std::process::id()));
     std::fs::create_dir_all(root.join("scripts")).unwrap();
     let appspec = std::fs::read_to_string(repo().join("appspec-example.yml"))
@@ -81,6 +86,11 @@ fn revision(name: &str, function: &str, timeout: u32) -> PathBuf {
         .replace(
             "HOOK_FUNCTION_NAME:-codedeploy-tg-hook}",
             &format!("HOOK_FUNCTION_NAME:-{function}}}"),
+        )
+        .replacen(
+            "HOOK_MODE=\"${HOOK_MODE:-lambda}\"",
+            &format!("HOOK_MODE=\"${{HOOK_MODE:-lambda}}\"\nHOOK_MODE={mode}"),
+            1,
         );
     std::fs::write(root.join("scripts/after-allow-traffic.sh"), script).unwrap();
     root.join("appspec.yml")
@@ -115,11 +125,11 @@ fn a_deployment_group_set_up_as_the_template_and_readme_say_is_all_ok() {
     let has = |needle: &str| text.iter().any(|t| t.contains(needle));
     // Every topic was checked, IAM asked about every call of the function.
     for needle in [
-        "blue/green, with traffic control",
+        "dr-ok-app/dr-ok_dg: Server (EC2/On-Premises), blue/green with traffic control",
         "COPY_AUTO_SCALING_GROUP",
         "target groups exist: dr-ok-tg0, dr-ok-tg1",
         "classic load balancers exist: dr-ok-clb0",
-        "dr-ok-blue exists and has every target group and classic load balancer attached",
+        "dr-ok-blue exists and has its 2 target group(s) and 1 classic load balancer(s) attached",
         "CodeDeployDefault.OneAtATime: traffic moves to one replacement instance at a time",
         "dr-ok-hook exists: timeout 60 s",
         "role/dr-ok-function may make every call the function makes on this deployment group's resources (14 action(s), allowed)",
@@ -247,7 +257,11 @@ fn an_in_place_deployment_group_is_one_problem() {
     let w = world(
         moto,
         "dr-inplace",
-        json!({"deploymentType": "IN_PLACE", "deploymentOption": "WITHOUT_TRAFFIC_CONTROL"}),
+        json!({
+            "deploymentType": "IN_PLACE",
+            "deploymentOption": "WITHOUT_TRAFFIC_CONTROL",
+            "blueGreenConfiguration": false
+        }),
     );
     let (code, checks) = doctor(moto, &w, &with_function(&w));
     let (finding, _) = the_problem(code, &checks);
@@ -276,6 +290,31 @@ fn an_appspec_hook_timeout_not_above_the_functions_is_one_problem() {
         fix.contains("raise the AfterAllowTraffic timeout above 90"),
         "{fix}"
     );
+}
+
+#[test]
+fn in_binary_mode_the_instance_role_needs_every_call_the_function_makes() {
+    let moto = moto();
+    // The instance role has only the invoke policy: enough for lambda mode, not for binary mode.
+    let w = world(moto, "dr-binary", json!({}));
+    let appspec = revision_in_mode("dr-binary", "no-such-function", 120, "binary");
+    let (code, checks) = doctor(moto, &w, &["--appspec", path(&appspec)]);
+    assert_eq!(code, 3, "{checks:#?}");
+    let problems = of_status(&checks, "problem");
+    assert_eq!(
+        problems.len(),
+        14,
+        "every call the function makes: {problems:#?}"
+    );
+    assert!(problems.iter().all(|p| {
+        let finding = p["finding"].as_str().unwrap();
+        finding.contains("role/dr-binary-instance") && finding.contains("may not call")
+    }));
+    // No function is needed in this mode: said, not a problem.
+    assert!(checks
+        .iter()
+        .any(|c| c["status"] == "info"
+            && c["finding"].as_str().unwrap().contains("HOOK_MODE=binary")));
 }
 
 #[test]

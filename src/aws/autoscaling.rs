@@ -50,16 +50,29 @@ async fn describe_raw(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LaunchSource {
     LaunchConfiguration(String),
-    /// A launch template's name or id (directly, or in a mixed instances policy).
-    LaunchTemplate(String),
+    /// A launch template's name or id (directly, or in a mixed instances policy), and the
+    /// version the group uses (`$Default`, `$Latest` or a number).
+    LaunchTemplate {
+        template: String,
+        version: String,
+    },
+    /// Neither named (Auto Scaling always names one of them).
     Unknown,
+}
+
+/// A group as `doctor` reads it: its state, its ARN, and what it launches from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSetup {
+    pub state: GroupState,
+    pub arn: Option<String>,
+    pub launch: LaunchSource,
 }
 
 /// The named groups that exist, each with what it launches from, for `doctor`.
 pub async fn describe_groups_and_launch_sources(
     client: &Client,
     names: &[String],
-) -> Result<Vec<(GroupState, LaunchSource)>, AwsError> {
+) -> Result<Vec<GroupSetup>, AwsError> {
     let groups = describe_raw(client, Some(names.to_vec())).await?;
     Ok(groups
         .iter()
@@ -72,15 +85,20 @@ pub async fn describe_groups_and_launch_sources(
             });
             let launch = match (group.launch_configuration_name(), template) {
                 (Some(name), _) => LaunchSource::LaunchConfiguration(name.to_owned()),
-                (None, Some(t)) => LaunchSource::LaunchTemplate(
-                    t.launch_template_name()
-                        .or(t.launch_template_id())
-                        .unwrap_or_default()
-                        .to_owned(),
-                ),
+                (None, Some(t)) => match t.launch_template_name().or(t.launch_template_id()) {
+                    Some(template) if !template.is_empty() => LaunchSource::LaunchTemplate {
+                        template: template.to_owned(),
+                        version: t.version().unwrap_or("$Default").to_owned(),
+                    },
+                    _ => LaunchSource::Unknown,
+                },
                 (None, None) => LaunchSource::Unknown,
             };
-            (group_state(group), launch)
+            GroupSetup {
+                state: group_state(group),
+                arn: group.auto_scaling_group_arn().map(str::to_owned),
+                launch,
+            }
         })
         .collect())
 }

@@ -88,6 +88,31 @@ async fn find_unknown(client: &Client, names: &[String]) -> ResolveError {
     ResolveError::NotFound(unknown)
 }
 
+/// Name -> ARN for the names that exist, and the names that do not (`doctor` checks the rest
+/// when one is gone).
+pub async fn existing_target_groups(
+    client: &Client,
+    names: &[String],
+) -> Result<(BTreeMap<String, String>, Vec<String>), AwsError> {
+    match resolve_target_groups(client, names).await {
+        Ok(found) => Ok((found, Vec::new())),
+        Err(ResolveError::Aws(e)) => Err(e),
+        Err(ResolveError::NotFound(missing)) => {
+            let rest: Vec<String> = names
+                .iter()
+                .filter(|n| !missing.contains(n))
+                .cloned()
+                .collect();
+            match resolve_target_groups(client, &rest).await {
+                Ok(found) => Ok((found, missing)),
+                Err(ResolveError::Aws(e)) => Err(e),
+                // Another one went between the calls: name them all as missing.
+                Err(ResolveError::NotFound(_)) => Ok((BTreeMap::new(), names.to_vec())),
+            }
+        }
+    }
+}
+
 /// Every target the target group lists (no `Targets` filter), with its state.
 pub async fn registered_targets(
     client: &Client,

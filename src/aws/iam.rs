@@ -14,6 +14,13 @@ pub struct Decision {
     pub action: String,
     pub resource: String,
     pub decision: String,
+    /// Condition keys a statement needed that the request did not give: a decision that is not
+    /// `allowed` may then be only for want of them.
+    pub missing_context: Vec<String>,
+    /// `Some(false)`: the role's permissions boundary does not allow the action.
+    pub boundary_allows: Option<bool>,
+    /// `Some(false)`: a service control policy does not allow the action.
+    pub organizations_allow: Option<bool>,
 }
 
 /// What a role may do: `actions` on the one `resource` ("*" for actions with no resource type),
@@ -57,6 +64,13 @@ pub async fn simulate(
             action: result.eval_action_name().to_owned(),
             resource: result.eval_resource_name().unwrap_or(resource).to_owned(),
             decision: result.eval_decision().as_str().to_owned(),
+            missing_context: result.missing_context_values().to_vec(),
+            boundary_allows: result
+                .permissions_boundary_decision_detail()
+                .map(|d| d.allowed_by_permissions_boundary()),
+            organizations_allow: result
+                .organizations_decision_detail()
+                .map(|d| d.allowed_by_organizations()),
         })
         .collect();
     // An answer without a decision for each action asked is not a whole answer: never "allowed".

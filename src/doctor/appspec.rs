@@ -1,6 +1,9 @@
-//! An appspec's `AfterAllowTraffic` hook and the script it runs, read from their text (no I/O).
+//! An appspec's `AfterAllowTraffic` hook and the script it runs: read from their text, and
+//! `doctor`'s checks of them (no I/O).
 
 use serde_yaml_ng::Value;
+
+use super::checks::{bare_function_name, line, problem, AppspecRead, Check, Facts, Status, Topic};
 
 /// CodeDeploy's hook timeout when the appspec gives none, and the most it allows for all the
 /// scripts of one lifecycle event together: 3600 s
@@ -87,22 +90,168 @@ pub fn read(
     Ok(Appspec { hooks })
 }
 
-/// The settings of a script's text: the shipped script sets each as `NAME="${NAME:-default}"`.
+/// The settings of a script's text. The shipped script sets each as `NAME="${NAME:-default}"`;
+/// the README says to set them at its top, so `NAME="value"` and `NAME=value` count too (the
+/// last assignment wins, as in the shell). It is the shipped script (or a copy of it) when it
+/// runs `codedeploy-tg-hook` and reads `HOOK_MODE`.
 pub fn script(text: &str) -> Script {
-    let default_of = |name: &str| -> Option<String> {
-        let prefix = format!("{name}=\"${{{name}:-");
+    let value_of = |name: &str| -> Option<String> {
+        let prefix = format!("{name}=");
         text.lines()
-            .find_map(|line| line.trim().strip_prefix(prefix.as_str()))
-            .and_then(|rest| rest.split_once('}'))
-            .map(|(value, _)| value.to_owned())
+            .rev()
+            .filter_map(|line| line.trim().strip_prefix(prefix.as_str()))
+            .filter_map(|value| {
+                let value = value.split(" #").next().unwrap_or(value).trim();
+                let value = value.trim_matches('"').trim_matches('\'');
+                let default = format!("${{{name}:-");
+                match value.strip_prefix(default.as_str()) {
+                    Some(rest) => rest.split_once('}').map(|(v, _)| v.to_owned()),
+                    None => Some(value.to_owned()),
+                }
+            })
+            .next()
     };
-    let number = |name: &str| default_of(name).and_then(|v| v.parse().ok());
+    let number = |name: &str| value_of(name).and_then(|v| v.parse().ok());
     Script {
-        shipped: text.contains("codedeploy-tg-hook") && default_of("HOOK_MODE").is_some(),
-        mode: default_of("HOOK_MODE"),
-        function_name: default_of("HOOK_FUNCTION_NAME"),
+        shipped: text.contains("codedeploy-tg-hook") && text.contains("HOOK_MODE"),
+        mode: value_of("HOOK_MODE"),
+        function_name: value_of("HOOK_FUNCTION_NAME"),
         read_timeout: number("HOOK_READ_TIMEOUT"),
         binary_timeout: number("HOOK_TIMEOUT"),
+    }
+}
+
+// --- The checks ---------------------------------------------------------------------------
+
+pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
+    let topic = Topic::Appspec;
+    let Some((path, appspec)) = &facts.appspec else {
+        return;
+    };
+    let appspec = match appspec {
+        AppspecRead::Unreadable(why) => {
+            return checks.push(line(
+                topic,
+                Status::Unknown,
+                format!("{path} cannot be read: {why}"),
+            ))
+        }
+        AppspecRead::Read(Ok(appspec)) => appspec,
+        AppspecRead::Read(Err(why)) => {
+            return checks.push(problem(
+                topic,
+                format!("{path}: {why}"),
+                "fix the file; appspec-example.yml shows the hook".to_owned(),
+            ))
+        }
+    };
+    let function_timeout = match &facts.function {
+        Ok(Some(function)) => Some(function.timeout_seconds),
+        _ => None,
+    };
+    let total: u32 = appspec.hooks.iter().map(|h| h.timeout_seconds()).sum();
+    if total > HOOK_TIMEOUT_LIMIT {
+        checks.push(problem(
+            topic,
+            format!("the AfterAllowTraffic scripts' timeouts add up to {total} s, above the {HOOK_TIMEOUT_LIMIT} s CodeDeploy allows one lifecycle event"),
+            "lower them (appspec-example.yml: 120)".to_owned(),
+        ));
+    }
+    let Some(hook) = appspec
+        .hooks
+        .iter()
+        .find(|h| h.script.as_ref().is_some_and(|s| s.shipped))
+    else {
+        let (finding, fix) = match appspec.hooks.iter().find(|h| h.script.is_none()) {
+            _ if appspec.hooks.is_empty() => (
+                format!("{path} has no AfterAllowTraffic hook: nothing attaches the load balancers inside the deployment"),
+                "add the AfterAllowTraffic hook from appspec-example.yml".to_owned(),
+            ),
+            Some(hook) => (
+                format!("{path}: AfterAllowTraffic runs {}, which is not in the revision beside the appspec", hook.location),
+                "copy infra/hooks/after-allow-traffic.sh there".to_owned(),
+            ),
+            None => (
+                format!(
+                    "{path}: no AfterAllowTraffic script is infra/hooks/after-allow-traffic.sh ({})",
+                    appspec.hooks.iter().map(|h| h.location.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                "run the shipped script from the AfterAllowTraffic hook (appspec-example.yml)".to_owned(),
+            ),
+        };
+        return checks.push(problem(topic, finding, fix));
+    };
+    let Some(script) = &hook.script else { return };
+    let timeout = hook.timeout_seconds();
+    let binary = script.mode.as_deref() == Some("binary");
+    checks.push(line(
+        topic,
+        Status::Ok,
+        format!(
+            "AfterAllowTraffic runs {} (HOOK_MODE={}), timeout {timeout} s{}",
+            hook.location,
+            script.mode.as_deref().unwrap_or("lambda"),
+            if hook.timeout.is_none() {
+                " (CodeDeploy's default)"
+            } else {
+                ""
+            }
+        ),
+    ));
+    if binary {
+        if let Some(own) = script.binary_timeout.filter(|own| *own >= timeout) {
+            checks.push(problem(
+                topic,
+                format!("HOOK_TIMEOUT {own} s is not below the hook's timeout {timeout} s: the agent kills the script before it says why it failed"),
+                format!("set HOOK_TIMEOUT below {timeout} in {}", hook.location),
+            ));
+        }
+        return;
+    }
+    let checked = bare_function_name(&facts.function_name);
+    if let Some(invoked) = script
+        .function_name
+        .as_deref()
+        .filter(|n| bare_function_name(n) != checked)
+    {
+        checks.push(problem(
+            topic,
+            format!("{} invokes {invoked}, not {}", hook.location, checked),
+            format!("set HOOK_FUNCTION_NAME to {checked} in {}", hook.location),
+        ));
+    }
+    let Some(function_timeout) = function_timeout else {
+        return;
+    };
+    let read = script.read_timeout;
+    if timeout <= function_timeout {
+        // One fix for both: a timeout above the function's and the script's read timeout.
+        let needed = read.map_or(function_timeout, |r| r.max(function_timeout));
+        checks.push(problem(
+            topic,
+            format!(
+                "the hook's timeout {timeout} s is not above the function's {function_timeout} s{}: the agent may stop the script while the function works, and the deployment fails",
+                read.filter(|r| *r > function_timeout)
+                    .map(|r| format!(" (nor the script's HOOK_READ_TIMEOUT {r} s)"))
+                    .unwrap_or_default()
+            ),
+            format!("raise the AfterAllowTraffic timeout above {needed} (appspec-example.yml: 120)"),
+        ));
+    }
+    if let Some(read) = read {
+        if read <= function_timeout {
+            checks.push(problem(
+                topic,
+                format!("HOOK_READ_TIMEOUT {read} s is not above the function's timeout {function_timeout} s: the AWS CLI retries a timed-out invoke, so the function can run twice"),
+                format!("set HOOK_READ_TIMEOUT above {function_timeout} in {}", hook.location),
+            ));
+        } else if read >= timeout && timeout > function_timeout {
+            checks.push(problem(
+                topic,
+                format!("HOOK_READ_TIMEOUT {read} s is not below the hook's timeout {timeout} s: the agent kills the script before it says why it failed"),
+                format!("raise the AfterAllowTraffic timeout above {read}, or set HOOK_READ_TIMEOUT below {timeout} in {}", hook.location),
+            ));
+        }
     }
 }
 
@@ -121,6 +270,21 @@ mod tests {
         assert_eq!(script.read_timeout, Some(90));
         assert_eq!(script.binary_timeout, Some(100));
         assert!(!super::script("#!/bin/sh\necho hello\n").shipped);
+        // Set at its top, as the README says: plain assignments count, the last one wins.
+        let edited = SHIPPED.replacen(
+            "HOOK_MODE=\"${HOOK_MODE:-lambda}\"",
+            "HOOK_MODE=\"${HOOK_MODE:-lambda}\"\nHOOK_MODE=binary  # on the instance",
+            1,
+        );
+        let edited = edited.replacen(
+            "HOOK_FUNCTION_NAME=\"${HOOK_FUNCTION_NAME:-codedeploy-tg-hook}\"",
+            "HOOK_FUNCTION_NAME=\"web-hook\"",
+            1,
+        );
+        let script = super::script(&edited);
+        assert!(script.shipped);
+        assert_eq!(script.mode.as_deref(), Some("binary"));
+        assert_eq!(script.function_name.as_deref(), Some("web-hook"));
     }
 
     #[test]

@@ -1,21 +1,27 @@
 //! `doctor`: reads one deployment group's setup (the deployment group, the function, IAM's own
 //! decisions for the roles, the appspec) and reports a checklist before its first deployment.
-//! The reads are here; every decision is in `checks`.
+//! The reads are here; every decision is in `checks` and the topic files beside it.
 
 pub mod appspec;
 pub mod checks;
+mod group;
+mod nets;
+pub mod permissions;
 pub mod print;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 
 use futures_util::future::join_all;
 
 use crate::aws::actions::INVOKE_FUNCTION;
-use crate::aws::autoscaling::{self, LaunchSource};
+use crate::aws::autoscaling::{self, GroupSetup, LaunchSource};
 use crate::aws::lambda::FunctionConfiguration;
 use crate::aws::{codedeploy, elb, elbv2, iam, lambda, AwsError, Clients};
+use checks::{AppspecRead, Facts, InstanceRole, RoleCheck};
 pub use checks::{Check, Status, Topic};
-use checks::{Facts, InstanceRole, Simulation};
+use permissions::Simulation;
 
 /// What to check: `doctor`'s command line.
 #[derive(Debug, Clone)]
@@ -37,13 +43,13 @@ pub async fn doctor(clients: &Clients, request: &Request) -> Vec<Check> {
 
 async fn read(clients: &Clients, request: &Request) -> Facts {
     let appspec = request.appspec.as_deref().map(read_appspec);
-    let shipped_script = appspec.as_ref().and_then(|(_, a)| {
-        a.as_ref().ok().and_then(|a| {
-            a.hooks
-                .iter()
-                .find_map(|h| h.script.clone().filter(|s| s.shipped))
-        })
-    });
+    let shipped_script = match &appspec {
+        Some((_, AppspecRead::Read(Ok(a)))) => a
+            .hooks
+            .iter()
+            .find_map(|h| h.script.clone().filter(|s| s.shipped)),
+        _ => None,
+    };
     let function_name = request
         .function
         .clone()
@@ -66,14 +72,18 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         lambda::function_configuration(clients.lambda(), &function_name),
     );
     let named = setup.as_ref().ok().and_then(Option::as_ref);
-    let audit_name = format!("{function_name}{}", checks::AUDIT_FUNCTION_SUFFIX);
+    let audit_name = format!(
+        "{}{}",
+        checks::bare_function_name(&function_name),
+        checks::AUDIT_FUNCTION_SUFFIX
+    );
     let function_found = matches!(function, Ok(Some(_)));
     let (target_groups, load_balancers, original_groups, invokers, audit_function) = tokio::join!(
         async {
             match named {
-                Some(s) if !s.target_group_names.is_empty() => {
-                    Some(elbv2::resolve_target_groups(clients.elbv2(), &s.target_group_names).await)
-                }
+                Some(s) if !s.target_group_names.is_empty() => Some(
+                    elbv2::existing_target_groups(clients.elbv2(), &s.target_group_names).await,
+                ),
                 _ => None,
             }
         },
@@ -121,7 +131,7 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
     );
 
     let target_group_arns: Vec<String> = match &target_groups {
-        Some(Ok(found)) => found.values().cloned().collect(),
+        Some(Ok((found, _))) => found.values().cloned().collect(),
         _ => Vec::new(),
     };
     let existing_load_balancers: Vec<String> = load_balancers
@@ -130,10 +140,20 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         .map(|(name, _)| name.clone())
         .collect();
     let function_config = function.as_ref().ok().and_then(Option::as_ref);
-    let simulations = function_config
-        .map(|f| {
-            checks::function_simulations(
-                &f.arn,
+    let groups = match &original_groups {
+        Some(Ok(groups)) => groups.as_slice(),
+        _ => &[],
+    };
+    // Any ARN of the account and region: the function's, else the original group's (binary mode
+    // needs no function), else a target group's.
+    let regional_arn = function_config
+        .map(|f| f.arn.clone())
+        .or_else(|| groups.iter().find_map(|g| g.arn.clone()))
+        .or_else(|| target_group_arns.first().cloned());
+    let simulations = regional_arn
+        .map(|arn| {
+            permissions::function_simulations(
+                &arn,
                 &request.application,
                 &request.deployment_group,
                 &target_group_arns,
@@ -143,15 +163,19 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         .unwrap_or_default();
     let (function_role, instance_role) = tokio::join!(
         async {
-            match function_config {
-                Some(f) => Some(simulate_all(clients, &f.role, &simulations).await),
-                None => None,
+            match &function {
+                Ok(Some(f)) => {
+                    RoleCheck::Simulated(simulate_all(clients, &f.role, &simulations).await)
+                }
+                Err(_) => RoleCheck::NotChecked(Some("the function could not be read".to_owned())),
+                // No function: its own line says so.
+                Ok(None) => RoleCheck::NotChecked(None),
             }
         },
         instance_role(
             clients,
             request,
-            original_groups.as_ref(),
+            groups,
             function_config,
             binary,
             &simulations
@@ -161,6 +185,7 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         application: request.application.clone(),
         deployment_group: request.deployment_group.clone(),
         function_name,
+        binary,
         setup,
         target_groups,
         load_balancers,
@@ -195,37 +220,40 @@ async fn simulate_all(
 }
 
 /// The instance profile the replacement instances get (`--instance-profile`, else the original
-/// group's launch configuration's), its roles, and IAM's decisions for each.
+/// group's launch configuration's), its roles, and IAM's decisions for each: on the function's
+/// invoke, or in binary mode on every call the function makes.
 async fn instance_role(
     clients: &Clients,
     request: &Request,
-    groups: Option<&Result<Vec<(crate::plan::GroupState, LaunchSource)>, AwsError>>,
+    groups: &[GroupSetup],
     function: Option<&FunctionConfiguration>,
     binary: bool,
     function_simulations: &[Simulation],
 ) -> InstanceRole {
     let simulations = match (binary, function) {
+        (true, _) if function_simulations.is_empty() => {
+            return InstanceRole::NotChecked(Some(
+                "no ARN of the account and region was read to ask IAM about".to_owned(),
+            ))
+        }
         (true, _) => function_simulations.to_vec(),
         (false, Some(f)) => vec![Simulation {
             resource: f.arn.clone(),
             actions: vec![INVOKE_FUNCTION],
             context: Vec::new(),
         }],
-        (false, None) => return InstanceRole::NotChecked,
+        // No function to invoke: its own line says so.
+        (false, None) => return InstanceRole::NotChecked(None),
     };
-    if simulations.is_empty() {
-        return InstanceRole::NotChecked;
-    }
-    let profile = match &request.instance_profile {
-        Some(profile) => profile.clone(),
+    let (profile, given) = match &request.instance_profile {
+        Some(profile) => (profile.clone(), true),
         None => {
-            let Some(Ok(groups)) = groups else {
-                return InstanceRole::NotChecked;
+            // A missing or unread group has its own line.
+            let Some(group) = groups.first() else {
+                return InstanceRole::NotChecked(None);
             };
-            let Some((group, launch)) = groups.first() else {
-                return InstanceRole::NotChecked;
-            };
-            match launch {
+            let name = group.state.name.clone();
+            match &group.launch {
                 LaunchSource::LaunchConfiguration(configuration) => {
                     match autoscaling::launch_configuration_profile(
                         clients.autoscaling(),
@@ -233,28 +261,24 @@ async fn instance_role(
                     )
                     .await
                     {
-                        Ok(Some(profile)) => profile,
+                        Ok(Some(profile)) => (profile, false),
                         Ok(None) => {
                             return InstanceRole::NoProfile {
-                                group: group.name.clone(),
+                                group: name,
                                 configuration: configuration.clone(),
                             }
                         }
                         Err(e) => return InstanceRole::Unread(e),
                     }
                 }
-                LaunchSource::LaunchTemplate(template) => {
+                LaunchSource::LaunchTemplate { template, version } => {
                     return InstanceRole::LaunchTemplate {
-                        group: group.name.clone(),
+                        group: name,
                         template: template.clone(),
+                        version: version.clone(),
                     }
                 }
-                LaunchSource::Unknown => {
-                    return InstanceRole::LaunchTemplate {
-                        group: group.name.clone(),
-                        template: "(none named)".to_owned(),
-                    }
-                }
+                LaunchSource::Unknown => return InstanceRole::NoLaunchSource { group: name },
             }
         }
     };
@@ -272,21 +296,22 @@ async fn instance_role(
     .await;
     InstanceRole::Simulated {
         profile,
-        binary,
+        given,
         roles: roles.into_iter().zip(decisions).collect(),
     }
 }
 
-/// The appspec's text and each hook script's, from the revision (the appspec's folder).
-fn read_appspec(path: &Path) -> (String, Result<appspec::Appspec, String>) {
+/// The appspec's text and each hook script's, from the revision (the appspec's folder, where
+/// CodeDeploy finds the scripts' locations).
+fn read_appspec(path: &Path) -> (String, AppspecRead) {
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) => return (shown, Err(format!("cannot be read: {e}"))),
+        Err(e) => return (shown, AppspecRead::Unreadable(e.to_string())),
     };
     let root = path.parent().unwrap_or(Path::new("."));
     let appspec = appspec::read(&text, |location| {
         std::fs::read_to_string(root.join(location.trim_start_matches('/'))).ok()
     });
-    (shown, appspec)
+    (shown, AppspecRead::Read(appspec))
 }

@@ -38,8 +38,13 @@ pub fn text(title: &str, checks: &[Check]) -> String {
         }
     }
     let count = |status: Status| checks.iter().filter(|c| c.status == status).count();
+    let verdict = match super::checks::exit_code(checks) {
+        0 => "ready (exit 0)",
+        3 => "not ready: fix the problems (exit 3)",
+        _ => "could not check everything (exit 1)",
+    };
     out.push_str(&format!(
-        "\n{} ok, {} problem(s), {} unknown, {} info\n",
+        "\n{} ok, {} problem(s), {} unknown, {} info: {verdict}\n",
         count(Status::Ok),
         count(Status::Problem),
         count(Status::Unknown),
@@ -59,7 +64,8 @@ pub fn json(application: &str, deployment_group: &str, checks: &[Check], exit: u
     .to_string()
 }
 
-/// `first` then `text` word-wrapped to `WIDTH`, later lines indented by `indent`.
+/// `first` then `text` word-wrapped to `WIDTH`, later lines indented by `indent`. A word longer
+/// than a line (an ARN) is never broken, so it stays whole for copying.
 fn wrap(first: &str, text: &str, indent: usize) -> String {
     let mut out = String::new();
     let mut current = first.to_owned();
@@ -111,7 +117,9 @@ mod tests {
         assert!(text.contains("  problem  the function's role"), "{text}");
         assert!(text.contains("           fix: grant it"), "{text}");
         assert!(
-            text.ends_with("1 ok, 1 problem(s), 0 unknown, 0 info\n"),
+            text.ends_with(
+                "1 ok, 1 problem(s), 0 unknown, 0 info: not ready: fix the problems (exit 3)\n"
+            ),
             "{text}"
         );
     }

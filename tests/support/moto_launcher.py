@@ -938,11 +938,12 @@ def build_world(endpoint, spec):
             "deploymentType": spec.get("deploymentType", "BLUE_GREEN"),
             "deploymentOption": spec.get("deploymentOption", "WITH_TRAFFIC_CONTROL"),
         },
-        blueGreenDeploymentConfiguration={
+        # An in-place deployment group made as the console makes one has no blue/green settings.
+        **({} if not spec.get("blueGreenConfiguration", True) else {"blueGreenDeploymentConfiguration": {
             "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 5},
             "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
             "greenFleetProvisioningOption": {"action": spec.get("greenFleet", "COPY_AUTO_SCALING_GROUP")},
-        },
+        }}),
         loadBalancerInfo=load_balancer_info,
         triggerConfigurations=spec.get("triggerConfigurations", []),
     )

@@ -1,0 +1,346 @@
+//! `doctor`'s questions for IAM's policy simulator, and its checks of the answers (no I/O).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::checks::{line, problem, unread, Check, Facts, InstanceRole, RoleCheck, Status, Topic};
+use crate::aws::actions::{ResourceType, FUNCTION_ACTIONS};
+use crate::aws::iam::Decision;
+use crate::aws::AwsError;
+
+/// A replacement group's name as CodeDeploy would give it, for asking IAM about the attach.
+pub const SAMPLE_DEPLOYMENT_ID: &str = "d-EXAMPLE01";
+const SAMPLE_GROUP_ID: &str = "00000000-0000-0000-0000-000000000000";
+const TRAFFIC_SOURCE_IDENTIFIERS: &str = "autoscaling:TrafficSourceIdentifiers";
+
+/// One question for IAM's simulator: these actions on this resource, with these condition keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Simulation {
+    pub resource: String,
+    pub actions: Vec<&'static str>,
+    pub context: Vec<(&'static str, Vec<String>)>,
+}
+
+/// The `partition`, `region` and `account` of an ARN (`arn:aws:lambda:us-east-1:123:function:f`).
+pub fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = arn.split(':');
+    (parts.next()? == "arn").then_some(())?;
+    let partition = parts.next()?;
+    let _service = parts.next()?;
+    let (region, account) = (parts.next()?, parts.next()?);
+    (!region.is_empty() && !account.is_empty()).then_some((partition, region, account))
+}
+
+/// Every call the function makes for this deployment group, as questions for IAM's simulator:
+/// on the deployment group's ARN, on `"*"` for the actions with no resource type, on a
+/// replacement group named as CodeDeploy names them (with the attach's condition key), on each
+/// target group and each classic load balancer. `regional_arn` is any ARN of the account and
+/// region (the function's, the original group's): it gives the partition, region and account.
+pub fn function_simulations(
+    regional_arn: &str,
+    application: &str,
+    deployment_group: &str,
+    target_group_arns: &[String],
+    load_balancer_names: &[String],
+) -> Vec<Simulation> {
+    let Some((partition, region, account)) = arn_parts(regional_arn) else {
+        return Vec::new();
+    };
+    let of = |kind: ResourceType| -> Vec<&'static str> {
+        FUNCTION_ACTIONS
+            .iter()
+            .filter(|(_, k)| *k == kind)
+            .map(|(action, _)| *action)
+            .collect()
+    };
+    let mut simulations = vec![
+        Simulation {
+            resource: format!(
+                "arn:{partition}:codedeploy:{region}:{account}:deploymentgroup:{application}/{deployment_group}"
+            ),
+            actions: of(ResourceType::DeploymentGroup),
+            context: Vec::new(),
+        },
+        Simulation {
+            resource: "*".to_owned(),
+            actions: of(ResourceType::None),
+            context: Vec::new(),
+        },
+    ];
+    let identifiers: Vec<String> = target_group_arns
+        .iter()
+        .chain(load_balancer_names)
+        .cloned()
+        .collect();
+    simulations.push(Simulation {
+        resource: format!(
+            "arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:{SAMPLE_GROUP_ID}:autoScalingGroupName/CodeDeploy_{deployment_group}_{SAMPLE_DEPLOYMENT_ID}"
+        ),
+        actions: of(ResourceType::AutoScalingGroup),
+        context: if identifiers.is_empty() {
+            Vec::new()
+        } else {
+            vec![(TRAFFIC_SOURCE_IDENTIFIERS, identifiers)]
+        },
+    });
+    for arn in target_group_arns {
+        simulations.push(Simulation {
+            resource: arn.clone(),
+            actions: of(ResourceType::TargetGroup),
+            context: Vec::new(),
+        });
+    }
+    for name in load_balancer_names {
+        simulations.push(Simulation {
+            resource: format!(
+                "arn:{partition}:elasticloadbalancing:{region}:{account}:loadbalancer/{name}"
+            ),
+            actions: of(ResourceType::LoadBalancer),
+            context: Vec::new(),
+        });
+    }
+    simulations
+}
+
+pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
+    let topic = Topic::Permissions;
+    let function_role = facts
+        .function
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .map(|f| f.role.as_str());
+    match (&facts.function_role, function_role) {
+        (RoleCheck::NotChecked(Some(why)), _) => checks.push(line(
+            topic,
+            Status::Unknown,
+            format!("the function's role: not checked ({why})"),
+        )),
+        (RoleCheck::NotChecked(None), _) => {}
+        (RoleCheck::Simulated(decisions), role) => role_checks(
+            &format!("the function's role {}", role.unwrap_or("(unknown)")),
+            "make every call the function makes on this deployment group's resources",
+            decisions,
+            RoleFix::Function,
+            checks,
+        ),
+    }
+    match &facts.instance_role {
+        InstanceRole::NotChecked(Some(why)) => checks.push(line(
+            topic,
+            Status::Unknown,
+            format!("the instance role: not checked ({why})"),
+        )),
+        InstanceRole::NotChecked(None) => {}
+        InstanceRole::LaunchTemplate { group, template, version } => checks.push(Check {
+            topic,
+            status: Status::Unknown,
+            finding: format!(
+                "the instance role: {group} launches from launch template {template} (version {version}), which doctor does not read"
+            ),
+            fix: Some(format!(
+                "pass --instance-profile NAME, the template's instance profile: aws ec2 describe-launch-template-versions --launch-template-name {template} --versions '{version}' --query 'LaunchTemplateVersions[0].LaunchTemplateData.IamInstanceProfile'"
+            )),
+        }),
+        InstanceRole::NoLaunchSource { group } => checks.push(Check {
+            topic,
+            status: Status::Unknown,
+            finding: format!("the instance role: {group} names no launch configuration or launch template doctor can read"),
+            fix: Some("pass --instance-profile NAME, the instance profile its instances get".to_owned()),
+        }),
+        InstanceRole::NoProfile { group, configuration } => checks.push(problem(
+            topic,
+            format!("{group}'s launch configuration {configuration} gives its instances no instance profile: the appspec script has no credentials"),
+            "give it an instance profile whose role has the stack's InvokeFunctionPolicyArn output attached".to_owned(),
+        )),
+        InstanceRole::ProfileNotFound { profile } => checks.push(problem(
+            topic,
+            format!("instance profile {profile} does not exist"),
+            "create it, or name the one the instances use".to_owned(),
+        )),
+        InstanceRole::NoRole { profile } => checks.push(problem(
+            topic,
+            format!("instance profile {profile} holds no role: the appspec script has no credentials"),
+            format!("add a role to it: aws iam add-role-to-instance-profile --instance-profile-name {profile} --role-name ROLE"),
+        )),
+        InstanceRole::Unread(e) => checks.push(unread(topic, "the instance role", e)),
+        InstanceRole::Simulated { profile, given, roles } => {
+            let (what, fix) = if facts.binary {
+                ("make every call the function makes (HOOK_MODE=binary runs it on the instance)", RoleFix::Function)
+            } else {
+                ("call lambda:InvokeFunction on the function (the appspec script's invoke)", RoleFix::Invoke)
+            };
+            let source = if *given { ", as given by --instance-profile" } else { "" };
+            for (role, decisions) in roles {
+                role_checks(
+                    &format!("the instance role {role} (instance profile {profile}{source})"),
+                    what,
+                    decisions,
+                    fix,
+                    checks,
+                );
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum RoleFix {
+    Function,
+    Invoke,
+}
+
+/// The most restrictive of IAM's decisions.
+fn severity(decision: &str) -> u8 {
+    match decision {
+        "allowed" => 0,
+        "implicitDeny" => 1,
+        _ => 2,
+    }
+}
+
+/// One ok line for a role that may make every call; otherwise one problem per action it may not
+/// make (or `unknown` where IAM lacked a condition key to decide).
+fn role_checks(
+    who: &str,
+    what: &str,
+    decisions: &Result<Vec<Decision>, AwsError>,
+    fix: RoleFix,
+    checks: &mut Vec<Check>,
+) {
+    let topic = Topic::Permissions;
+    let decisions =
+        match decisions {
+            Ok(decisions) => decisions,
+            Err(e) if e.is_access_denied() => return checks.push(Check {
+                topic,
+                status: Status::Unknown,
+                finding: format!(
+                    "{who}: not checked, the caller may not call iam:SimulatePrincipalPolicy ({})",
+                    e.code
+                ),
+                fix: Some(
+                    "run doctor with credentials allowed iam:SimulatePrincipalPolicy on the role"
+                        .to_owned(),
+                ),
+            }),
+            Err(e) if e.code == "NoSuchEntity" => {
+                return checks.push(problem(
+                    topic,
+                    format!("{who} does not exist"),
+                    "give the function (or the instance profile) a role that exists".to_owned(),
+                ))
+            }
+            Err(e) => return checks.push(unread(topic, &format!("IAM's decisions for {who}"), e)),
+        };
+    if decisions.is_empty() {
+        return checks.push(line(
+            topic,
+            Status::Unknown,
+            format!("{who}: IAM was asked about no action"),
+        ));
+    }
+    let mut denied: BTreeMap<&str, Vec<&Decision>> = BTreeMap::new();
+    for decision in decisions.iter().filter(|d| d.decision != "allowed") {
+        denied
+            .entry(decision.action.as_str())
+            .or_default()
+            .push(decision);
+    }
+    if denied.is_empty() {
+        let actions: BTreeSet<&str> = decisions.iter().map(|d| d.action.as_str()).collect();
+        return checks.push(line(
+            topic,
+            Status::Ok,
+            format!("{who} may {what} ({} action(s), allowed)", actions.len()),
+        ));
+    }
+    let role_name = who
+        .split_whitespace()
+        .find(|w| w.starts_with("arn:"))
+        .and_then(|arn| arn.rsplit('/').next())
+        .unwrap_or("ROLE");
+    for (action, decisions) in denied {
+        let resources: Vec<String> = decisions.iter().map(|d| shown(&d.resource)).collect();
+        let worst = decisions
+            .iter()
+            .copied()
+            .max_by_key(|d| severity(&d.decision))
+            .unwrap_or(decisions[0]);
+        let how = worst.decision.as_str();
+        let finding = format!(
+            "{who} may not call {action} on {} ({how})",
+            resources.join(", ")
+        );
+        let missing: BTreeSet<&str> = decisions
+            .iter()
+            .flat_map(|d| d.missing_context.iter().map(String::as_str))
+            .collect();
+        if how != "explicitDeny" && !missing.is_empty() {
+            // A statement's condition needed keys the question did not carry: IAM could not say.
+            checks.push(Check {
+                topic,
+                status: Status::Unknown,
+                finding: format!(
+                    "{finding}, for want of condition key(s) {}",
+                    missing.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+                fix: Some(
+                    "check that statement's condition against what the call will carry".to_owned(),
+                ),
+            });
+            continue;
+        }
+        let fix = if worst.boundary_allows == Some(false) {
+            format!("the role's permissions boundary does not allow {action}: widen the boundary (a grant in the role's own policies is not enough)")
+        } else if worst.organizations_allow == Some(false) {
+            format!("a service control policy does not allow {action}: ask whoever manages the organization's policies")
+        } else if how == "explicitDeny" {
+            format!("a Deny statement refuses {action}: lift it for this resource")
+        } else {
+            match (fix, resource_type_of(action)) {
+                (RoleFix::Invoke, _) => format!(
+                    "attach the stack's invoke policy: aws iam attach-role-policy --role-name {role_name} --policy-arn <the InvokeFunctionPolicyArn output>"
+                ),
+                (RoleFix::Function, Some(ResourceType::None)) => format!(
+                    "grant {action} in a statement on \"*\": it has no resource type, so a statement scoped to an ARN never allows it (docs/iam-actions.md)"
+                ),
+                (RoleFix::Function, Some(ResourceType::AutoScalingGroup)) => format!(
+                    "grant {action} on the groups CodeDeploy names CodeDeploy_<deployment-group>_<deployment-id> (the template's ReplacementGroupNamePattern), with autoscaling:TrafficSourceIdentifiers allowing this deployment group's target group ARNs and classic load balancer names (TargetGroupNamePattern, LoadBalancerNamePattern)"
+                ),
+                (RoleFix::Function, Some(kind)) => format!(
+                    "grant {action} on {} ({}; the template's {} parameter scopes it)",
+                    resources.join(", "),
+                    kind.name(),
+                    pattern_parameter(kind)
+                ),
+                (RoleFix::Function, None) => format!("grant {action} to the role"),
+            }
+        };
+        checks.push(problem(topic, finding, fix));
+    }
+}
+
+/// A resource as a person should read it: the sample replacement group is said to be one.
+fn shown(resource: &str) -> String {
+    if resource.ends_with(SAMPLE_DEPLOYMENT_ID) {
+        format!("{resource} (a replacement group named as CodeDeploy names them)")
+    } else {
+        resource.to_owned()
+    }
+}
+
+fn resource_type_of(action: &str) -> Option<ResourceType> {
+    FUNCTION_ACTIONS
+        .iter()
+        .find(|(a, _)| a.eq_ignore_ascii_case(action))
+        .map(|(_, kind)| *kind)
+}
+
+fn pattern_parameter(kind: ResourceType) -> &'static str {
+    match kind {
+        ResourceType::DeploymentGroup => "DeploymentGroupPattern",
+        ResourceType::AutoScalingGroup => "ReplacementGroupNamePattern",
+        ResourceType::TargetGroup => "TargetGroupNamePattern",
+        ResourceType::LoadBalancer | ResourceType::None => "LoadBalancerNamePattern",
+    }
+}

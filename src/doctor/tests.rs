@@ -1,0 +1,577 @@
+//! `doctor`'s checks, unit by unit: a good setup holds; each single fault is one named problem.
+
+use std::collections::BTreeMap;
+
+use super::appspec::{Appspec, HookScript, Script};
+use super::checks::*;
+use super::permissions::{function_simulations, Simulation};
+use crate::aws::actions::{FUNCTION_ACTIONS, INVOKE_FUNCTION};
+use crate::aws::autoscaling::{GroupSetup, LaunchSource};
+use crate::aws::codedeploy::DeploymentGroupSetup;
+use crate::aws::iam::Decision;
+use crate::aws::lambda::{FunctionConfiguration, Invoker};
+use crate::aws::AwsError;
+use crate::plan::GroupState;
+
+const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:codedeploy-tg-hook";
+const TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1";
+
+fn allowed(simulations: &[Simulation]) -> Vec<Decision> {
+    simulations
+        .iter()
+        .flat_map(|s| {
+            s.actions.iter().map(|a| Decision {
+                action: (*a).to_owned(),
+                resource: s.resource.clone(),
+                decision: "allowed".to_owned(),
+                missing_context: Vec::new(),
+                boundary_allows: None,
+                organizations_allow: None,
+            })
+        })
+        .collect()
+}
+
+fn function_simulations_here() -> Vec<Simulation> {
+    function_simulations(
+        FUNCTION_ARN,
+        "web",
+        "dg",
+        &[TG.to_owned()],
+        &["classic".to_owned()],
+    )
+}
+
+fn good() -> Facts {
+    let function = FunctionConfiguration {
+        arn: FUNCTION_ARN.to_owned(),
+        role: "arn:aws:iam::123456789012:role/hook".to_owned(),
+        timeout_seconds: 60,
+        environment: BTreeMap::from([("DEPLOYMENT_GROUP_PATTERN".to_owned(), "web/*".to_owned())]),
+    };
+    let invoke = Simulation {
+        resource: FUNCTION_ARN.to_owned(),
+        actions: vec![INVOKE_FUNCTION],
+        context: Vec::new(),
+    };
+    Facts {
+        application: "web".into(),
+        deployment_group: "dg".into(),
+        function_name: DEFAULT_FUNCTION_NAME.into(),
+        binary: false,
+        setup: Ok(Some(DeploymentGroupSetup {
+            compute_platform: Some("Server".into()),
+            deployment_type: Some("BLUE_GREEN".into()),
+            deployment_option: Some("WITH_TRAFFIC_CONTROL".into()),
+            green_fleet_action: Some("COPY_AUTO_SCALING_GROUP".into()),
+            target_group_names: vec!["web".into()],
+            load_balancer_names: vec!["classic".into()],
+            auto_scaling_groups: vec!["blue".into()],
+            deployment_config_name: Some("CodeDeployDefault.OneAtATime".into()),
+            success_trigger_topics: Vec::new(),
+        })),
+        target_groups: Some(Ok((
+            BTreeMap::from([("web".to_owned(), TG.to_owned())]),
+            Vec::new(),
+        ))),
+        load_balancers: vec![("classic".into(), Ok(true))],
+        original_groups: Some(Ok(vec![GroupSetup {
+            state: GroupState {
+                name: "blue".into(),
+                target_group_arns: vec![TG.into()],
+                load_balancer_names: vec!["classic".into()],
+                ..GroupState::default()
+            },
+            arn: None,
+            launch: LaunchSource::LaunchConfiguration("lc".into()),
+        }])),
+        function: Ok(Some(function)),
+        invokers: Some(Ok(Vec::new())),
+        audit_function: Some(Ok(None)),
+        function_role: RoleCheck::Simulated(Ok(allowed(&function_simulations_here()))),
+        instance_role: InstanceRole::Simulated {
+            profile: "web".into(),
+            given: false,
+            roles: vec![(
+                "arn:aws:iam::123456789012:role/web".into(),
+                Ok(allowed(&[invoke])),
+            )],
+        },
+        appspec: Some((
+            "appspec.yml".into(),
+            AppspecRead::Read(Ok(Appspec {
+                hooks: vec![HookScript {
+                    location: "scripts/after-allow-traffic.sh".into(),
+                    timeout: Some(120),
+                    script: Some(Script {
+                        shipped: true,
+                        mode: Some("lambda".into()),
+                        function_name: Some(DEFAULT_FUNCTION_NAME.into()),
+                        read_timeout: Some(90),
+                        binary_timeout: Some(100),
+                    }),
+                }],
+            })),
+        )),
+    }
+}
+
+fn problems(facts: &Facts) -> Vec<Check> {
+    checklist(facts)
+        .into_iter()
+        .filter(|c| c.status == Status::Problem)
+        .collect()
+}
+
+fn one_problem(facts: &Facts) -> String {
+    let problems = problems(facts);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].fix.is_some());
+    problems[0].finding.clone()
+}
+
+#[test]
+fn a_good_setup_holds_and_exits_0() {
+    let checks = checklist(&good());
+    assert!(
+        checks.iter().all(|c| c.status <= Status::Info),
+        "{checks:#?}"
+    );
+    assert_eq!(exit_code(&checks), 0);
+}
+
+#[test]
+fn the_simulations_cover_every_call_once_on_the_resource_its_type_names() {
+    let simulations = function_simulations_here();
+    let mut actions: Vec<&str> = simulations.iter().flat_map(|s| s.actions.clone()).collect();
+    actions.sort_unstable();
+    let mut expected: Vec<&str> = FUNCTION_ACTIONS.iter().map(|(a, _)| *a).collect();
+    expected.sort_unstable();
+    assert_eq!(actions, expected);
+    let on = |action: &str| {
+        simulations
+            .iter()
+            .find(|s| s.actions.contains(&action))
+            .unwrap()
+    };
+    assert_eq!(on("codedeploy:ListDeploymentTargets").resource, "*");
+    assert_eq!(
+        on("codedeploy:GetDeployment").resource,
+        "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:web/dg"
+    );
+    let attach = on("autoscaling:AttachTrafficSources");
+    assert!(attach
+        .resource
+        .ends_with(":autoScalingGroupName/CodeDeploy_dg_d-EXAMPLE01"));
+    assert_eq!(
+        attach.context,
+        vec![(
+            "autoscaling:TrafficSourceIdentifiers",
+            vec![TG.to_owned(), "classic".to_owned()]
+        )]
+    );
+    assert_eq!(on("elasticloadbalancing:RegisterTargets").resource, TG);
+    assert_eq!(
+        on("elasticloadbalancing:RegisterInstancesWithLoadBalancer").resource,
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/classic"
+    );
+    assert!(function_simulations("not an arn", "web", "dg", &[], &[]).is_empty());
+}
+
+#[test]
+fn each_denied_action_is_one_problem_with_the_fix_its_resource_type_needs() {
+    let mut facts = good();
+    let mut decisions = allowed(&function_simulations_here());
+    for d in &mut decisions {
+        if d.action == "codedeploy:BatchGetDeploymentTargets" {
+            d.decision = "implicitDeny".into();
+        }
+    }
+    facts.function_role = RoleCheck::Simulated(Ok(decisions.clone()));
+    assert!(one_problem(&facts)
+        .contains("may not call codedeploy:BatchGetDeploymentTargets on * (implicitDeny)"));
+    let fix = problems(&facts)[0].fix.clone().unwrap();
+    assert!(fix.contains("no resource type"), "{fix}");
+    for d in &mut decisions {
+        if d.action == "elasticloadbalancing:RegisterTargets" {
+            d.decision = "explicitDeny".into();
+        }
+    }
+    facts.function_role = RoleCheck::Simulated(Ok(decisions));
+    let found = problems(&facts);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found[1]
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("a Deny statement"));
+}
+
+#[test]
+fn setup_faults_are_each_one_problem() {
+    let mut facts = good();
+    facts
+        .setup
+        .as_mut()
+        .unwrap()
+        .as_mut()
+        .unwrap()
+        .green_fleet_action = Some("DISCOVER_EXISTING".into());
+    assert!(one_problem(&facts).contains("DISCOVER_EXISTING"));
+
+    let mut facts = good();
+    facts
+        .setup
+        .as_mut()
+        .unwrap()
+        .as_mut()
+        .unwrap()
+        .compute_platform = Some("ECS".into());
+    assert!(one_problem(&facts).contains("ECS deployment group"));
+
+    let mut facts = good();
+    facts.load_balancers = vec![("classic".into(), Ok(false))];
+    assert!(one_problem(&facts).contains("classic load balancer classic"));
+
+    let mut facts = good();
+    if let Some(Ok(groups)) = &mut facts.original_groups {
+        groups[0].state.target_group_arns.clear();
+    }
+    assert!(one_problem(&facts).contains("blue lacks target group web"));
+
+    let mut facts = good();
+    facts.original_groups = Some(Ok(Vec::new()));
+    assert!(one_problem(&facts).contains("Auto Scaling group blue"));
+
+    let mut facts = good();
+    facts.function = Ok(None);
+    facts.function_role = RoleCheck::NotChecked(None);
+    facts.instance_role = InstanceRole::NotChecked(None);
+    assert!(one_problem(&facts).contains("Lambda has no function codedeploy-tg-hook"));
+
+    let mut facts = good();
+    if let Ok(Some(f)) = &mut facts.function {
+        f.environment
+            .insert("DEPLOYMENT_GROUP_PATTERN".into(), "shop/*".into());
+    }
+    assert!(one_problem(&facts).contains("DEPLOYMENT_GROUP_PATTERN shop/* leaves out web/dg"));
+
+    let mut facts = good();
+    facts.instance_role = InstanceRole::NoProfile {
+        group: "blue".into(),
+        configuration: "lc".into(),
+    };
+    assert!(one_problem(&facts).contains("gives its instances no instance profile"));
+}
+
+fn with_hook(timeout: Option<u32>, script: Option<Script>) -> Facts {
+    let mut facts = good();
+    facts.appspec = Some((
+        "appspec.yml".into(),
+        AppspecRead::Read(Ok(Appspec {
+            hooks: vec![HookScript {
+                location: "scripts/hook.sh".into(),
+                timeout,
+                script,
+            }],
+        })),
+    ));
+    facts
+}
+
+fn shipped(mode: &str, function: &str, read: u32) -> Option<Script> {
+    Some(Script {
+        shipped: true,
+        mode: Some(mode.into()),
+        function_name: Some(function.into()),
+        read_timeout: Some(read),
+        binary_timeout: Some(100),
+    })
+}
+
+#[test]
+fn appspec_faults_are_each_one_problem() {
+    let hook = |timeout, script| one_problem(&with_hook(timeout, script));
+    let both = problems(&with_hook(
+        Some(60),
+        shipped("lambda", DEFAULT_FUNCTION_NAME, 50),
+    ));
+    assert_eq!(both.len(), 2, "{both:#?}");
+    assert!(both[0]
+        .finding
+        .contains("the hook's timeout 60 s is not above the function's 60 s"));
+    assert!(both[1]
+        .finding
+        .contains("HOOK_READ_TIMEOUT 50 s is not above"));
+    assert!(
+        hook(Some(120), shipped("lambda", DEFAULT_FUNCTION_NAME, 30))
+            .contains("HOOK_READ_TIMEOUT 30 s is not above the function's timeout 60 s")
+    );
+    assert!(hook(Some(80), shipped("lambda", DEFAULT_FUNCTION_NAME, 90))
+        .contains("HOOK_READ_TIMEOUT 90 s is not below the hook's timeout 80 s"));
+    assert!(hook(Some(120), shipped("lambda", "other", 90))
+        .contains("invokes other, not codedeploy-tg-hook"));
+    assert!(hook(Some(90), shipped("binary", DEFAULT_FUNCTION_NAME, 90))
+        .contains("HOOK_TIMEOUT 100 s is not below the hook's timeout 90 s"));
+    assert!(hook(Some(120), None).contains("not in the revision"));
+    let mut not_ours = shipped("lambda", DEFAULT_FUNCTION_NAME, 90);
+    not_ours.as_mut().unwrap().shipped = false;
+    assert!(hook(Some(120), not_ours)
+        .contains("no AfterAllowTraffic script is infra/hooks/after-allow-traffic.sh"));
+    // Without a timeout, CodeDeploy's 3600 s holds.
+    assert!(problems(&with_hook(
+        None,
+        shipped("lambda", DEFAULT_FUNCTION_NAME, 90)
+    ))
+    .is_empty());
+    let mut facts = good();
+    facts.appspec = Some((
+        "appspec.yml".into(),
+        AppspecRead::Read(Ok(Appspec { hooks: Vec::new() })),
+    ));
+    assert!(one_problem(&facts).contains("has no AfterAllowTraffic hook"));
+    facts.appspec = Some((
+        "appspec.yml".into(),
+        AppspecRead::Read(Err("not YAML: oops".into())),
+    ));
+    assert!(one_problem(&facts).contains("appspec.yml: not YAML: oops"));
+}
+
+#[test]
+fn a_problem_wins_over_what_could_not_be_checked_and_unknown_alone_exits_1() {
+    let mut facts = good();
+    facts.instance_role = InstanceRole::LaunchTemplate {
+        group: "blue".into(),
+        template: "lt".into(),
+        version: "$Default".into(),
+    };
+    assert_eq!(exit_code(&checklist(&facts)), 1);
+    facts.load_balancers = vec![("classic".into(), Ok(false))];
+    assert_eq!(exit_code(&checklist(&facts)), 3);
+    let denied = AwsError {
+        action: "iam:SimulatePrincipalPolicy",
+        code: "AccessDenied".into(),
+        message: "no".into(),
+    };
+    let mut facts = good();
+    facts.function_role = RoleCheck::Simulated(Err(denied));
+    let checks = checklist(&facts);
+    assert_eq!(exit_code(&checks), 1);
+    assert!(checks.iter().any(|c| c.status == Status::Unknown
+        && c.finding
+            .contains("may not call iam:SimulatePrincipalPolicy")));
+}
+
+#[test]
+fn safety_nets_are_reported_never_problems() {
+    let mut facts = good();
+    facts
+        .setup
+        .as_mut()
+        .unwrap()
+        .as_mut()
+        .unwrap()
+        .success_trigger_topics = vec!["arn:aws:sns:us-east-1:1:t".into()];
+    facts.invokers = Some(Ok(vec![Invoker {
+        service: "events.amazonaws.com".into(),
+        source_arn: Some("arn:aws:events:us-east-1:1:rule/r".into()),
+    }]));
+    let checks = checklist(&facts);
+    assert_eq!(exit_code(&checks), 0);
+    let nets: Vec<&Check> = checks
+        .iter()
+        .filter(|c| c.topic == Topic::SafetyNets)
+        .collect();
+    assert!(nets.iter().all(|c| c.status == Status::Info));
+    assert!(nets[0]
+        .finding
+        .contains("which the function's policy does not let invoke it"));
+    assert!(nets[1].finding.contains("rule/r"));
+}
+
+#[test]
+fn a_missing_target_group_is_one_problem_and_the_others_are_still_checked() {
+    let mut facts = good();
+    facts
+        .setup
+        .as_mut()
+        .unwrap()
+        .as_mut()
+        .unwrap()
+        .target_group_names = vec!["web".into(), "gone".into()];
+    facts.target_groups = Some(Ok((
+        BTreeMap::from([("web".to_owned(), TG.to_owned())]),
+        vec!["gone".to_owned()],
+    )));
+    assert!(one_problem(&facts).contains("do not exist: gone"));
+    let checks = checklist(&facts);
+    assert!(checks
+        .iter()
+        .any(|c| c.status == Status::Ok && c.finding.contains("target groups exist: web")));
+    assert!(checks.iter().any(|c| c.status == Status::Ok
+        && c.finding
+            .contains("blue exists and has its 1 target group(s) and 1 classic")));
+    // The one that exists is still compared: detached from the original group, it is a problem.
+    if let Some(Ok(groups)) = &mut facts.original_groups {
+        groups[0].state.target_group_arns.clear();
+    }
+    assert_eq!(problems(&facts).len(), 2);
+}
+
+#[test]
+fn unread_target_groups_leave_the_attachment_comparison_unknown_not_ok() {
+    let mut facts = good();
+    facts.target_groups = Some(Err(AwsError {
+        action: "elasticloadbalancing:DescribeTargetGroups",
+        code: "Throttling".into(),
+        message: "Rate exceeded".into(),
+    }));
+    let checks = checklist(&facts);
+    assert_eq!(exit_code(&checks), 1);
+    assert!(!checks
+        .iter()
+        .any(|c| c.status == Status::Ok && c.finding.contains("blue exists")));
+    assert!(checks.iter().any(|c| c.status == Status::Unknown
+        && c.finding
+            .contains("could not compare the Auto Scaling groups' attachments")));
+}
+
+#[test]
+fn an_in_place_deployment_group_is_one_problem_whatever_else_it_says() {
+    let mut facts = good();
+    let setup = facts.setup.as_mut().unwrap().as_mut().unwrap();
+    setup.deployment_type = Some("IN_PLACE".into());
+    setup.deployment_option = Some("WITHOUT_TRAFFIC_CONTROL".into());
+    setup.green_fleet_action = None;
+    setup.target_group_names.clear();
+    setup.load_balancer_names.clear();
+    assert!(one_problem(&facts).starts_with("deployment type IN_PLACE WITHOUT_TRAFFIC_CONTROL"));
+}
+
+#[test]
+fn in_binary_mode_a_missing_function_is_reported_and_the_instance_role_needs_every_call() {
+    let mut facts = good();
+    facts.binary = true;
+    facts.function = Ok(None);
+    facts.function_role = RoleCheck::NotChecked(None);
+    let sims = function_simulations(
+        "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1:autoScalingGroupName/blue",
+        "web",
+        "dg",
+        &[TG.to_owned()],
+        &["classic".to_owned()],
+    );
+    let mut decisions = allowed(&sims);
+    decisions[0].decision = "implicitDeny".into();
+    facts.instance_role = InstanceRole::Simulated {
+        profile: "web".into(),
+        given: true,
+        roles: vec![("arn:aws:iam::123456789012:role/web".into(), Ok(decisions))],
+    };
+    facts.appspec = None;
+    let finding = one_problem(&facts);
+    assert!(
+        finding.contains("instance profile web, as given by --instance-profile")
+            && finding.contains("may not call codedeploy:GetDeployment"),
+        "{finding}"
+    );
+    let checks = checklist(&facts);
+    assert!(checks.iter().any(|c| c.status == Status::Info
+        && c.finding
+            .contains("runs the binary on the instance (HOOK_MODE=binary)")));
+}
+
+#[test]
+fn a_denial_for_want_of_a_condition_key_is_unknown_and_boundaries_and_scps_get_their_own_fix() {
+    let mut facts = good();
+    let mut decisions = allowed(&function_simulations_here());
+    decisions[0].decision = "implicitDeny".into();
+    decisions[0].missing_context = vec!["aws:ResourceTag/team".into()];
+    facts.function_role = RoleCheck::Simulated(Ok(decisions.clone()));
+    let checks = checklist(&facts);
+    assert_eq!(exit_code(&checks), 1, "{checks:#?}");
+    assert!(checks.iter().any(|c| c.status == Status::Unknown
+        && c.finding
+            .contains("for want of condition key(s) aws:ResourceTag/team")));
+
+    decisions[0].missing_context.clear();
+    decisions[0].boundary_allows = Some(false);
+    facts.function_role = RoleCheck::Simulated(Ok(decisions.clone()));
+    let found = problems(&facts);
+    assert!(found[0]
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("permissions boundary"));
+    decisions[0].boundary_allows = None;
+    decisions[0].organizations_allow = Some(false);
+    facts.function_role = RoleCheck::Simulated(Ok(decisions));
+    let found = problems(&facts);
+    assert!(found[0]
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("service control policy"));
+}
+
+#[test]
+fn the_attach_denial_names_the_sample_group_and_the_condition_parameters() {
+    let mut facts = good();
+    let mut decisions = allowed(&function_simulations_here());
+    for d in &mut decisions {
+        if d.action == "autoscaling:AttachTrafficSources" {
+            d.decision = "implicitDeny".into();
+        }
+    }
+    facts.function_role = RoleCheck::Simulated(Ok(decisions));
+    let found = problems(&facts);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].finding.contains(
+        "CodeDeploy_dg_d-EXAMPLE01 (a replacement group named as CodeDeploy names them)"
+    ));
+    let fix = found[0].fix.as_deref().unwrap();
+    assert!(
+        fix.contains("ReplacementGroupNamePattern")
+            && fix.contains("autoscaling:TrafficSourceIdentifiers")
+            && fix.contains("TargetGroupNamePattern"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn a_role_that_does_not_exist_is_a_problem_and_no_answer_is_never_ok() {
+    let mut facts = good();
+    facts.function_role = RoleCheck::Simulated(Err(AwsError {
+        action: "iam:SimulatePrincipalPolicy",
+        code: "NoSuchEntity".into(),
+        message: "no role".into(),
+    }));
+    assert!(one_problem(&facts).contains("role/hook does not exist"));
+    facts.function_role = RoleCheck::Simulated(Ok(Vec::new()));
+    let checks = checklist(&facts);
+    assert_eq!(exit_code(&checks), 1);
+}
+
+#[test]
+fn a_function_given_as_an_arn_is_the_one_the_script_invokes_by_name() {
+    let mut facts = good();
+    facts.function_name = FUNCTION_ARN.to_owned();
+    assert!(problems(&facts).is_empty(), "{:#?}", problems(&facts));
+    assert_eq!(
+        bare_function_name("arn:aws:lambda:us-east-1:1:function:f:live"),
+        "f"
+    );
+    assert_eq!(bare_function_name("f"), "f");
+}
+
+#[test]
+fn an_appspec_that_cannot_be_read_is_unknown_not_a_problem() {
+    let mut facts = good();
+    facts.appspec = Some((
+        "nowhere/appspec.yml".into(),
+        AppspecRead::Unreadable("No such file or directory".into()),
+    ));
+    let checks = checklist(&facts);
+    assert_eq!(exit_code(&checks), 1);
+    assert!(problems(&facts).is_empty());
+}
