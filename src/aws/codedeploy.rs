@@ -29,8 +29,11 @@ pub async fn get_deployment(client: &Client, deployment_id: &str) -> Result<Depl
         code: "EmptyResponse".into(),
         message: format!("no deploymentInfo returned for {deployment_id}"),
     })?;
-    let style = info.deployment_style();
-    let load_balancers = info.load_balancer_info();
+    let style = style_of(
+        info.deployment_style(),
+        info.blue_green_deployment_configuration(),
+        info.load_balancer_info(),
+    );
     Ok(Deployment {
         id: info.deployment_id().unwrap_or(deployment_id).to_owned(),
         application_name: info.application_name().unwrap_or_default().to_owned(),
@@ -40,14 +43,41 @@ pub async fn get_deployment(client: &Client, deployment_id: &str) -> Result<Depl
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default(),
         compute_platform: info.compute_platform().map(|p| p.as_str().to_owned()),
+        deployment_type: style.deployment_type,
+        deployment_option: style.deployment_option,
+        green_fleet_action: style.green_fleet_action,
+        target_group_names: style.target_group_names,
+        load_balancer_names: style.load_balancer_names,
+        target_instance_groups: info
+            .target_instances()
+            .map(|t| t.auto_scaling_groups().to_vec())
+            .unwrap_or_default(),
+        creator: info.creator().map(|c| c.as_str().to_owned()),
+    })
+}
+
+/// A deployment's or a deployment group's style, green fleet and load balancers, as names.
+struct Style {
+    deployment_type: Option<String>,
+    deployment_option: Option<String>,
+    green_fleet_action: Option<String>,
+    target_group_names: Vec<String>,
+    load_balancer_names: Vec<String>,
+}
+
+fn style_of(
+    style: Option<&aws_sdk_codedeploy::types::DeploymentStyle>,
+    blue_green: Option<&aws_sdk_codedeploy::types::BlueGreenDeploymentConfiguration>,
+    load_balancers: Option<&aws_sdk_codedeploy::types::LoadBalancerInfo>,
+) -> Style {
+    Style {
         deployment_type: style
             .and_then(|s| s.deployment_type())
             .map(|t| t.as_str().to_owned()),
         deployment_option: style
             .and_then(|s| s.deployment_option())
             .map(|o| o.as_str().to_owned()),
-        green_fleet_action: info
-            .blue_green_deployment_configuration()
+        green_fleet_action: blue_green
             .and_then(|c| c.green_fleet_provisioning_option())
             .and_then(|o| o.action())
             .map(|a| a.as_str().to_owned()),
@@ -67,12 +97,7 @@ pub async fn get_deployment(client: &Client, deployment_id: &str) -> Result<Depl
                     .collect()
             })
             .unwrap_or_default(),
-        target_instance_groups: info
-            .target_instances()
-            .map(|t| t.auto_scaling_groups().to_vec())
-            .unwrap_or_default(),
-        creator: info.creator().map(|c| c.as_str().to_owned()),
-    })
+    }
 }
 
 /// The deployment's replacement (`Green`) instance targets with their `AllowTraffic` status:
@@ -318,37 +343,18 @@ pub async fn deployment_group_setup(
             "no deploymentGroupInfo returned for {application_name}/{deployment_group_name}"
         ),
     })?;
-    let style = info.deployment_style();
-    let load_balancers = info.load_balancer_info();
+    let style = style_of(
+        info.deployment_style(),
+        info.blue_green_deployment_configuration(),
+        info.load_balancer_info(),
+    );
     Ok(Some(DeploymentGroupSetup {
         compute_platform: info.compute_platform().map(|p| p.as_str().to_owned()),
-        deployment_type: style
-            .and_then(|s| s.deployment_type())
-            .map(|t| t.as_str().to_owned()),
-        deployment_option: style
-            .and_then(|s| s.deployment_option())
-            .map(|o| o.as_str().to_owned()),
-        green_fleet_action: info
-            .blue_green_deployment_configuration()
-            .and_then(|c| c.green_fleet_provisioning_option())
-            .and_then(|o| o.action())
-            .map(|a| a.as_str().to_owned()),
-        target_group_names: load_balancers
-            .map(|l| {
-                l.target_group_info_list()
-                    .iter()
-                    .filter_map(|t| t.name().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        load_balancer_names: load_balancers
-            .map(|l| {
-                l.elb_info_list()
-                    .iter()
-                    .filter_map(|e| e.name().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        deployment_type: style.deployment_type,
+        deployment_option: style.deployment_option,
+        green_fleet_action: style.green_fleet_action,
+        target_group_names: style.target_group_names,
+        load_balancer_names: style.load_balancer_names,
         auto_scaling_groups: info
             .auto_scaling_groups()
             .iter()
