@@ -99,7 +99,13 @@ pub fn script(text: &str) -> Script {
         let prefix = format!("{name}=");
         text.lines()
             .rev()
-            .filter_map(|line| line.trim().strip_prefix(prefix.as_str()))
+            .filter_map(|line| {
+                let line = line.trim();
+                line.strip_prefix("export ")
+                    .unwrap_or(line)
+                    .trim_start()
+                    .strip_prefix(prefix.as_str())
+            })
             .filter_map(|value| {
                 let value = value.split(" #").next().unwrap_or(value).trim();
                 let value = value.trim_matches('"').trim_matches('\'');
@@ -149,8 +155,12 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
         Ok(Some(function)) => Some(function.timeout_seconds),
         _ => None,
     };
-    let total: u32 = appspec.hooks.iter().map(|h| h.timeout_seconds()).sum();
-    if total > HOOK_TIMEOUT_LIMIT {
+    let total: u64 = appspec
+        .hooks
+        .iter()
+        .map(|h| u64::from(h.timeout_seconds()))
+        .sum();
+    if total > u64::from(HOOK_TIMEOUT_LIMIT) {
         checks.push(problem(
             topic,
             format!("the AfterAllowTraffic scripts' timeouts add up to {total} s, above the {HOOK_TIMEOUT_LIMIT} s CodeDeploy allows one lifecycle event"),
@@ -183,7 +193,16 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
     };
     let Some(script) = &hook.script else { return };
     let timeout = hook.timeout_seconds();
-    let binary = script.mode.as_deref() == Some("binary");
+    let mode = script.mode.as_deref().unwrap_or("lambda");
+    if mode != "lambda" && mode != "binary" {
+        // The script refuses any other mode, and exits 1 on every instance.
+        return checks.push(problem(
+            topic,
+            format!("{} sets HOOK_MODE={mode}: the script takes lambda or binary, and fails on anything else", hook.location),
+            format!("set HOOK_MODE to lambda (invoke the function) or binary (run the binary) in {}", hook.location),
+        ));
+    }
+    let binary = mode == "binary";
     checks.push(line(
         topic,
         Status::Ok,
@@ -220,10 +239,19 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
             format!("set HOOK_FUNCTION_NAME to {checked} in {}", hook.location),
         ));
     }
+    let read = script.read_timeout;
     let Some(function_timeout) = function_timeout else {
+        // No function timeout to compare with: the script's read timeout must still end
+        // before the agent stops the script.
+        if let Some(read) = read.filter(|r| *r >= timeout) {
+            checks.push(problem(
+                topic,
+                format!("HOOK_READ_TIMEOUT {read} s is not below the hook's timeout {timeout} s: the agent kills the script before it says why it failed"),
+                format!("raise the AfterAllowTraffic timeout above {read}, or set HOOK_READ_TIMEOUT below {timeout} in {}", hook.location),
+            ));
+        }
         return;
     };
-    let read = script.read_timeout;
     if timeout <= function_timeout {
         // One fix for both: a timeout above the function's and the script's read timeout.
         let needed = read.map_or(function_timeout, |r| r.max(function_timeout));

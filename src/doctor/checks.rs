@@ -87,6 +87,8 @@ pub struct Facts {
     pub audit_function: Option<Result<Option<AuditFunction>, AwsError>>,
     /// IAM's decisions for the function's role on every call the function makes here.
     pub function_role: RoleCheck,
+    /// Why IAM was not asked about every load balancer (some could not be read), if so.
+    pub unasked: Option<String>,
     pub instance_role: InstanceRole,
     /// `--appspec`: its path and what it says.
     pub appspec: Option<(String, AppspecRead)>,
@@ -175,12 +177,13 @@ pub fn exit_code(checks: &[Check]) -> u8 {
     }
 }
 
-/// The function's own name, when it is given as an ARN (`arn:...:function:NAME[:QUALIFIER]`).
+/// The function's own name, when it is given as an ARN (`arn:...:function:NAME[:QUALIFIER]`)
+/// or with a qualifier (`NAME:alias`).
 pub fn bare_function_name(function: &str) -> &str {
-    match function.split_once(":function:") {
-        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
-        None => function,
-    }
+    let name = function
+        .split_once(":function:")
+        .map_or(function, |(_, rest)| rest);
+    name.split(':').next().unwrap_or(name)
 }
 
 pub(super) fn line(topic: Topic, status: Status, finding: String) -> Check {

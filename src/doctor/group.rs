@@ -145,16 +145,10 @@ fn original_groups(facts: &Facts, setup: &DeploymentGroupSetup, checks: &mut Vec
     };
     // What each group must have: the target groups that exist (a missing one has its own line)
     // and the classic load balancers that exist. Unread, the comparison cannot be made.
-    let target_group_arns: Vec<&String> = match &facts.target_groups {
-        Some(Ok((found, _))) => found.values().collect(),
-        Some(Err(_)) => {
-            return checks.push(line(
-                topic,
-                Status::Unknown,
-                "could not compare the Auto Scaling groups' attachments: the target groups could not be read".to_owned(),
-            ))
-        }
-        None => Vec::new(),
+    let (target_group_arns, target_groups_read): (Vec<&String>, bool) = match &facts.target_groups {
+        Some(Ok((found, _))) => (found.values().collect(), true),
+        Some(Err(_)) => (Vec::new(), false),
+        None => (Vec::new(), true),
     };
     let unread_load_balancers = facts.load_balancers.iter().any(|(_, e)| e.is_err());
     let load_balancers: Vec<&String> = facts
@@ -178,24 +172,46 @@ fn original_groups(facts: &Facts, setup: &DeploymentGroupSetup, checks: &mut Vec
                 || state.load_balancer_names.contains(source)
                 || state.traffic_sources.contains(source)
         };
-        let missing: Vec<String> = target_group_arns
+        let missing_target_groups: Vec<&String> = target_group_arns
             .iter()
-            .chain(&load_balancers)
-            .filter(|source| !has(source))
-            .map(|source| short_source(source))
+            .copied()
+            .filter(|arn| !has(arn))
             .collect();
-        if !missing.is_empty() {
+        let missing_load_balancers: Vec<&String> = load_balancers
+            .iter()
+            .copied()
+            .filter(|lb| !has(lb))
+            .collect();
+        if !missing_target_groups.is_empty() || !missing_load_balancers.is_empty() {
+            let shown: Vec<String> = missing_target_groups
+                .iter()
+                .chain(&missing_load_balancers)
+                .map(|source| short_source(source))
+                .collect();
+            // AttachTrafficSources takes each source's type: elbv2 for a target group's ARN,
+            // elb for a classic load balancer's name.
+            let sources: Vec<String> = missing_target_groups
+                .iter()
+                .map(|arn| format!("Identifier={arn},Type=elbv2"))
+                .chain(
+                    missing_load_balancers
+                        .iter()
+                        .map(|lb| format!("Identifier={lb},Type=elb")),
+                )
+                .collect();
             checks.push(problem(
                 topic,
-                format!("{name} lacks {}: it scales in without draining, and ELB health checks do not reach it", missing.join(", ")),
-                format!("attach them: aws autoscaling attach-traffic-sources --auto-scaling-group-name {name} --traffic-sources Identifier=<target group ARN or load balancer name>"),
+                format!("{name} lacks {}: it scales in without draining, and ELB health checks do not reach it", shown.join(", ")),
+                format!("attach them: aws autoscaling attach-traffic-sources --auto-scaling-group-name {name} --traffic-sources {}", sources.join(" ")),
             ));
-        } else if unread_load_balancers {
+        } else if unread_load_balancers || !target_groups_read {
             checks.push(line(
                 topic,
                 Status::Unknown,
-                format!("{name} exists; whether it has every classic load balancer attached could not be checked (one could not be read)"),
+                format!("{name} exists; whether it has every target group and classic load balancer attached could not be checked (they could not all be read)"),
             ));
+        } else if target_group_arns.is_empty() && load_balancers.is_empty() {
+            checks.push(line(topic, Status::Ok, format!("{name} exists")));
         } else {
             checks.push(line(
                 topic,

@@ -139,6 +139,15 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         .filter(|(_, exists)| matches!(exists, Ok(true)))
         .map(|(name, _)| name.clone())
         .collect();
+    let unasked = if setup.is_err() {
+        Some("the deployment group could not be read".to_owned())
+    } else if matches!(target_groups, Some(Err(_))) {
+        Some("the target groups could not be read".to_owned())
+    } else if load_balancers.iter().any(|(_, e)| e.is_err()) {
+        Some("a classic load balancer could not be read".to_owned())
+    } else {
+        None
+    };
     let function_config = function.as_ref().ok().and_then(Option::as_ref);
     let groups = match &original_groups {
         Some(Ok(groups)) => groups.as_slice(),
@@ -194,6 +203,7 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         invokers,
         audit_function,
         function_role,
+        unasked,
         instance_role,
         appspec,
     }
@@ -236,7 +246,20 @@ async fn instance_role(
                 "no ARN of the account and region was read to ask IAM about".to_owned(),
             ))
         }
-        (true, _) => function_simulations.to_vec(),
+        // `attach` makes every call of the function but the hook report (it has no hook
+        // execution to report on).
+        (true, _) => function_simulations
+            .iter()
+            .map(|s| Simulation {
+                actions: s
+                    .actions
+                    .iter()
+                    .copied()
+                    .filter(|a| *a != "codedeploy:PutLifecycleEventHookExecutionStatus")
+                    .collect(),
+                ..s.clone()
+            })
+            .collect(),
         (false, Some(f)) => vec![Simulation {
             resource: f.arn.clone(),
             actions: vec![INVOKE_FUNCTION],

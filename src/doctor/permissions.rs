@@ -6,6 +6,7 @@ use super::checks::{line, problem, unread, Check, Facts, InstanceRole, RoleCheck
 use crate::aws::actions::{ResourceType, FUNCTION_ACTIONS};
 use crate::aws::iam::Decision;
 use crate::aws::AwsError;
+use crate::plan::deployment_group_in_scope;
 
 /// A replacement group's name as CodeDeploy would give it, for asking IAM about the attach.
 pub const SAMPLE_DEPLOYMENT_ID: &str = "d-EXAMPLE01";
@@ -116,13 +117,30 @@ pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
             format!("the function's role: not checked ({why})"),
         )),
         (RoleCheck::NotChecked(None), _) => {}
-        (RoleCheck::Simulated(decisions), role) => role_checks(
-            &format!("the function's role {}", role.unwrap_or("(unknown)")),
-            "make every call the function makes on this deployment group's resources",
-            decisions,
-            RoleFix::Function,
-            checks,
-        ),
+        (RoleCheck::Simulated(decisions), role) => {
+            // A DEPLOYMENT_GROUP_PATTERN that leaves the deployment group out has its own line
+            // (the function topic), and the template scopes the role by the same pattern: its
+            // deployment-group denials are that one cause.
+            let excluded = facts
+                .function
+                .as_ref()
+                .ok()
+                .and_then(Option::as_ref)
+                .and_then(|f| f.environment.get("DEPLOYMENT_GROUP_PATTERN"))
+                .is_some_and(|pattern| {
+                    !deployment_group_in_scope(pattern, &facts.application, &facts.deployment_group)
+                });
+            role_checks(
+                &format!("the function's role {}", role.unwrap_or("(unknown)")),
+                "make every call the function makes on this deployment group's resources",
+                decisions,
+                RoleFix::Function {
+                    pattern_excludes_the_group: excluded,
+                },
+                checks,
+            );
+            unasked_line(facts, "the function's role", checks);
+        }
     }
     match &facts.instance_role {
         InstanceRole::NotChecked(Some(why)) => checks.push(line(
@@ -138,7 +156,8 @@ pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
                 "the instance role: {group} launches from launch template {template} (version {version}), which doctor does not read"
             ),
             fix: Some(format!(
-                "pass --instance-profile NAME, the template's instance profile: aws ec2 describe-launch-template-versions --launch-template-name {template} --versions '{version}' --query 'LaunchTemplateVersions[0].LaunchTemplateData.IamInstanceProfile'"
+                "pass --instance-profile NAME, the template's instance profile: aws ec2 describe-launch-template-versions --launch-template-{} {template} --versions '{version}' --query 'LaunchTemplateVersions[0].LaunchTemplateData.IamInstanceProfile'",
+                if template.starts_with("lt-") { "id" } else { "name" }
             )),
         }),
         InstanceRole::NoLaunchSource { group } => checks.push(Check {
@@ -165,7 +184,10 @@ pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
         InstanceRole::Unread(e) => checks.push(unread(topic, "the instance role", e)),
         InstanceRole::Simulated { profile, given, roles } => {
             let (what, fix) = if facts.binary {
-                ("make every call the function makes (HOOK_MODE=binary runs it on the instance)", RoleFix::Function)
+                (
+                    "make every call `attach` makes (HOOK_MODE=binary runs it on the instance)",
+                    RoleFix::Function { pattern_excludes_the_group: false },
+                )
             } else {
                 ("call lambda:InvokeFunction on the function (the appspec script's invoke)", RoleFix::Invoke)
             };
@@ -179,13 +201,30 @@ pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
                     checks,
                 );
             }
+            if facts.binary {
+                unasked_line(facts, "the instance role", checks);
+            }
         }
+    }
+}
+
+/// `unknown` when some of the deployment group's load balancers could not be read, so the
+/// calls on them (and the attach's condition) were not asked about.
+fn unasked_line(facts: &Facts, who: &str, checks: &mut Vec<Check>) {
+    if let Some(why) = &facts.unasked {
+        checks.push(line(
+            Topic::Permissions,
+            Status::Unknown,
+            format!("{who} was not asked about RegisterTargets, RegisterInstancesWithLoadBalancer or the attach's autoscaling:TrafficSourceIdentifiers for every load balancer: {why}"),
+        ));
     }
 }
 
 #[derive(Clone, Copy)]
 enum RoleFix {
-    Function,
+    /// The function's own calls (its role, or the instance role in binary mode).
+    Function { pattern_excludes_the_group: bool },
+    /// The appspec script's invoke.
     Invoke,
 }
 
@@ -239,27 +278,41 @@ fn role_checks(
             format!("{who}: IAM was asked about no action"),
         ));
     }
-    let mut denied: BTreeMap<&str, Vec<&Decision>> = BTreeMap::new();
+    let mut by_action: BTreeMap<&str, Vec<&Decision>> = BTreeMap::new();
     for decision in decisions.iter().filter(|d| d.decision != "allowed") {
-        denied
+        by_action
             .entry(decision.action.as_str())
             .or_default()
             .push(decision);
     }
-    if denied.is_empty() {
-        let actions: BTreeSet<&str> = decisions.iter().map(|d| d.action.as_str()).collect();
-        return checks.push(line(
-            topic,
-            Status::Ok,
-            format!("{who} may {what} ({} action(s), allowed)", actions.len()),
-        ));
+    if let RoleFix::Function {
+        pattern_excludes_the_group: true,
+    } = fix
+    {
+        by_action
+            .retain(|action, _| resource_type_of(action) != Some(ResourceType::DeploymentGroup));
+    }
+    let asked: BTreeSet<&str> = decisions.iter().map(|d| d.action.as_str()).collect();
+    if by_action.is_empty() {
+        if decisions.iter().all(|d| d.decision == "allowed") {
+            checks.push(line(
+                topic,
+                Status::Ok,
+                format!("{who} may {what} ({} action(s), allowed)", asked.len()),
+            ));
+        }
+        return;
     }
     let role_name = who
         .split_whitespace()
         .find(|w| w.starts_with("arn:"))
         .and_then(|arn| arn.rsplit('/').next())
         .unwrap_or("ROLE");
-    for (action, decisions) in denied {
+    // One cause, one problem: denials IAM could not decide for want of a condition key are
+    // unknown; those a Deny, a boundary or an SCP causes are each their own; the rest share the
+    // fix of their resource type (or, all of them denied, of a role without the policy).
+    let mut plain: Vec<(&str, Vec<String>)> = Vec::new();
+    for (action, decisions) in &by_action {
         let resources: Vec<String> = decisions.iter().map(|d| shown(&d.resource)).collect();
         let worst = decisions
             .iter()
@@ -276,7 +329,6 @@ fn role_checks(
             .flat_map(|d| d.missing_context.iter().map(String::as_str))
             .collect();
         if how != "explicitDeny" && !missing.is_empty() {
-            // A statement's condition needed keys the question did not carry: IAM could not say.
             checks.push(Check {
                 topic,
                 status: Status::Unknown,
@@ -288,33 +340,75 @@ fn role_checks(
                     "check that statement's condition against what the call will carry".to_owned(),
                 ),
             });
-            continue;
-        }
-        let fix = if worst.boundary_allows == Some(false) {
-            format!("the role's permissions boundary does not allow {action}: widen the boundary (a grant in the role's own policies is not enough)")
+        } else if worst.boundary_allows == Some(false) {
+            checks.push(problem(topic, finding, format!("the role's permissions boundary does not allow {action}: widen the boundary (a grant in the role's own policies is not enough)")));
         } else if worst.organizations_allow == Some(false) {
-            format!("a service control policy does not allow {action}: ask whoever manages the organization's policies")
+            checks.push(problem(topic, finding, format!("a service control policy does not allow {action}: ask whoever manages the organization's policies")));
         } else if how == "explicitDeny" {
-            format!("a Deny statement refuses {action}: lift it for this resource")
+            checks.push(problem(
+                topic,
+                finding,
+                format!("a Deny statement refuses {action}: lift it for this resource"),
+            ));
         } else {
-            match (fix, resource_type_of(action)) {
-                (RoleFix::Invoke, _) => format!(
-                    "attach the stack's invoke policy: aws iam attach-role-policy --role-name {role_name} --policy-arn <the InvokeFunctionPolicyArn output>"
-                ),
-                (RoleFix::Function, Some(ResourceType::None)) => format!(
-                    "grant {action} in a statement on \"*\": it has no resource type, so a statement scoped to an ARN never allows it (docs/iam-actions.md)"
-                ),
-                (RoleFix::Function, Some(ResourceType::AutoScalingGroup)) => format!(
-                    "grant {action} on the groups CodeDeploy names CodeDeploy_<deployment-group>_<deployment-id> (the template's ReplacementGroupNamePattern), with autoscaling:TrafficSourceIdentifiers allowing this deployment group's target group ARNs and classic load balancer names (TargetGroupNamePattern, LoadBalancerNamePattern)"
-                ),
-                (RoleFix::Function, Some(kind)) => format!(
-                    "grant {action} on {} ({}; the template's {} parameter scopes it)",
-                    resources.join(", "),
-                    kind.name(),
-                    pattern_parameter(kind)
-                ),
-                (RoleFix::Function, None) => format!("grant {action} to the role"),
-            }
+            plain.push((action, resources));
+        }
+    }
+    if plain.is_empty() {
+        return;
+    }
+    if let RoleFix::Invoke = fix {
+        for (action, resources) in plain {
+            checks.push(problem(
+                topic,
+                format!("{who} may not call {action} on {} (implicitDeny)", resources.join(", ")),
+                format!("attach the stack's invoke policy: aws iam attach-role-policy --role-name {role_name} --policy-arn <the InvokeFunctionPolicyArn output>"),
+            ));
+        }
+        return;
+    }
+    if plain.len() == asked.len() && asked.len() > 1 {
+        return checks.push(problem(
+            topic,
+            format!("{who} may make none of the {} calls (implicitDeny)", asked.len()),
+            "give the role the function's policy (infra/template.yaml's Function policy; docs/deployment.md#iam)".to_owned(),
+        ));
+    }
+    let mut by_kind: BTreeMap<ResourceType, Vec<(&str, Vec<String>)>> = BTreeMap::new();
+    for (action, resources) in plain {
+        by_kind
+            .entry(resource_type_of(action).unwrap_or(ResourceType::None))
+            .or_default()
+            .push((action, resources));
+    }
+    for (kind, denied) in by_kind {
+        let actions: Vec<&str> = denied.iter().map(|(a, _)| *a).collect();
+        let mut resources: Vec<String> = denied.iter().flat_map(|(_, r)| r.clone()).collect();
+        resources.sort();
+        resources.dedup();
+        let finding = format!(
+            "{who} may not call {} on {} (implicitDeny)",
+            actions.join(", "),
+            resources.join(", ")
+        );
+        let fix = match kind {
+            ResourceType::None => format!(
+                "grant {} in a statement on \"*\": {} no resource type, so a statement scoped to an ARN never allows {} (docs/iam-actions.md)",
+                actions.join(", "),
+                if actions.len() == 1 { "it has" } else { "they have" },
+                if actions.len() == 1 { "it" } else { "them" },
+            ),
+            ResourceType::AutoScalingGroup => format!(
+                "grant {} on the groups CodeDeploy names CodeDeploy_<deployment-group>_<deployment-id> (the template's ReplacementGroupNamePattern), with autoscaling:TrafficSourceIdentifiers allowing this deployment group's target group ARNs and classic load balancer names (TargetGroupNamePattern, LoadBalancerNamePattern)",
+                actions.join(", ")
+            ),
+            kind => format!(
+                "grant {} on {} ({}; the template's {} parameter scopes it)",
+                actions.join(", "),
+                resources.join(", "),
+                kind.name(),
+                pattern_parameter(kind)
+            ),
         };
         checks.push(problem(topic, finding, fix));
     }

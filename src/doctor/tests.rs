@@ -89,6 +89,7 @@ fn good() -> Facts {
         invokers: Some(Ok(Vec::new())),
         audit_function: Some(Ok(None)),
         function_role: RoleCheck::Simulated(Ok(allowed(&function_simulations_here()))),
+        unasked: None,
         instance_role: InstanceRole::Simulated {
             profile: "web".into(),
             given: false,
@@ -200,11 +201,9 @@ fn each_denied_action_is_one_problem_with_the_fix_its_resource_type_needs() {
     facts.function_role = RoleCheck::Simulated(Ok(decisions));
     let found = problems(&facts);
     assert_eq!(found.len(), 2, "{found:#?}");
-    assert!(found[1]
-        .fix
-        .as_deref()
-        .unwrap()
-        .contains("a Deny statement"));
+    assert!(found
+        .iter()
+        .any(|p| p.fix.as_deref().unwrap().contains("a Deny statement")));
 }
 
 #[test]
@@ -249,11 +248,20 @@ fn setup_faults_are_each_one_problem() {
     facts.instance_role = InstanceRole::NotChecked(None);
     assert!(one_problem(&facts).contains("Lambda has no function codedeploy-tg-hook"));
 
+    // The template scopes the role by the same pattern: its deployment-group denials are the
+    // same cause, one problem.
     let mut facts = good();
     if let Ok(Some(f)) = &mut facts.function {
         f.environment
             .insert("DEPLOYMENT_GROUP_PATTERN".into(), "shop/*".into());
     }
+    let mut decisions = allowed(&function_simulations_here());
+    for d in &mut decisions {
+        if d.resource.contains(":deploymentgroup:") {
+            d.decision = "implicitDeny".into();
+        }
+    }
+    facts.function_role = RoleCheck::Simulated(Ok(decisions));
     assert!(one_problem(&facts).contains("DEPLOYMENT_GROUP_PATTERN shop/* leaves out web/dg"));
 
     let mut facts = good();
@@ -433,7 +441,12 @@ fn unread_target_groups_leave_the_attachment_comparison_unknown_not_ok() {
         .any(|c| c.status == Status::Ok && c.finding.contains("blue exists")));
     assert!(checks.iter().any(|c| c.status == Status::Unknown
         && c.finding
-            .contains("could not compare the Auto Scaling groups' attachments")));
+            .contains("blue exists; whether it has every target group")));
+    // And IAM was not asked about every load balancer: said so.
+    facts.unasked = Some("the target groups could not be read".into());
+    assert!(checklist(&facts).iter().any(|c| c.status == Status::Unknown
+        && c.finding
+            .contains("the function's role was not asked about RegisterTargets")));
 }
 
 #[test]
@@ -574,4 +587,66 @@ fn an_appspec_that_cannot_be_read_is_unknown_not_a_problem() {
     let checks = checklist(&facts);
     assert_eq!(exit_code(&checks), 1);
     assert!(problems(&facts).is_empty());
+}
+
+#[test]
+fn denials_of_one_cause_are_one_problem() {
+    // Two actions with no resource type scoped to an ARN: one fix, one problem.
+    let mut facts = good();
+    let mut decisions = allowed(&function_simulations_here());
+    for d in &mut decisions {
+        if d.action.ends_with("DeploymentTargets") {
+            d.decision = "implicitDeny".into();
+        }
+    }
+    facts.function_role = RoleCheck::Simulated(Ok(decisions.clone()));
+    let finding = one_problem(&facts);
+    assert!(
+        finding.contains(
+            "codedeploy:BatchGetDeploymentTargets, codedeploy:ListDeploymentTargets on *"
+        ),
+        "{finding}"
+    );
+    // A role with none of the function's permissions: one problem, not fourteen.
+    for d in &mut decisions {
+        d.decision = "implicitDeny".into();
+    }
+    facts.function_role = RoleCheck::Simulated(Ok(decisions));
+    assert!(one_problem(&facts).contains("may make none of the 14 calls"));
+}
+
+#[test]
+fn an_unknown_hook_mode_is_a_problem_and_the_read_timeout_is_checked_without_a_function() {
+    let mut script = shipped("lambda", DEFAULT_FUNCTION_NAME, 90);
+    script.as_mut().unwrap().mode = Some("lamda".into());
+    assert!(one_problem(&with_hook(Some(120), script)).contains("HOOK_MODE=lamda"));
+    let mut facts = with_hook(Some(80), shipped("lambda", DEFAULT_FUNCTION_NAME, 90));
+    facts.function = Err(AwsError {
+        action: "lambda:GetFunctionConfiguration",
+        code: "Throttling".into(),
+        message: "slow down".into(),
+    });
+    facts.function_role = RoleCheck::NotChecked(Some("the function could not be read".into()));
+    facts.instance_role = InstanceRole::NotChecked(None);
+    assert!(
+        one_problem(&facts).contains("HOOK_READ_TIMEOUT 90 s is not below the hook's timeout 80 s")
+    );
+}
+
+#[test]
+fn a_group_without_its_load_balancers_gets_the_exact_attach_command() {
+    let mut facts = good();
+    if let Some(Ok(groups)) = &mut facts.original_groups {
+        groups[0].state.target_group_arns.clear();
+        groups[0].state.load_balancer_names.clear();
+    }
+    let found = problems(&facts);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let fix = found[0].fix.as_deref().unwrap();
+    assert!(
+        fix.ends_with(&format!(
+            "--traffic-sources Identifier={TG},Type=elbv2 Identifier=classic,Type=elb"
+        )),
+        "{fix}"
+    );
 }

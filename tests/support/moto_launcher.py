@@ -34,7 +34,9 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
   development server closes each one after its response; see `KeepAliveRequestHandler`).
 - IAM SimulatePrincipalPolicy for the roles moto holds (moto has the evaluator, not the call):
   each action on each resource against the role's inline and attached policies, with moto's own
-  matching (`*` wildcards; of the conditions, only StringEquals is evaluated, the rest pass).
+  matching (`*` wildcards; of the conditions, only StringEquals on a key the request gives is
+  evaluated, the rest pass; an Allow whose condition fails does not allow, a Deny that matches
+  denies explicitly).
   AWS's simulator also applies permissions boundaries and service control policies; this one
   does not.
 - Lambda's JSON answers labelled application/json, as Lambda labels them (moto: text/html).
@@ -516,7 +518,7 @@ ELBBackend.deregister_instances = deregister_instances
 
 
 def simulate_principal_policy(self):
-    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
     from moto.iam.models import iam_backends
 
     backend = iam_backends[ACCOUNT]["global"]
@@ -530,14 +532,24 @@ def simulate_principal_policy(self):
     }
     documents = list(role.policies.values()) + list(role.managed_policies.values())
 
+    def statements(document):
+        policy = IAMPolicy(document)._policy_json["Statement"]
+        return policy if isinstance(policy, list) else [policy]
+
     def decide(action, resource):
-        answers = [
-            IAMPolicy(document).is_action_permitted(action, resource, incoming_condition_values=context)
-            for document in documents
-        ]
-        if PermissionResult.DENIED in answers:
-            return "explicitDeny"
-        return "allowed" if PermissionResult.PERMITTED in answers else "implicitDeny"
+        # Statement by statement: moto answers DENIED for an Allow whose condition fails, where
+        # IAM would only not allow (an implicit deny); only a Deny statement denies explicitly.
+        allowed = False
+        for document in documents:
+            for statement in statements(document):
+                answer = IAMPolicyStatement(statement).is_action_permitted(
+                    action, resource, incoming_condition_values=context
+                )
+                if statement.get("Effect") == "Deny" and answer == PermissionResult.DENIED:
+                    return "explicitDeny"
+                if statement.get("Effect") == "Allow" and answer == PermissionResult.PERMITTED:
+                    allowed = True
+        return "allowed" if allowed else "implicitDeny"
 
     order = ["allowed", "implicitDeny", "explicitDeny"]
     results = []
