@@ -230,7 +230,11 @@ pub async fn run(command: Command) -> u8 {
             // timeout, so a check that cannot be made ends as `unknown`, not a wait.
             let clients = Clients::from_env(true).await;
             let checks = doctor::doctor(&clients, &request).await;
-            let code = doctor::checks::exit_code(&checks);
+            let code = match doctor::verdict(&checks) {
+                doctor::Verdict::Ready => exit::OK,
+                doctor::Verdict::NotReady => exit::MISSING,
+                doctor::Verdict::Unchecked => exit::FAILED,
+            };
             match output {
                 DoctorOutput::Text => print!(
                     "{}",
@@ -239,7 +243,8 @@ pub async fn run(command: Command) -> u8 {
                             "codedeploy-tg-hook doctor: deployment group {}/{}",
                             request.application, request.deployment_group
                         ),
-                        &checks
+                        &checks,
+                        code
                     )
                 ),
                 DoctorOutput::Json => println!(

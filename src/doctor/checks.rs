@@ -1,6 +1,6 @@
 //! `doctor`'s decisions: the facts read about one deployment group's setup in, a checklist out
-//! (no I/O). This file holds the facts, the line and the exit rule; each topic's checks are in a
-//! file of their own (`group`, `permissions`, `appspec`, `nets`), each unit-tested in `tests`.
+//! (no I/O). This file holds the facts, the line and the verdict; each topic's checks are in a
+//! file of their own (`group`, `permissions`, `hook`, `nets`), unit-tested in `tests`.
 
 use std::collections::BTreeMap;
 
@@ -152,28 +152,25 @@ pub enum AppspecRead {
     Read(Result<Appspec, String>),
 }
 
-/// The checklist: every line, in the order of the topics.
-pub fn checklist(facts: &Facts) -> Vec<Check> {
-    let mut checks = Vec::new();
-    super::group::deployment_group(facts, &mut checks);
-    super::group::function(facts, &mut checks);
-    super::permissions::permissions(facts, &mut checks);
-    super::appspec::appspec(facts, &mut checks);
-    super::nets::safety_nets(facts, &mut checks);
-    checks
+/// What the checklist says as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every check holds.
+    Ready,
+    /// A problem: certain, whatever else could not be checked (unlike `audit`, where a group it
+    /// could not check wins, since there a row it could not check may hide the worst).
+    NotReady,
+    /// Something could not be checked, and nothing found is wrong.
+    Unchecked,
 }
 
-/// 0 when every check holds, 3 when one does not (a problem is certain, whatever else could not
-/// be checked: unlike `audit`, where a group it could not check wins, since there a row it could
-/// not check may hide the worst), 1 when something could not be checked and nothing found is
-/// wrong.
-pub fn exit_code(checks: &[Check]) -> u8 {
+pub fn verdict(checks: &[Check]) -> Verdict {
     if checks.iter().any(|c| c.status == Status::Problem) {
-        crate::cli::exit::MISSING
+        Verdict::NotReady
     } else if checks.iter().any(|c| c.status == Status::Unknown) {
-        crate::cli::exit::FAILED
+        Verdict::Unchecked
     } else {
-        crate::cli::exit::OK
+        Verdict::Ready
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod appspec;
 pub mod checks;
 mod group;
+mod hook;
 mod nets;
 pub mod permissions;
 pub mod print;
@@ -19,8 +20,8 @@ use crate::aws::actions::INVOKE_FUNCTION;
 use crate::aws::autoscaling::{self, GroupSetup, LaunchSource};
 use crate::aws::lambda::FunctionConfiguration;
 use crate::aws::{codedeploy, elb, elbv2, iam, lambda, AwsError, Clients};
+pub use checks::{verdict, Check, Status, Topic, Verdict};
 use checks::{AppspecRead, Facts, InstanceRole, RoleCheck};
-pub use checks::{Check, Status, Topic};
 use permissions::Simulation;
 
 /// What to check: `doctor`'s command line.
@@ -38,7 +39,18 @@ pub struct Request {
 
 /// Reads everything and returns the checklist.
 pub async fn doctor(clients: &Clients, request: &Request) -> Vec<Check> {
-    checks::checklist(&read(clients, request).await)
+    checklist(&read(clients, request).await)
+}
+
+/// The checklist: every line, in the order of the topics.
+pub fn checklist(facts: &Facts) -> Vec<Check> {
+    let mut checks = Vec::new();
+    group::deployment_group(facts, &mut checks);
+    group::function(facts, &mut checks);
+    permissions::permissions(facts, &mut checks);
+    hook::appspec(facts, &mut checks);
+    nets::safety_nets(facts, &mut checks);
+    checks
 }
 
 async fn read(clients: &Clients, request: &Request) -> Facts {

@@ -1,7 +1,7 @@
 //! The checklist as a person reads it (a line per check, grouped by topic, wrapped to fit a
 //! terminal) or as JSON.
 
-use super::checks::{Check, Status, Topic};
+use super::checks::{Check, Status, Topic, Verdict};
 
 /// Columns the text fits in.
 const WIDTH: usize = 100;
@@ -9,7 +9,7 @@ const WIDTH: usize = 100;
 const STATUS_WIDTH: usize = 9;
 
 /// The checklist as text: a heading per topic, then `status  finding`, a problem's fix below it.
-pub fn text(title: &str, checks: &[Check]) -> String {
+pub fn text(title: &str, checks: &[Check], exit: u8) -> String {
     let mut out = format!("{title}\n");
     let mut topic: Option<Topic> = None;
     for check in checks {
@@ -38,13 +38,13 @@ pub fn text(title: &str, checks: &[Check]) -> String {
         }
     }
     let count = |status: Status| checks.iter().filter(|c| c.status == status).count();
-    let verdict = match super::checks::exit_code(checks) {
-        0 => "ready (exit 0)",
-        3 => "not ready: fix the problems (exit 3)",
-        _ => "could not check everything (exit 1)",
+    let verdict = match super::checks::verdict(checks) {
+        Verdict::Ready => "ready",
+        Verdict::NotReady => "not ready: fix the problems",
+        Verdict::Unchecked => "could not check everything",
     };
     out.push_str(&format!(
-        "\n{} ok, {} problem(s), {} unknown, {} info: {verdict}\n",
+        "\n{} ok, {} problem(s), {} unknown, {} info: {verdict} (exit {exit})\n",
         count(Status::Ok),
         count(Status::Problem),
         count(Status::Unknown),
@@ -108,7 +108,7 @@ mod tests {
                 fix: Some("grant it in a statement on \"*\"".into()),
             },
         ];
-        let text = text("doctor", &checks);
+        let text = text("doctor", &checks, 3);
         assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
         assert!(
             text.contains("\ndeployment group\n  ok       web/dg exists\n"),

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::appspec::{Appspec, HookScript, Script};
+use super::checklist;
 use super::checks::*;
 use super::permissions::{function_simulations, Simulation};
 use crate::aws::actions::{FUNCTION_ACTIONS, INVOKE_FUNCTION};
@@ -138,7 +139,7 @@ fn a_good_setup_holds_and_exits_0() {
         checks.iter().all(|c| c.status <= Status::Info),
         "{checks:#?}"
     );
-    assert_eq!(exit_code(&checks), 0);
+    assert_eq!(verdict(&checks), Verdict::Ready);
 }
 
 #[test]
@@ -353,9 +354,9 @@ fn a_problem_wins_over_what_could_not_be_checked_and_unknown_alone_exits_1() {
         template: "lt".into(),
         version: "$Default".into(),
     };
-    assert_eq!(exit_code(&checklist(&facts)), 1);
+    assert_eq!(verdict(&checklist(&facts)), Verdict::Unchecked);
     facts.load_balancers = vec![("classic".into(), Ok(false))];
-    assert_eq!(exit_code(&checklist(&facts)), 3);
+    assert_eq!(verdict(&checklist(&facts)), Verdict::NotReady);
     let denied = AwsError {
         action: "iam:SimulatePrincipalPolicy",
         code: "AccessDenied".into(),
@@ -364,7 +365,7 @@ fn a_problem_wins_over_what_could_not_be_checked_and_unknown_alone_exits_1() {
     let mut facts = good();
     facts.function_role = RoleCheck::Simulated(Err(denied));
     let checks = checklist(&facts);
-    assert_eq!(exit_code(&checks), 1);
+    assert_eq!(verdict(&checks), Verdict::Unchecked);
     assert!(checks.iter().any(|c| c.status == Status::Unknown
         && c.finding
             .contains("may not call iam:SimulatePrincipalPolicy")));
@@ -385,7 +386,7 @@ fn safety_nets_are_reported_never_problems() {
         source_arn: Some("arn:aws:events:us-east-1:1:rule/r".into()),
     }]));
     let checks = checklist(&facts);
-    assert_eq!(exit_code(&checks), 0);
+    assert_eq!(verdict(&checks), Verdict::Ready);
     let nets: Vec<&Check> = checks
         .iter()
         .filter(|c| c.topic == Topic::SafetyNets)
@@ -435,7 +436,7 @@ fn unread_target_groups_leave_the_attachment_comparison_unknown_not_ok() {
         message: "Rate exceeded".into(),
     }));
     let checks = checklist(&facts);
-    assert_eq!(exit_code(&checks), 1);
+    assert_eq!(verdict(&checks), Verdict::Unchecked);
     assert!(!checks
         .iter()
         .any(|c| c.status == Status::Ok && c.finding.contains("blue exists")));
@@ -502,7 +503,7 @@ fn a_denial_for_want_of_a_condition_key_is_unknown_and_boundaries_and_scps_get_t
     decisions[0].missing_context = vec!["aws:ResourceTag/team".into()];
     facts.function_role = RoleCheck::Simulated(Ok(decisions.clone()));
     let checks = checklist(&facts);
-    assert_eq!(exit_code(&checks), 1, "{checks:#?}");
+    assert_eq!(verdict(&checks), Verdict::Unchecked, "{checks:#?}");
     assert!(checks.iter().any(|c| c.status == Status::Unknown
         && c.finding
             .contains("for want of condition key(s) aws:ResourceTag/team")));
@@ -562,7 +563,7 @@ fn a_role_that_does_not_exist_is_a_problem_and_no_answer_is_never_ok() {
     assert!(one_problem(&facts).contains("role/hook does not exist"));
     facts.function_role = RoleCheck::Simulated(Ok(Vec::new()));
     let checks = checklist(&facts);
-    assert_eq!(exit_code(&checks), 1);
+    assert_eq!(verdict(&checks), Verdict::Unchecked);
 }
 
 #[test]
@@ -585,7 +586,7 @@ fn an_appspec_that_cannot_be_read_is_unknown_not_a_problem() {
         AppspecRead::Unreadable("No such file or directory".into()),
     ));
     let checks = checklist(&facts);
-    assert_eq!(exit_code(&checks), 1);
+    assert_eq!(verdict(&checks), Verdict::Unchecked);
     assert!(problems(&facts).is_empty());
 }
 
