@@ -94,3 +94,7 @@ pub const DOCTOR_SHARED_ACTIONS: &[&str] = &[
 /// What the appspec script's `lambda` mode needs of the instance role: `doctor` asks IAM about
 /// it on the function (resource type `function`).
 pub const INVOKE_FUNCTION: &str = "lambda:InvokeFunction";
+
+/// The one call only a lifecycle hook makes: `attach` (the appspec script's `binary` mode) has
+/// no hook execution to report on.
+pub const HOOK_REPORT_ACTION: &str = "codedeploy:PutLifecycleEventHookExecutionStatus";

@@ -172,10 +172,7 @@ pub async fn attach_traffic_sources(
     let identifiers = sources
         .iter()
         .map(|source| {
-            let (identifier, kind) = match source {
-                TrafficSource::TargetGroup(arn) => (arn, "elbv2"),
-                TrafficSource::LoadBalancer(name) => (name, "elb"),
-            };
+            let (identifier, kind) = source.identifier_and_type();
             TrafficSourceIdentifier::builder()
                 .identifier(identifier)
                 .r#type(kind)

@@ -184,14 +184,13 @@ pub async fn replacement_instances(
     Ok(targets)
 }
 
-/// The deployment group as it is now: the Auto Scaling groups it names (its fleet; after a
-/// successful `COPY_AUTO_SCALING_GROUP` deployment, that deployment's replacement group) and
-/// its newest deployment.
-pub async fn deployment_group_state(
+/// `GetDeploymentGroup`'s `deploymentGroupInfo` (an answer without it is an error, never an
+/// empty deployment group); AWS's error code kept, for an unknown one.
+async fn get_deployment_group(
     client: &Client,
     application_name: &str,
     deployment_group_name: &str,
-) -> Result<DeploymentGroupState, AwsError> {
+) -> Result<aws_sdk_codedeploy::types::DeploymentGroupInfo, AwsError> {
     const ACTION: &str = "codedeploy:GetDeploymentGroup";
     let output = client
         .get_deployment_group()
@@ -200,13 +199,24 @@ pub async fn deployment_group_state(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk(ACTION, e))?;
-    let info = output.deployment_group_info().ok_or_else(|| AwsError {
+    output.deployment_group_info.ok_or_else(|| AwsError {
         action: ACTION,
         code: "EmptyResponse".into(),
         message: format!(
             "no deploymentGroupInfo returned for {application_name}/{deployment_group_name}"
         ),
-    })?;
+    })
+}
+
+/// The deployment group as it is now: the Auto Scaling groups it names (its fleet; after a
+/// successful `COPY_AUTO_SCALING_GROUP` deployment, that deployment's replacement group) and
+/// its newest deployment.
+pub async fn deployment_group_state(
+    client: &Client,
+    application_name: &str,
+    deployment_group_name: &str,
+) -> Result<DeploymentGroupState, AwsError> {
+    let info = get_deployment_group(client, application_name, deployment_group_name).await?;
     Ok(DeploymentGroupState {
         fleet: info
             .auto_scaling_groups()
@@ -317,32 +327,16 @@ pub async fn deployment_group_setup(
     deployment_group_name: &str,
 ) -> Result<Option<DeploymentGroupSetup>, AwsError> {
     use aws_sdk_codedeploy::types::TriggerEventType;
-    const ACTION: &str = "codedeploy:GetDeploymentGroup";
-    let output = match client
-        .get_deployment_group()
-        .application_name(application_name)
-        .deployment_group_name(deployment_group_name)
-        .send()
-        .await
-    {
-        Ok(output) => output,
+    let info = match get_deployment_group(client, application_name, deployment_group_name).await {
+        Ok(info) => info,
         Err(e)
-            if matches!(
-                e.code(),
-                Some("DeploymentGroupDoesNotExistException" | "ApplicationDoesNotExistException")
-            ) =>
+            if e.code == "DeploymentGroupDoesNotExistException"
+                || e.code == "ApplicationDoesNotExistException" =>
         {
             return Ok(None)
         }
-        Err(e) => return Err(AwsError::from_sdk(ACTION, e)),
+        Err(e) => return Err(e),
     };
-    let info = output.deployment_group_info().ok_or_else(|| AwsError {
-        action: ACTION,
-        code: "EmptyResponse".into(),
-        message: format!(
-            "no deploymentGroupInfo returned for {application_name}/{deployment_group_name}"
-        ),
-    })?;
     let style = style_of(
         info.deployment_style(),
         info.blue_green_deployment_configuration(),

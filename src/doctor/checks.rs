@@ -87,8 +87,6 @@ pub struct Facts {
     pub audit_function: Option<Result<Option<AuditFunction>, AwsError>>,
     /// IAM's decisions for the function's role on every call the function makes here.
     pub function_role: RoleCheck,
-    /// Why IAM was not asked about every load balancer (some could not be read), if so.
-    pub unasked: Option<String>,
     pub instance_role: InstanceRole,
     /// `--appspec`: its path and what it says.
     pub appspec: Option<(String, AppspecRead)>,

@@ -5,7 +5,7 @@ use super::checks::{
     bare_function_name, line, problem, unread, Check, Facts, Status, Topic, DEFAULT_FUNCTION_NAME,
 };
 use crate::aws::codedeploy::DeploymentGroupSetup;
-use crate::plan::deployment_group_in_scope;
+use crate::plan::{deployment_group_in_scope, TrafficSource};
 
 pub(super) fn deployment_group(facts: &Facts, checks: &mut Vec<Check>) {
     let topic = Topic::DeploymentGroup;
@@ -167,20 +167,15 @@ fn original_groups(facts: &Facts, setup: &DeploymentGroupSetup, checks: &mut Vec
             continue;
         };
         let state = &group.state;
-        let has = |source: &String| {
-            state.target_group_arns.contains(source)
-                || state.load_balancer_names.contains(source)
-                || state.traffic_sources.contains(source)
-        };
         let missing_target_groups: Vec<&String> = target_group_arns
             .iter()
             .copied()
-            .filter(|arn| !has(arn))
+            .filter(|arn| !state.has(arn))
             .collect();
         let missing_load_balancers: Vec<&String> = load_balancers
             .iter()
             .copied()
-            .filter(|lb| !has(lb))
+            .filter(|lb| !state.has(lb))
             .collect();
         if !missing_target_groups.is_empty() || !missing_load_balancers.is_empty() {
             let shown: Vec<String> = missing_target_groups
@@ -188,16 +183,18 @@ fn original_groups(facts: &Facts, setup: &DeploymentGroupSetup, checks: &mut Vec
                 .chain(&missing_load_balancers)
                 .map(|source| short_source(source))
                 .collect();
-            // AttachTrafficSources takes each source's type: elbv2 for a target group's ARN,
-            // elb for a classic load balancer's name.
             let sources: Vec<String> = missing_target_groups
                 .iter()
-                .map(|arn| format!("Identifier={arn},Type=elbv2"))
+                .map(|arn| TrafficSource::TargetGroup((*arn).clone()))
                 .chain(
                     missing_load_balancers
                         .iter()
-                        .map(|lb| format!("Identifier={lb},Type=elb")),
+                        .map(|lb| TrafficSource::LoadBalancer((*lb).clone())),
                 )
+                .map(|source| {
+                    let (identifier, kind) = source.identifier_and_type();
+                    format!("Identifier={identifier},Type={kind}")
+                })
                 .collect();
             checks.push(problem(
                 topic,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use futures_util::future::join_all;
 
-use crate::aws::actions::INVOKE_FUNCTION;
+use crate::aws::actions::{HOOK_REPORT_ACTION, INVOKE_FUNCTION};
 use crate::aws::autoscaling::{self, GroupSetup, LaunchSource};
 use crate::aws::lambda::FunctionConfiguration;
 use crate::aws::{codedeploy, elb, elbv2, iam, lambda, AwsError, Clients};
@@ -151,15 +151,6 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         .filter(|(_, exists)| matches!(exists, Ok(true)))
         .map(|(name, _)| name.clone())
         .collect();
-    let unasked = if setup.is_err() {
-        Some("the deployment group could not be read".to_owned())
-    } else if matches!(target_groups, Some(Err(_))) {
-        Some("the target groups could not be read".to_owned())
-    } else if load_balancers.iter().any(|(_, e)| e.is_err()) {
-        Some("a classic load balancer could not be read".to_owned())
-    } else {
-        None
-    };
     let function_config = function.as_ref().ok().and_then(Option::as_ref);
     let groups = match &original_groups {
         Some(Ok(groups)) => groups.as_slice(),
@@ -215,7 +206,6 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         invokers,
         audit_function,
         function_role,
-        unasked,
         instance_role,
         appspec,
     }
@@ -267,7 +257,7 @@ async fn instance_role(
                     .actions
                     .iter()
                     .copied()
-                    .filter(|a| *a != "codedeploy:PutLifecycleEventHookExecutionStatus")
+                    .filter(|a| *a != HOOK_REPORT_ACTION)
                     .collect(),
                 ..s.clone()
             })

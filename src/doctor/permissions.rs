@@ -6,7 +6,7 @@ use super::checks::{line, problem, unread, Check, Facts, InstanceRole, RoleCheck
 use crate::aws::actions::{ResourceType, FUNCTION_ACTIONS};
 use crate::aws::iam::Decision;
 use crate::aws::AwsError;
-use crate::plan::deployment_group_in_scope;
+use crate::plan::{deployment_group_in_scope, replacement_group_name};
 
 /// A replacement group's name as CodeDeploy would give it, for asking IAM about the attach.
 pub const SAMPLE_DEPLOYMENT_ID: &str = "d-EXAMPLE01";
@@ -74,7 +74,8 @@ pub fn function_simulations(
         .collect();
     simulations.push(Simulation {
         resource: format!(
-            "arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:{SAMPLE_GROUP_ID}:autoScalingGroupName/CodeDeploy_{deployment_group}_{SAMPLE_DEPLOYMENT_ID}"
+            "arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:{SAMPLE_GROUP_ID}:autoScalingGroupName/{}",
+            replacement_group_name(deployment_group, SAMPLE_DEPLOYMENT_ID)
         ),
         actions: of(ResourceType::AutoScalingGroup),
         context: if identifiers.is_empty() {
@@ -183,16 +184,19 @@ pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
         )),
         InstanceRole::Unread(e) => checks.push(unread(topic, "the instance role", e)),
         InstanceRole::Simulated { profile, given, roles } => {
-            let (what, fix) = if facts.binary {
-                (
-                    "make every call `attach` makes (HOOK_MODE=binary runs it on the instance)",
-                    RoleFix::Function { pattern_excludes_the_group: false },
-                )
-            } else {
-                ("call lambda:InvokeFunction on the function (the appspec script's invoke)", RoleFix::Invoke)
-            };
             let source = if *given { ", as given by --instance-profile" } else { "" };
             for (role, decisions) in roles {
+                let (what, fix) = if facts.binary {
+                    (
+                        "make every call `attach` makes (HOOK_MODE=binary runs it on the instance)",
+                        RoleFix::Function { pattern_excludes_the_group: false },
+                    )
+                } else {
+                    (
+                        "call lambda:InvokeFunction on the function (the appspec script's invoke)",
+                        RoleFix::Invoke { role_name: role.rsplit('/').next().unwrap_or(role) },
+                    )
+                };
                 role_checks(
                     &format!("the instance role {role} (instance profile {profile}{source})"),
                     what,
@@ -211,7 +215,16 @@ pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
 /// `unknown` when some of the deployment group's load balancers could not be read, so the
 /// calls on them (and the attach's condition) were not asked about.
 fn unasked_line(facts: &Facts, who: &str, checks: &mut Vec<Check>) {
-    if let Some(why) = &facts.unasked {
+    let unasked = if facts.setup.is_err() {
+        Some("the deployment group could not be read")
+    } else if matches!(facts.target_groups, Some(Err(_))) {
+        Some("the target groups could not be read")
+    } else if facts.load_balancers.iter().any(|(_, e)| e.is_err()) {
+        Some("a classic load balancer could not be read")
+    } else {
+        None
+    };
+    if let Some(why) = unasked {
         checks.push(line(
             Topic::Permissions,
             Status::Unknown,
@@ -221,11 +234,11 @@ fn unasked_line(facts: &Facts, who: &str, checks: &mut Vec<Check>) {
 }
 
 #[derive(Clone, Copy)]
-enum RoleFix {
+enum RoleFix<'a> {
     /// The function's own calls (its role, or the instance role in binary mode).
     Function { pattern_excludes_the_group: bool },
-    /// The appspec script's invoke.
-    Invoke,
+    /// The appspec script's invoke, by the role of this name.
+    Invoke { role_name: &'a str },
 }
 
 /// The most restrictive of IAM's decisions.
@@ -243,7 +256,7 @@ fn role_checks(
     who: &str,
     what: &str,
     decisions: &Result<Vec<Decision>, AwsError>,
-    fix: RoleFix,
+    fix: RoleFix<'_>,
     checks: &mut Vec<Check>,
 ) {
     let topic = Topic::Permissions;
@@ -303,11 +316,6 @@ fn role_checks(
         }
         return;
     }
-    let role_name = who
-        .split_whitespace()
-        .find(|w| w.starts_with("arn:"))
-        .and_then(|arn| arn.rsplit('/').next())
-        .unwrap_or("ROLE");
     // One cause, one problem: denials IAM could not decide for want of a condition key are
     // unknown; those a Deny, a boundary or an SCP causes are each their own; the rest share the
     // fix of their resource type (or, all of them denied, of a role without the policy).
@@ -357,7 +365,7 @@ fn role_checks(
     if plain.is_empty() {
         return;
     }
-    if let RoleFix::Invoke = fix {
+    if let RoleFix::Invoke { role_name } = fix {
         for (action, resources) in plain {
             checks.push(problem(
                 topic,

@@ -41,7 +41,9 @@ impl GroupInstance {
 }
 
 impl GroupState {
-    fn has(&self, source: &str) -> bool {
+    /// Whether the group has the source (a target group's ARN, a classic load balancer's name)
+    /// in any of its three lists.
+    pub fn has(&self, source: &str) -> bool {
         self.target_group_arns.iter().any(|s| s == source)
             || self.load_balancer_names.iter().any(|s| s == source)
             || self.traffic_sources.iter().any(|s| s == source)
@@ -150,6 +152,17 @@ pub fn plan(
 pub enum TrafficSource {
     TargetGroup(String),
     LoadBalancer(String),
+}
+
+impl TrafficSource {
+    /// Its identifier and its type, as `AttachTrafficSources` takes them: `elbv2` for a target
+    /// group's ARN, `elb` for a classic load balancer's name.
+    pub fn identifier_and_type(&self) -> (&str, &'static str) {
+        match self {
+            TrafficSource::TargetGroup(arn) => (arn, "elbv2"),
+            TrafficSource::LoadBalancer(name) => (name, "elb"),
+        }
+    }
 }
 
 impl fmt::Display for TrafficSource {
