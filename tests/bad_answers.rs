@@ -160,3 +160,30 @@ async fn every_bad_answer_of_every_call_on_the_hooks_path_ends_in_time_naming_th
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A deployment answered without its status (or its deployment group) is not AWS's answer: never
+/// read as "a deployment of no status", which would skip, report `Succeeded` and attach nothing.
+#[tokio::test]
+async fn a_deployment_answered_without_its_status_fails_naming_the_call_not_a_silent_success() {
+    let world = moto().world(json!({"name": "ba-nostatus"}));
+    let partial = json!({"deploymentInfo": {
+        "deploymentId": world.deployment_id,
+        "applicationName": world.application_name,
+        "deploymentGroupName": world.deployment_group_name,
+    }});
+    moto().fault_with(
+        "GetDeployment",
+        "answer",
+        100,
+        &[&world.deployment_id],
+        json!({"body": partial}),
+    );
+    let outcome = hook(&world).await;
+    let reason = outcome.reason.clone().unwrap_or_default();
+    assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
+    assert!(
+        reason.contains("codedeploy:GetDeployment") && reason.contains("no deploymentInfo.status"),
+        "{reason}"
+    );
+    assert_eq!(moto().hook_reports(&world.deployment_id), ["Failed"]);
+}

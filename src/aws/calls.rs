@@ -70,11 +70,25 @@ fn iam_action(service: &str, operation: &str) -> String {
     format!("{prefix}:{operation}")
 }
 
-/// The top-level fields AWS always sends in a success answer of these JSON calls: one that is
-/// missing is a malformed answer, never "no deployment" or "no targets".
+/// The fields AWS always sends in a success answer of these JSON calls (`a.b`: field `b` of
+/// object `a`): one that is missing is a malformed answer, never "no deployment", "no targets" or
+/// a deployment of no status. Per the API references' response syntax: CodeDeploy's
+/// [DeploymentInfo](https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_DeploymentInfo.html)
+/// of an existing deployment has its id, application, deployment group and status; Lambda's
+/// [GetFunctionConfiguration](https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConfiguration.html)
+/// its `FunctionArn` and `Role`, [GetPolicy](https://docs.aws.amazon.com/lambda/latest/api/API_GetPolicy.html)
+/// its `Policy`.
 fn required_fields(operation: &str) -> &'static [&'static str] {
     match operation {
-        "GetDeployment" => &["deploymentInfo"],
+        "GetDeployment" => &[
+            "deploymentInfo",
+            "deploymentInfo.deploymentId",
+            "deploymentInfo.applicationName",
+            "deploymentInfo.deploymentGroupName",
+            "deploymentInfo.status",
+        ],
+        "GetFunctionConfiguration" => &["FunctionArn", "Role"],
+        "GetPolicy" => &["Policy"],
         "GetDeploymentGroup" => &["deploymentGroupInfo"],
         "ListDeploymentTargets" => &["targetIds"],
         "ListDeployments" => &["deployments"],
@@ -117,13 +131,20 @@ pub fn answer_problem(
             }
             Err(e) => return Some(format!("a body that is not JSON ({e})")),
         };
-        let Some(object) = value.as_object() else {
+        if !value.is_object() {
             return Some("JSON that is not an object".to_owned());
+        }
+        let present = |path: &str| {
+            let mut value = Some(&value);
+            for key in path.split('.') {
+                value = value.and_then(|v| v.get(key)).filter(|v| !v.is_null());
+            }
+            value.is_some()
         };
         let missing: Vec<&str> = required_fields(operation)
             .iter()
             .copied()
-            .filter(|field| !object.contains_key(*field))
+            .filter(|field| !present(field))
             .collect();
         return (!missing.is_empty()).then(|| format!("no {}", missing.join(", ")));
     }
@@ -579,6 +600,27 @@ mod tests {
         assert_eq!(
             json("ListDeployments", "{}").as_deref(),
             Some("no deployments")
+        );
+        // A deployment without its status is not AWS's answer: never "a deployment of no status".
+        assert_eq!(
+            json(
+                "GetDeployment",
+                r#"{"deploymentInfo": {"deploymentId": "d-1", "applicationName": "a", "deploymentGroupName": "g"}}"#
+            )
+            .as_deref(),
+            Some("no deploymentInfo.status")
+        );
+        assert_eq!(
+            json(
+                "GetDeployment",
+                r#"{"deploymentInfo": {"deploymentId": "d-1", "applicationName": "a", "deploymentGroupName": "g", "status": null}}"#
+            )
+            .as_deref(),
+            Some("no deploymentInfo.status")
+        );
+        assert_eq!(
+            json("GetFunctionConfiguration", r#"{"FunctionArn": "x"}"#).as_deref(),
+            Some("no Role")
         );
         assert_eq!(json("GetDeployment", "").as_deref(), Some("an empty body"));
         assert!(json("GetDeployment", r#"{"deploymentInfo": {"dep"#)

@@ -681,6 +681,8 @@ def injected(fault, action, protocol):
         return error_response(protocol, "403 Forbidden", code, message)
     if kind in BAD_ANSWERS:
         return BAD_ANSWERS[kind](action, protocol)
+    if kind == "answer":  # a well-formed answer with the given JSON body (fields left out)
+        return "200 OK", [("Content-Type", "application/x-amz-json-1.1")], json.dumps(fault["body"]).encode()
     if kind == "swallow":
         if protocol == "json":
             return "200 OK", [("Content-Type", "application/x-amz-json-1.1")], b"{}"
