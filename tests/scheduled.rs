@@ -280,6 +280,35 @@ fn a_denied_deployment_that_the_pattern_may_leave_out_is_skipped_not_an_error() 
 }
 
 #[test]
+fn a_denied_read_after_the_deployment_answered_is_an_error_even_where_the_pattern_may_leave_it_out()
+{
+    let moto = Moto::start();
+    // GetDeployment answered (the role may read this deployment group); its fleet read is denied:
+    // a fault to show, not the pattern's doing.
+    let world = moto.world(json!({"name": "sf", "status": "Succeeded"}));
+    moto.fault_with(
+        "GetDeploymentGroup",
+        "access-denied",
+        100,
+        &[&world.deployment_group_name],
+        json!({}),
+    );
+    let output = scheduled_in(&moto, "shop/*");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let r = row(&report, &world.replacement_group);
+    assert_eq!(r["status"], "error", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("codedeploy:GetDeploymentGroup"),
+        "{r}"
+    );
+}
+
+#[test]
 fn a_denied_deployment_inside_the_pattern_is_an_error_the_alarm_hears_of() {
     let moto = Moto::start();
     let world = denied_world(&moto, "si");

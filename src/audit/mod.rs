@@ -231,8 +231,12 @@ async fn check_group(
             row.target_groups = target_groups;
             row.load_balancers = load_balancers;
         }
+        // Only a denied GetDeployment: a denial of the reroute's or the fleet's reads (their own
+        // actions) is a fault to show, not a scope to take it as.
         Err(RunError::Deployment { source, .. })
-            if scope == Some(Scope::Unknown) && source.is_access_denied() =>
+            if scope == Some(Scope::Unknown)
+                && source.is_access_denied()
+                && source.action == "codedeploy:GetDeployment" =>
         {
             row.status = Status::Skipped;
             row.reason = Some(format!(
