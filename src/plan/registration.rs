@@ -82,15 +82,12 @@ pub struct RegistrationGaps {
 pub fn registrable(gaps: Vec<Registration>, observed: &[Attachment]) -> RegistrationGaps {
     let mut split = RegistrationGaps::default();
     for gap in gaps {
-        let identifier = match &gap.traffic_source {
-            TrafficSource::TargetGroup(arn) => arn,
-            TrafficSource::LoadBalancer(name) => name,
-        };
-        match observed.iter().find(|a| &a.source == identifier) {
+        let identifier = gap.traffic_source.identifier_and_type().0.to_owned();
+        match observed.iter().find(|a| a.source == identifier) {
             Some(a) if a.is_done() => split.to_register.push(gap),
             // Not listed yet (no read-after-write consistency is documented) counts as Adding.
-            None => split.pending.push(identifier.clone()),
-            Some(a) if a.state == "Adding" => split.pending.push(identifier.clone()),
+            None => split.pending.push(identifier),
+            Some(a) if a.state == "Adding" => split.pending.push(identifier),
             Some(_) => {}
         }
     }

@@ -78,7 +78,7 @@ pub(super) fn outcome_of(
             }
             if !registration_pending.is_empty() {
                 reasons.push(format!(
-                    "registration not checked with {}: Auto Scaling is still Adding them to the group (it registers the group's instances itself)",
+                    "registration not checked with {}: Auto Scaling is still Adding them to the group, or does not list them yet (it registers the group's instances itself)",
                     registration_pending.join(", ")
                 ));
             }
