@@ -41,12 +41,6 @@ async fn sources(group: &str) -> (Vec<String>, Vec<String>) {
     moto().group_sources(&clients, group).await
 }
 
-async fn assert_fully_attached(world: &World) {
-    let (tgs, lbs) = sources(&world.replacement_group).await;
-    assert_eq!(tgs, world.all_target_groups_sorted());
-    assert_eq!(lbs, world.load_balancers);
-}
-
 /// The AttachTrafficSources requests that named the world's replacement group, in order.
 fn attach_calls(world: &World) -> Vec<Value> {
     moto().calls_naming("AttachTrafficSources", &world.replacement_group)
@@ -74,7 +68,7 @@ async fn lifecycle_hook_attaches_every_target_group_and_classic_load_balancer_an
     assert_eq!(attached, world.all_target_groups_sorted());
     assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
     assert_eq!(outcome.hook_status, Some("Succeeded"));
-    assert_fully_attached(&world).await;
+    moto().assert_fully_attached(&world).await;
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
     // Never touches a group that is not the deployment's replacement: no attach call names the
     // original or the unrelated group (comparing their lists could not tell, since attaching
@@ -130,7 +124,7 @@ async fn partial_attachment_adds_only_what_is_missing_and_detaches_nothing() {
         world.load_balancers[1..].to_vec()
     );
     assert_eq!(outcome.hook_status, None);
-    assert_fully_attached(&world).await;
+    moto().assert_fully_attached(&world).await;
 }
 
 #[tokio::test]
@@ -149,7 +143,7 @@ async fn more_than_ten_sources_go_on_in_calls_of_ten_one_after_the_other() {
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
     assert_eq!(outcome.attached.target_group_arns.len(), 8);
     assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
-    assert_fully_attached(&world).await;
+    moto().assert_fully_attached(&world).await;
     let attaches = attach_calls(&world);
     // What each call carried: its members' types, in order.
     let types: Vec<Vec<String>> = attaches
@@ -202,7 +196,7 @@ async fn second_run_finds_everything_attached_and_changes_nothing() {
         again.attached.target_group_arns.is_empty()
             && again.attached.load_balancer_names.is_empty()
     );
-    assert_fully_attached(&world).await;
+    moto().assert_fully_attached(&world).await;
 }
 
 #[tokio::test]
@@ -299,7 +293,7 @@ async fn unknown_classic_load_balancer_fails_naming_it() {
     }
     assert_eq!(outcome.attached.target_group_arns, world.target_group_arns);
     assert_eq!(outcome.attached.load_balancer_names, world.load_balancers);
-    assert_fully_attached(&world).await;
+    moto().assert_fully_attached(&world).await;
     // The refused call, then one call per source: 2 target groups and 2 classic load balancers.
     assert_eq!(attach_calls(&world).len(), 5);
     assert_eq!(sources(&world.unrelated_group).await, (vec![], vec![]));
@@ -339,7 +333,7 @@ async fn replacement_named_in_target_instances_is_the_one_repaired() {
         outcome.auto_scaling_groups,
         vec!["hk-named-green".to_owned()]
     );
-    assert_fully_attached(&world).await;
+    moto().assert_fully_attached(&world).await;
 }
 
 #[tokio::test]
@@ -400,7 +394,7 @@ async fn sns_succeeded_trigger_repairs_the_group() {
     let world = moto().world(json!({"name": "hk-sns", "status": "Succeeded"}));
     let outcome = handle_one(event("sns", &world.deployment_id, "SUCCEEDED")).await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
-    assert_fully_attached(&world).await;
+    moto().assert_fully_attached(&world).await;
 }
 
 #[tokio::test]
@@ -408,7 +402,7 @@ async fn eventbridge_success_repairs_the_group() {
     let world = moto().world(json!({"name": "hk-eb", "status": "Succeeded"}));
     let outcome = handle_one(event("eventbridge", &world.deployment_id, "SUCCESS")).await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
-    assert_fully_attached(&world).await;
+    moto().assert_fully_attached(&world).await;
 }
 
 #[tokio::test]
@@ -451,7 +445,7 @@ async fn several_sns_records_are_each_handled_and_any_failure_fails() {
     assert_eq!(outcomes.len(), 2);
     assert_eq!(outcomes[0].outcome, OutcomeKind::Attached);
     assert_eq!(outcomes[1].outcome, OutcomeKind::Failed);
-    assert_fully_attached(&good).await;
+    moto().assert_fully_attached(&good).await;
 }
 
 #[tokio::test]
@@ -511,7 +505,7 @@ async fn traffic_sources_attached_through_the_traffic_source_api_count_as_attach
         attaches[0].contains(&id_of(&world.target_group_arns[1])),
         "{attaches:?}"
     );
-    assert_fully_attached(&world).await;
+    moto().assert_fully_attached(&world).await;
 }
 
 #[tokio::test]
@@ -669,7 +663,7 @@ async fn succeeded_deployment_still_named_by_its_deployment_group_is_repaired() 
             OutcomeKind::Attached,
             "{status}: {outcome:?}"
         );
-        assert_fully_attached(&world).await;
+        moto().assert_fully_attached(&world).await;
     }
 }
 

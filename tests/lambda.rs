@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{block_on, event, moto, path_with_venv, repo, World};
+use support::{block_on, event, moto, path_with_venv, repo};
 
 struct Watch {
     port: u16,
@@ -96,14 +96,6 @@ fn invoke(watch: &Watch, payload: &Value) -> (u16, Value) {
     (status, payload)
 }
 
-async fn assert_fully_attached(world: &World) {
-    let (tgs, lbs) = moto()
-        .group_sources(&moto().clients().await, &world.replacement_group)
-        .await;
-    assert_eq!(tgs, world.all_target_groups_sorted());
-    assert_eq!(lbs, world.load_balancers);
-}
-
 #[test]
 fn every_acting_shape_repairs_the_group_under_the_lambda_emulator() {
     let watch = lock();
@@ -117,7 +109,7 @@ fn every_acting_shape_repairs_the_group_under_the_lambda_emulator() {
         let (code, body) = invoke(&watch, &event(shape, &world.deployment_id, status));
         assert_eq!(code, 200, "{shape}: {body}");
         assert_eq!(body["outcome"], "attached", "{shape}: {body}");
-        block_on(assert_fully_attached(&world));
+        block_on(moto().assert_fully_attached(&world));
         if shape == "lifecycle-hook" {
             assert_eq!(body["hookStatus"], "Succeeded");
             assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
@@ -225,7 +217,7 @@ fn appspec_hook_script_in_lambda_mode_exits_0_on_success_and_1_on_failure() {
         stdout.starts_with("codedeploy-tg-hook OK: ") && stdout.contains("\"attached\""),
         "{stdout}"
     );
-    block_on(assert_fully_attached(&good));
+    block_on(moto().assert_fully_attached(&good));
 
     let bad = moto()
         .world(json!({ "name": "lw-scriptbad", "extraTargetGroupNames": ["lw-scriptbad-gone"] }));
@@ -282,7 +274,7 @@ fn appspec_hook_script_in_binary_mode_exits_0_on_success_and_1_on_failure() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(stdout.starts_with("codedeploy-tg-hook OK: "), "{stdout}");
-    block_on(assert_fully_attached(&good));
+    block_on(moto().assert_fully_attached(&good));
 
     let output = hook_script(
         "binary",
