@@ -447,3 +447,30 @@ fn an_unknown_deployment_group_is_a_problem_and_the_text_checklist_says_so() {
         "{text}"
     );
 }
+
+#[test]
+fn a_load_balancer_answer_without_the_name_is_unknown_not_a_deleted_load_balancer() {
+    let moto = moto();
+    let w = world(moto, "dr-empty", json!({}));
+    // A well-formed DescribeLoadBalancers answer that lists nothing, without LoadBalancerNotFound.
+    let empty = "<DescribeLoadBalancersResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2012-06-01/\">\
+        <DescribeLoadBalancersResult><LoadBalancerDescriptions/></DescribeLoadBalancersResult>\
+        <ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeLoadBalancersResponse>";
+    moto.fault_with(
+        "DescribeLoadBalancers",
+        "answer",
+        100,
+        &["dr-empty-clb0"],
+        json!({ "body": empty }),
+    );
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    assert_eq!(code, 1, "{checks:#?}");
+    assert!(of_status(&checks, "problem").is_empty(), "{checks:#?}");
+    assert!(
+        checks.iter().any(|c| c["status"] == "unknown"
+            && c["finding"].as_str().unwrap().contains(
+                "elasticloadbalancing:DescribeLoadBalancers failed: IncompleteAnswer: answered without dr-empty-clb0"
+            )),
+        "{checks:#?}"
+    );
+}

@@ -52,19 +52,34 @@ pub async fn register_instances(
 }
 
 /// Whether a classic load balancer of that name exists (`DescribeLoadBalancers`, which answers
-/// `LoadBalancerNotFound` for an unknown name).
+/// `LoadBalancerNotFound` for an unknown name:
+/// https://docs.aws.amazon.com/elasticloadbalancing/2012-06-01/APIReference/API_DescribeLoadBalancers.html).
+/// An answer that lists the name is yes; one that does not, without that error, is not AWS's
+/// whole answer (as for target groups in `elbv2`) and says nothing about it.
 pub async fn load_balancer_exists(client: &Client, name: &str) -> Result<bool, AwsError> {
     use aws_sdk_elasticloadbalancing::error::ProvideErrorMetadata;
+    const ACTION: &str = "elasticloadbalancing:DescribeLoadBalancers";
     match client
         .describe_load_balancers()
         .load_balancer_names(name)
         .send()
         .await
     {
-        Ok(output) => Ok(output
-            .load_balancer_descriptions()
-            .iter()
-            .any(|d| d.load_balancer_name() == Some(name))),
+        Ok(output)
+            if output
+                .load_balancer_descriptions()
+                .iter()
+                .any(|d| d.load_balancer_name() == Some(name)) =>
+        {
+            Ok(true)
+        }
+        Ok(_) => Err(AwsError {
+            action: ACTION,
+            code: "IncompleteAnswer".into(),
+            message: format!(
+                "answered without {name} (and without LoadBalancerNotFound, AWS's answer for a name it does not know)"
+            ),
+        }),
         Err(e)
             if matches!(
                 e.code(),
@@ -74,7 +89,7 @@ pub async fn load_balancer_exists(client: &Client, name: &str) -> Result<bool, A
             Ok(false)
         }
         Err(e) => Err(AwsError::from_sdk(
-            "elasticloadbalancing:DescribeLoadBalancers",
+            ACTION,
             e,
         )),
     }

@@ -650,3 +650,42 @@ fn a_group_without_its_load_balancers_gets_the_exact_attach_command() {
         "{fix}"
     );
 }
+
+#[test]
+fn every_topic_of_a_good_setup_has_its_ok_lines() {
+    let checks = checklist(&good());
+    for topic in [
+        Topic::DeploymentGroup,
+        Topic::Function,
+        Topic::Permissions,
+        Topic::Appspec,
+    ] {
+        assert!(
+            checks
+                .iter()
+                .any(|c| c.topic == topic && c.status == Status::Ok),
+            "{topic:?}: {checks:#?}"
+        );
+    }
+    // The function's role and the instance role each have their line.
+    assert_eq!(
+        checks
+            .iter()
+            .filter(|c| c.topic == Topic::Permissions && c.status == Status::Ok)
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn after_allow_traffic_scripts_past_codedeploys_3600_s_are_a_problem() {
+    let mut facts = good();
+    if let Some((_, AppspecRead::Read(Ok(appspec)))) = &mut facts.appspec {
+        let mut second = appspec.hooks[0].clone();
+        second.location = "scripts/other.sh".into();
+        second.timeout = None; // CodeDeploy's default: 3600 s
+        second.script = None;
+        appspec.hooks.push(second);
+    }
+    assert!(one_problem(&facts).contains("add up to 3720 s, above the 3600 s"));
+}

@@ -681,7 +681,9 @@ def injected(fault, action, protocol):
         return error_response(protocol, "403 Forbidden", code, message)
     if kind in BAD_ANSWERS:
         return BAD_ANSWERS[kind](action, protocol)
-    if kind == "answer":  # a well-formed answer with the given JSON body (fields left out)
+    if kind == "answer":  # a well-formed answer with the given body: JSON, or a query protocol's XML text
+        if isinstance(fault["body"], str):
+            return "200 OK", [("Content-Type", "text/xml")], fault["body"].encode()
         return "200 OK", [("Content-Type", "application/x-amz-json-1.1")], json.dumps(fault["body"]).encode()
     if kind == "swallow":
         if protocol == "json":
