@@ -275,6 +275,29 @@ async fn attach_that_did_not_take_fails_naming_what_is_absent() {
 }
 
 #[tokio::test]
+async fn a_source_the_read_back_lists_as_removing_fails_naming_the_call_and_the_state() {
+    let world = moto().world(json!({"name": "ft-removing", "classicLoadBalancers": 0}));
+    moto().fault_with(
+        "DescribeTrafficSources",
+        "state",
+        100,
+        &[&world.replacement_group],
+        json!({"state": "Removing"}),
+    );
+    let outcome = run_hook(moto(), &world, Duration::from_secs(60), Duration::ZERO).await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    let reason = outcome.reason.unwrap();
+    assert!(
+        reason.contains(&format!(
+            "after attaching, not on the group: autoscaling:DescribeTrafficSources lists {} (Removing)",
+            world.target_group_arns[0]
+        )),
+        "{reason}"
+    );
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+}
+
+#[tokio::test]
 async fn a_panic_in_the_work_is_caught_and_reported_failed() {
     let world = moto().world(json!({"name": "ft-panic"}));
     let clients = moto().clients().await;

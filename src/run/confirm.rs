@@ -88,9 +88,23 @@ pub(super) async fn confirm(
         };
         let confirmation = plan::confirm(group_plan, &observed);
         if !confirmation.absent.is_empty() {
+            // Each with the state the read-back gave it, so the failure says what it saw.
+            let sources = confirmation
+                .absent
+                .iter()
+                .map(|source| {
+                    let state = observed
+                        .iter()
+                        .find(|a| &a.source == source)
+                        .map(|a| a.state.as_str())
+                        .filter(|state| !state.is_empty())
+                        .unwrap_or("no state");
+                    format!("{source} ({state})")
+                })
+                .collect();
             return Err(RunError::NotAttached {
                 group: group.to_owned(),
-                sources: confirmation.absent,
+                sources,
             });
         }
         let now = Instant::now();

@@ -34,7 +34,9 @@ pub enum RunError {
         groups: Vec<String>,
         source: AwsError,
     },
-    #[error("{group}: after attaching, not on the group: {}", .sources.join(", "))]
+    /// Sources the read-back lists leaving the group (or in no state of being on it), each with
+    /// that state.
+    #[error("{group}: after attaching, not on the group: autoscaling:DescribeTrafficSources lists {} (not Adding, Added or InService)", .sources.join(", "))]
     NotAttached { group: String, sources: Vec<String> },
     #[error("{group}: after attaching, not on the group: autoscaling:DescribeTrafficSources still did not list {} {:.0} s after AttachTrafficSources accepted them (the confirm window; CONFIRM_WINDOW_SECONDS, --confirm-window)", .sources.join(", "), .waited.as_secs_f64())]
     NotListed {
