@@ -131,10 +131,11 @@ async fn invoke(
     };
     let decoded = event::scoped(decoded, &audit.deployment_group_pattern);
     let outcomes = run::handle_decoded(decoded, || clients.work(), deadline, settings).await;
+    // Each failure in words, its groups and reason whole: the appspec script prints it.
     let failures: Vec<String> = outcomes
         .iter()
         .filter(|o| o.is_function_error())
-        .filter_map(|o| o.reason.clone())
+        .map(|o| o.headline())
         .collect();
     if !failures.is_empty() {
         return Err(Diagnostic {

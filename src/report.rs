@@ -54,7 +54,18 @@ pub struct Outcome {
     /// AWS's error code when a call failed (`AccessDenied`, `Throttling`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// The outcome in one line a person reads (`summary()`), set when the run finishes: the
+    /// appspec script prints it last, where the CodeDeploy console shows it.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub summary: String,
 }
+
+/// The most bytes of a summary. The CodeDeploy agent keeps, for the console and the API's
+/// `logTail`, only the newest lines of a script's output that add up to under 2,048 characters
+/// (each with a prefix of its own), and nothing at all when the last line alone is longer (the
+/// Ruby agent's `ScriptLog`, the Rust agent's `bounded_fifo_vec.rs`; docs/design.md). The
+/// script's last line is `codedeploy-tg-hook FAILED: ` and this, at most 1,000 bytes in all.
+pub const SUMMARY_MOST: usize = 960;
 
 impl Outcome {
     pub fn new(source: Source, deployment_id: Option<String>, outcome: OutcomeKind) -> Self {
@@ -70,11 +81,51 @@ impl Outcome {
             hook_status: None,
             reason: None,
             error_code: None,
+            summary: String::new(),
         }
     }
 
     pub fn failed(&self) -> bool {
         self.outcome == OutcomeKind::Failed
+    }
+
+    /// What happened, in words, whole: the outcome, the replacement group(s), the reason.
+    pub fn headline(&self) -> String {
+        let groups = self.auto_scaling_groups.join(", ");
+        let on = |word: &str| match groups.as_str() {
+            "" => word.to_owned(),
+            groups => format!("{word} ({groups})"),
+        };
+        let what = match self.outcome {
+            OutcomeKind::Attached => {
+                let (tgs, lbs) = (
+                    self.attached.target_group_arns.len(),
+                    self.attached.load_balancer_names.len(),
+                );
+                let mut parts = Vec::new();
+                if tgs > 0 {
+                    parts.push(counted(tgs, "target group"));
+                }
+                if lbs > 0 {
+                    parts.push(counted(lbs, "classic load balancer"));
+                }
+                format!("attached {} to {groups}", parts.join(" and "))
+            }
+            OutcomeKind::AlreadyAttached => format!(
+                "already attached: {groups} has every target group and classic load balancer of its deployment group"
+            ),
+            OutcomeKind::Planned => on("planned (dry run, nothing changed)"),
+            kind => on(&wire_name(&kind)),
+        };
+        match &self.reason {
+            Some(reason) => format!("{what}: {reason}"),
+            None => what,
+        }
+    }
+
+    /// `headline`, on one line and cut to `SUMMARY_MOST` bytes (at a character, with `...`).
+    pub fn summary(&self) -> String {
+        one_line(&self.headline(), SUMMARY_MOST)
     }
 
     /// Whether Lambda should see a function error. A lifecycle hook whose `Failed` status
@@ -84,8 +135,14 @@ impl Outcome {
         self.failed() && !(self.source == Source::LifecycleHook && self.hook_status.is_some())
     }
 
+    /// Ends the run: its summary set, its one structured line and metrics document logged.
+    pub fn finish(&mut self) {
+        self.summary = self.summary();
+        self.log();
+    }
+
     /// The one structured line every run ends with, and its metrics document.
-    pub fn log(&self) {
+    fn log(&self) {
         crate::metrics::emit(|| {
             let figures = crate::metrics::RunFigures {
                 outcome: &wire_name(&self.outcome),
@@ -142,6 +199,31 @@ impl Outcome {
     }
 }
 
+fn counted(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// `text` with its line breaks and other control characters as spaces, cut to at most `most`
+/// bytes at a character boundary, `...` marking the cut.
+pub fn one_line(text: &str, most: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.len() <= most {
+        return flat;
+    }
+    let mut end = most.saturating_sub(3);
+    while !flat.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", flat[..end].trim_end())
+}
+
 /// The name a unit enum has in our JSON (`already-attached`, `lifecycle-hook`, ...), for log
 /// fields and tables, so each name is spelled once, in its serde attribute.
 pub fn wire_name<T: Serialize>(value: &T) -> String {
@@ -178,6 +260,50 @@ mod tests {
         assert!(v["attached"]["loadBalancerNames"].is_array());
         assert!(v["pending"].is_array());
         assert!(v.get("plan").is_none());
+    }
+
+    #[test]
+    fn the_summary_says_what_happened_in_words_and_fits_the_consoles_tail() {
+        let mut o = Outcome::new(Source::Direct, Some("d-1".into()), OutcomeKind::Attached);
+        o.auto_scaling_groups = vec!["CodeDeploy_dg_d-1".into()];
+        o.attached.target_group_arns = vec!["arn:a".into(), "arn:b".into()];
+        o.attached.load_balancer_names = vec!["clb".into()];
+        assert_eq!(
+            o.summary(),
+            "attached 2 target groups and 1 classic load balancer to CodeDeploy_dg_d-1"
+        );
+        o.outcome = OutcomeKind::Waiting;
+        o.reason = Some("1 of 2 replacement instances are still to be rerouted".into());
+        assert_eq!(
+            o.summary(),
+            "waiting (CodeDeploy_dg_d-1): 1 of 2 replacement instances are still to be rerouted"
+        );
+        o.outcome = OutcomeKind::Skipped;
+        o.auto_scaling_groups.clear();
+        o.reason = Some("a rollback\nof d-0".into());
+        assert_eq!(o.summary(), "skipped: a rollback of d-0");
+        o.outcome = OutcomeKind::AlreadyAttached;
+        o.reason = None;
+        o.auto_scaling_groups = vec!["G".into()];
+        assert!(o.summary().starts_with("already attached: G has every"));
+
+        // A long reason, in characters of several bytes: cut inside the limit, at a character.
+        o.outcome = OutcomeKind::Failed;
+        o.reason = Some("é".repeat(5_000));
+        let summary = o.summary();
+        assert!(summary.len() <= SUMMARY_MOST, "{}", summary.len());
+        assert!(summary.starts_with("failed (G): éé") && summary.ends_with("..."));
+        // `finish` keeps it in the JSON.
+        o.finish();
+        assert_eq!(serde_json::to_value(&o).unwrap()["summary"], summary);
+    }
+
+    #[test]
+    fn one_line_cuts_at_a_character_and_leaves_short_text_alone() {
+        assert_eq!(one_line("a\tb\r\nc", 100), "a b  c");
+        assert_eq!(one_line("abcdef", 5), "ab...");
+        assert_eq!(one_line("aé", 4), "aé");
+        assert_eq!(one_line("aééé", 5), "a...");
     }
 
     #[test]

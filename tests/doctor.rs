@@ -302,11 +302,11 @@ fn an_appspec_hook_timeout_not_above_the_functions_is_one_problem() {
         "{finding}"
     );
     assert!(
-        finding.contains("(nor the script's HOOK_READ_TIMEOUT 90 s)"),
+        finding.contains("(nor the script's 100 s: up to 4 s for the region, HOOK_CONNECT_TIMEOUT 5 s and HOOK_READ_TIMEOUT 70 s; retries within HOOK_TIMEOUT 100 s)"),
         "{finding}"
     );
     assert!(
-        fix.contains("raise the AfterAllowTraffic timeout above 90"),
+        fix.contains("raise the AfterAllowTraffic timeout above 100"),
         "{fix}"
     );
 }

@@ -59,6 +59,11 @@ fn watch() -> &'static Mutex<Watch> {
             assert!(started.elapsed() < Duration::from_secs(300), "cargo lambda watch did not start");
             std::thread::sleep(Duration::from_millis(200));
         }
+        // Lambda's Invoke on moto's port goes to the emulator, answered as Lambda answers.
+        moto.harness(
+            "lambda-proxy",
+            json!({ "target": format!("http://127.0.0.1:{port}") }),
+        );
         Mutex::new(Watch { port, _child: child })
     })
 }
@@ -195,47 +200,73 @@ fn hook_script(mode: &str, deployment_id: &str, endpoint: (&str, String)) -> Out
         .expect("run the hook script")
 }
 
-#[test]
-fn appspec_hook_script_in_lambda_mode_exits_0_on_success_and_1_on_failure() {
-    let watch = lock();
-    let endpoint = format!("http://127.0.0.1:{}", watch.port);
-    let good = moto().world(json!({ "name": "lw-script" }));
-    let output = hook_script(
-        "lambda",
-        &good.deployment_id,
-        ("AWS_ENDPOINT_URL_LAMBDA", endpoint.clone()),
-    );
+/// The script's lines: all but the last, and the last (the summary the console keeps).
+fn lines_of(output: &Output) -> (Vec<String>, String) {
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(stdout.lines().count(), 1, "one line: {stdout}");
-    assert!(
-        stdout.starts_with("codedeploy-tg-hook OK: ") && stdout.contains("\"attached\""),
-        "{stdout}"
-    );
-    block_on(moto().assert_fully_attached(&good));
-
-    let bad = moto()
-        .world(json!({ "name": "lw-scriptbad", "extraTargetGroupNames": ["lw-scriptbad-gone"] }));
-    let output = hook_script(
-        "lambda",
-        &bad.deployment_id,
-        ("AWS_ENDPOINT_URL_LAMBDA", endpoint),
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
-    // cargo lambda watch answers a function error with HTTP 500 (Lambda answers 200 with
-    // X-Amz-Function-Error), so here the CLI's invoke itself fails: still exit 1, one line.
-    assert!(stdout.starts_with("codedeploy-tg-hook FAILED"), "{stdout}");
-    assert_eq!(stdout.lines().count(), 1, "one line: {stdout}");
+    let mut lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    let last = lines.pop().unwrap_or_default();
+    (lines, last)
 }
 
-/// Lambda's own answer to a function error (200, FunctionError "Unhandled", the error document
-/// as payload), which the emulator does not reproduce: a stand-in `aws` gives exactly that.
+/// The script in `lambda` mode, its invokes through moto's port (the launcher passes them to the
+/// emulator and answers as Lambda does, or injects a fault first).
+fn lambda_script(deployment_id: &str) -> Command {
+    let mut command = support::hook_script("lambda", deployment_id);
+    command.env("AWS_ENDPOINT_URL_LAMBDA", moto().endpoint());
+    command
+}
+
+/// Invoke requests the launcher received for a deployment.
+fn invokes_of(deployment_id: &str) -> usize {
+    moto().calls_naming("Invoke", deployment_id).len()
+}
+
+#[test]
+fn appspec_hook_script_in_lambda_mode_exits_0_on_success_and_1_on_failure() {
+    let _watch = lock();
+    let good = moto().world(json!({ "name": "lw-script" }));
+    let output = lambda_script(&good.deployment_id).output().unwrap();
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{before:?} {last}");
+    assert_eq!(
+        last,
+        format!(
+            "codedeploy-tg-hook OK: attached 2 target groups and 1 classic load balancer to {}",
+            good.replacement_group
+        )
+    );
+    // The whole outcome, on the line before.
+    let outcome: Value = serde_json::from_str(
+        before
+            .last()
+            .and_then(|l| l.strip_prefix("codedeploy-tg-hook outcome: "))
+            .expect("the outcome line"),
+    )
+    .unwrap();
+    assert_eq!(outcome["outcome"], "attached");
+    block_on(moto().assert_fully_attached(&good));
+
+    // Lambda answers a function error with 200 and X-Amz-Function-Error: the script reads it.
+    let bad = moto()
+        .world(json!({ "name": "lw-scriptbad", "extraTargetGroupNames": ["lw-scriptbad-gone"] }));
+    let output = lambda_script(&bad.deployment_id).output().unwrap();
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{before:?} {last}");
+    assert!(
+        last.starts_with(&format!(
+            "codedeploy-tg-hook FAILED: failed ({}): ",
+            bad.replacement_group
+        )) && last.contains("lw-scriptbad-gone"),
+        "{last}"
+    );
+    assert!(
+        before[0].starts_with("codedeploy-tg-hook function error (Unhandled): {"),
+        "{before:?}"
+    );
+}
+
+/// Lambda's own answer to a function error, from a stand-in `aws` (the launcher gives the same
+/// through the real CLI above): the error message is the summary; the document, the line before.
 #[test]
 fn appspec_hook_script_fails_on_lambdas_function_error_answer() {
     let bin = std::env::temp_dir().join(format!("fake-aws-{}", std::process::id()));
@@ -244,7 +275,7 @@ fn appspec_hook_script_fails_on_lambdas_function_error_answer() {
     std::fs::write(
         &fake,
         "#!/usr/bin/env bash\nfor last; do :; done\n\
-         printf '{\"errorType\":\"RepairFailed\",\"errorMessage\":\"target group(s) not found: web-b\"}' > \"$last\"\n\
+         printf '{\"errorType\":\"RepairFailed\",\"errorMessage\":\"failed (CodeDeploy_web-dg_d-ABCDEF123): target group(s) not found: \\\\\"web-b\\\\\"\"}' > \"$last\"\n\
          echo Unhandled\n",
     )
     .unwrap();
@@ -253,14 +284,198 @@ fn appspec_hook_script_fails_on_lambdas_function_error_answer() {
         .env_clear()
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
         .env("DEPLOYMENT_ID", "d-ABCDEF123")
+        .env("AWS_REGION", "us-east-1")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{before:?} {last}");
     assert_eq!(
-        stdout.trim(),
-        "codedeploy-tg-hook FAILED (Unhandled): {\"errorType\":\"RepairFailed\",\"errorMessage\":\"target group(s) not found: web-b\"}"
+        last,
+        "codedeploy-tg-hook FAILED: failed (CodeDeploy_web-dg_d-ABCDEF123): target group(s) not found: \"web-b\""
     );
+    assert_eq!(
+        before,
+        vec!["codedeploy-tg-hook function error (Unhandled): {\"errorType\":\"RepairFailed\",\"errorMessage\":\"failed (CodeDeploy_web-dg_d-ABCDEF123): target group(s) not found: \\\"web-b\\\"\"}"]
+    );
+}
+
+/// AWS CLI v1 (Amazon Linux 2) takes no region from instance metadata: with none in the
+/// environment, the script asks IMDSv2 (token first) and passes it on.
+#[test]
+fn appspec_hook_script_in_lambda_mode_takes_the_region_from_instance_metadata() {
+    let _watch = lock();
+    let world = moto().world(json!({ "name": "lw-region" }));
+    let output = lambda_script(&world.deployment_id)
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", moto().endpoint())
+        .output()
+        .unwrap();
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{before:?} {last}");
+    assert!(
+        last.starts_with("codedeploy-tg-hook OK: attached"),
+        "{last}"
+    );
+    block_on(moto().assert_fully_attached(&world));
+    let imds: Vec<String> = moto()
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "IMDS")
+        .map(|r| format!("{} {}", r["body"].as_str().unwrap(), r["status"]))
+        .collect();
+    assert!(
+        imds.windows(2).any(|w| w
+            == [
+                "PUT /latest/api/token 200",
+                "GET /latest/meta-data/placement/region 200"
+            ]),
+        "a token, then the region with it: {imds:?}"
+    );
+}
+
+#[test]
+fn appspec_hook_script_says_in_one_line_when_no_region_can_be_found() {
+    for (metadata, why) in [
+        (
+            None,
+            "instance metadata is off (AWS_EC2_METADATA_DISABLED=true)",
+        ),
+        (
+            Some(format!("http://127.0.0.1:{}", free_port())),
+            "did not answer",
+        ),
+    ] {
+        let mut command = lambda_script("d-NOREGION1");
+        command
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION");
+        if let Some(endpoint) = &metadata {
+            command
+                .env_remove("AWS_EC2_METADATA_DISABLED")
+                .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint);
+        }
+        let output = command.output().unwrap();
+        let (before, last) = lines_of(&output);
+        assert_eq!(output.status.code(), Some(1), "{before:?} {last}");
+        assert_eq!(before.len(), 1, "{before:?}");
+        assert!(
+            before[0].starts_with(
+                "codedeploy-tg-hook: no region: AWS_REGION and AWS_DEFAULT_REGION are not set"
+            ) && before[0].contains(why),
+            "{before:?}"
+        );
+        // The AWS CLI's own refusal, in the summary.
+        assert!(
+            last.starts_with("codedeploy-tg-hook FAILED: could not invoke")
+                && last.contains("region"),
+            "{last}"
+        );
+    }
+}
+
+#[test]
+fn appspec_hook_script_without_the_aws_cli_says_what_to_install() {
+    let output = Command::new(repo().join("infra/hooks/after-allow-traffic.sh"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("DEPLOYMENT_ID", "d-ABCDEF123")
+        .output()
+        .unwrap();
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{before:?} {last}");
+    assert!(before.is_empty(), "{before:?}");
+    assert!(
+        last.starts_with("codedeploy-tg-hook FAILED: the AWS CLI (aws) is not installed")
+            && last.contains("HOOK_MODE=binary"),
+        "{last}"
+    );
+}
+
+/// An endpoint that cannot be reached (a private subnet with no route to Lambda): a short
+/// connect timeout, a few attempts while one more still fits, then one line saying what could
+/// not be reached, well inside the hook's time.
+#[test]
+fn appspec_hook_script_ends_in_time_naming_an_unreachable_lambda_endpoint() {
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let output = support::hook_script("lambda", "d-UNREACHB1")
+        .env("AWS_ENDPOINT_URL_LAMBDA", &closed)
+        .env("HOOK_TIMEOUT", "20")
+        .env("HOOK_READ_TIMEOUT", "5")
+        .env("HOOK_CONNECT_TIMEOUT", "1")
+        .output()
+        .unwrap();
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{before:?} {last}");
+    assert!(
+        last.starts_with("codedeploy-tg-hook FAILED: could not reach Lambda to invoke codedeploy-tg-hook for d-UNREACHB1")
+            && last.contains(&closed)
+            && last.contains("VPC endpoint"),
+        "{last}"
+    );
+    // Retried while a whole attempt (a pause, 1 s to connect, 5 s to read) still fitted in
+    // HOOK_TIMEOUT, then stopped.
+    assert!(
+        !before.is_empty()
+            && before
+                .iter()
+                .all(|l| l.starts_with("codedeploy-tg-hook: invoke attempt ")
+                    && l.contains("unreachable")),
+        "{before:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A wide reroute invokes the function from many instances at once, and a new account's
+/// concurrency is low: Lambda's 429s are retried while there is time, and the run goes through.
+#[test]
+fn appspec_hook_script_retries_a_throttled_invoke_then_fails_naming_the_fix() {
+    let _watch = lock();
+    let world = moto().world(json!({ "name": "lw-throttle" }));
+    moto().fault("Invoke", "throttle", 2, &[&world.deployment_id]);
+    let output = lambda_script(&world.deployment_id).output().unwrap();
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{before:?} {last}");
+    assert!(
+        last.starts_with("codedeploy-tg-hook OK: attached"),
+        "{last}"
+    );
+    assert_eq!(
+        before
+            .iter()
+            .filter(|l| l.contains("throttled, again in"))
+            .count(),
+        2,
+        "{before:?}"
+    );
+    assert_eq!(invokes_of(&world.deployment_id), 3);
+    block_on(moto().assert_fully_attached(&world));
+
+    // Throttled throughout: it stops while it can still say so, with the fix.
+    let world = moto().world(json!({ "name": "lw-throttled" }));
+    moto().fault("Invoke", "throttle", 100, &[&world.deployment_id]);
+    let output = lambda_script(&world.deployment_id)
+        .env("HOOK_TIMEOUT", "20")
+        .env("HOOK_READ_TIMEOUT", "5")
+        .env("HOOK_CONNECT_TIMEOUT", "1")
+        .output()
+        .unwrap();
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{before:?} {last}");
+    assert!(
+        last.starts_with(
+            "codedeploy-tg-hook FAILED: Lambda throttled every invoke of codedeploy-tg-hook"
+        ) && last.contains("TooManyRequestsException")
+            && last.contains("reserved concurrency"),
+        "{last}"
+    );
+    assert!(invokes_of(&world.deployment_id) >= 2);
 }
 
 #[test]
@@ -271,9 +486,18 @@ fn appspec_hook_script_in_binary_mode_exits_0_on_success_and_1_on_failure() {
         &good.deployment_id,
         ("AWS_ENDPOINT_URL", moto().endpoint()),
     );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.starts_with("codedeploy-tg-hook OK: "), "{stdout}");
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{before:?} {last}");
+    assert!(
+        last.starts_with(
+            "codedeploy-tg-hook OK: attached 2 target groups and 1 classic load balancer to"
+        ),
+        "{last}"
+    );
+    assert!(
+        before[0].starts_with("codedeploy-tg-hook outcome: {"),
+        "{before:?}"
+    );
     block_on(moto().assert_fully_attached(&good));
 
     let output = hook_script(
@@ -281,16 +505,27 @@ fn appspec_hook_script_in_binary_mode_exits_0_on_success_and_1_on_failure() {
         "d-NOTREAL01",
         ("AWS_ENDPOINT_URL", moto().endpoint()),
     );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{before:?} {last}");
     assert!(
-        stdout.starts_with("codedeploy-tg-hook FAILED (exit 1)") && stdout.contains("d-NOTREAL01"),
-        "{stdout}"
+        last.starts_with("codedeploy-tg-hook FAILED: failed: ") && last.contains("d-NOTREAL01"),
+        "{last}"
     );
 
     let output = hook_script("binary", "", ("AWS_ENDPOINT_URL", moto().endpoint()));
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("DEPLOYMENT_ID is not set"));
+
+    let output = support::hook_script("binary", "d-ABCDEF123")
+        .env("HOOK_BINARY", "/nonexistent/codedeploy-tg-hook")
+        .output()
+        .unwrap();
+    let (_, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        last.starts_with("codedeploy-tg-hook FAILED: HOOK_MODE=binary runs /nonexistent/codedeploy-tg-hook, which is not on this instance"),
+        "{last}"
+    );
 }
 
 /// The binary-mode script gives the binary a deadline inside the appspec hook's timeout (120 s in
@@ -355,4 +590,106 @@ fn the_hook_function_ignores_a_scheduled_event_without_scheduled_audit() {
         "{body}"
     );
     assert!(body.get("rows").is_none(), "not an audit report: {body}");
+}
+
+/// What the CodeDeploy console (and the API's `logTail`) keeps of a script's output: the Ruby
+/// agent's `ScriptLog#append_to_log` (aws-codedeploy-agent,
+/// lib/instance_agent/plugins/codedeploy/hook_executor.rb), step for step, quirk included
+/// (after each step it subtracts the length of the entry before the one kept). Its entries are
+/// `Script - <location>\n`, then `[stdout]` and each line.
+fn agent_log_tail(entries: &[String]) -> Vec<String> {
+    let mut log: Vec<String> = Vec::new();
+    for entry in entries {
+        log.push(entry.clone());
+        let mut index = log.len();
+        let mut remaining_buffer: i64 = 2048;
+        let length = |s: &String| s.chars().count() as i64;
+        while index > 0 && remaining_buffer - length(&log[index - 1]) > 0 {
+            index -= 1;
+            // Ruby's @log[index-1]: index 0 reads @log[-1], the newest.
+            let at = if index == 0 { log.len() - 1 } else { index - 1 };
+            remaining_buffer -= length(&log[at]);
+        }
+        if index > 0 {
+            log.drain(..index);
+        }
+    }
+    log
+}
+
+/// The script's stdout as the agent logs it, through `agent_log_tail`.
+fn console_tail(output: &Output) -> Vec<String> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let entries: Vec<String> =
+        std::iter::once("Script - scripts/after-allow-traffic.sh\n".to_owned())
+            .chain(stdout.lines().map(|l| format!("[stdout]{l}\n")))
+            .collect();
+    agent_log_tail(&entries)
+}
+
+#[test]
+fn the_agents_tail_keeps_the_newest_lines_under_2048_characters_and_none_for_a_longer_last_line() {
+    let lines = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        agent_log_tail(&lines(&["a\n", "b\n"])),
+        lines(&["a\n", "b\n"])
+    );
+    let long = "x".repeat(1500);
+    assert_eq!(
+        agent_log_tail(&lines(&[&long, "short\n"])),
+        lines(&["short\n"])
+    );
+    assert!(agent_log_tail(&lines(&["short\n", &"y".repeat(2048)])).is_empty());
+}
+
+#[test]
+fn the_summary_survives_the_consoles_tail_for_a_short_and_a_very_long_failure() {
+    // Short: an unknown deployment.
+    let output = hook_script(
+        "binary",
+        "d-NOTREAL02",
+        ("AWS_ENDPOINT_URL", moto().endpoint()),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let tail = console_tail(&output);
+    let last = tail.last().expect("the console shows a line");
+    assert!(
+        last.starts_with("[stdout]codedeploy-tg-hook FAILED: failed: ")
+            && last.contains("d-NOTREAL02"),
+        "{tail:?}"
+    );
+
+    // Very long: 80 target groups the deployment group names that do not exist, so the reason
+    // and the outcome JSON run to thousands of characters.
+    let gone: Vec<String> = (0..80)
+        .map(|i| format!("lw-long-target-group-gone-{i:03}"))
+        .collect();
+    let world = moto().world(json!({ "name": "lw-long", "extraTargetGroupNames": gone }));
+    let output = hook_script(
+        "binary",
+        &world.deployment_id,
+        ("AWS_ENDPOINT_URL", moto().endpoint()),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let (before, summary) = lines_of(&output);
+    assert!(
+        before.iter().any(|l| l.len() > 2048),
+        "the outcome line alone is past the agent's 2,048: {:?}",
+        before.iter().map(String::len).collect::<Vec<_>>()
+    );
+    assert!(summary.len() <= 1000, "{}", summary.len());
+    assert!(
+        summary.starts_with(&format!(
+            "codedeploy-tg-hook FAILED: failed ({}): ",
+            world.replacement_group
+        )) && summary.contains("lw-long-target-group-gone-000")
+            && summary.ends_with("..."),
+        "{summary}"
+    );
+    let tail = console_tail(&output);
+    assert_eq!(
+        tail.last().map(String::as_str),
+        Some(format!("[stdout]{summary}\n").as_str()),
+        "{tail:?}"
+    );
 }

@@ -95,10 +95,15 @@ impl Reroute {
                     "the script must let the deployment go on: {stdout}{}",
                     String::from_utf8_lossy(&output.stderr)
                 );
-                let json = stdout
-                    .trim()
-                    .strip_prefix("codedeploy-tg-hook OK: ")
-                    .unwrap_or_else(|| panic!("one OK line: {stdout}"));
+                // The outcome line, then the OK summary the console keeps.
+                let lines: Vec<&str> = stdout.lines().collect();
+                let [outcome, summary] = lines[..] else {
+                    panic!("an outcome line and a summary: {stdout}")
+                };
+                assert!(summary.starts_with("codedeploy-tg-hook OK: "), "{stdout}");
+                let json = outcome
+                    .strip_prefix("codedeploy-tg-hook outcome: ")
+                    .unwrap_or_else(|| panic!("the outcome line: {stdout}"));
                 serde_json::from_str(json).unwrap()
             })
             .collect();

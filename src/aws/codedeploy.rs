@@ -53,6 +53,10 @@ pub async fn get_deployment(client: &Client, deployment_id: &str) -> Result<Depl
             .map(|t| t.auto_scaling_groups().to_vec())
             .unwrap_or_default(),
         creator: info.creator().map(|c| c.as_str().to_owned()),
+        rolled_back_deployment: info
+            .rollback_info()
+            .and_then(|r| r.rollback_triggering_deployment_id())
+            .map(str::to_owned),
     })
 }
 

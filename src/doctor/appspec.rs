@@ -38,8 +38,12 @@ pub struct Script {
     pub shipped: bool,
     pub mode: Option<String>,
     pub function_name: Option<String>,
+    /// `HOOK_READ_TIMEOUT`: how long one invoke waits for the function (`lambda` mode).
     pub read_timeout: Option<u32>,
-    pub binary_timeout: Option<u32>,
+    /// `HOOK_CONNECT_TIMEOUT`: how long one invoke waits for a connection (`lambda` mode).
+    pub connect_timeout: Option<u32>,
+    /// `HOOK_TIMEOUT`: the script's own time (the binary's deadline; the last retried invoke).
+    pub script_timeout: Option<u32>,
 }
 
 /// Reads the appspec's `AfterAllowTraffic` hook; `script_text` gives a location's file text
@@ -120,7 +124,8 @@ pub fn script(text: &str) -> Script {
         mode: value_of("HOOK_MODE"),
         function_name: value_of("HOOK_FUNCTION_NAME"),
         read_timeout: number("HOOK_READ_TIMEOUT"),
-        binary_timeout: number("HOOK_TIMEOUT"),
+        connect_timeout: number("HOOK_CONNECT_TIMEOUT"),
+        script_timeout: number("HOOK_TIMEOUT"),
     }
 }
 
@@ -136,8 +141,9 @@ mod tests {
         assert!(script.shipped);
         assert_eq!(script.mode.as_deref(), Some("lambda"));
         assert_eq!(script.function_name.as_deref(), Some("codedeploy-tg-hook"));
-        assert_eq!(script.read_timeout, Some(90));
-        assert_eq!(script.binary_timeout, Some(100));
+        assert_eq!(script.read_timeout, Some(70));
+        assert_eq!(script.connect_timeout, Some(5));
+        assert_eq!(script.script_timeout, Some(100));
         assert!(!super::script("#!/bin/sh\necho hello\n").shipped);
         // Set at its top, as the README says: plain assignments count, the last one wins.
         let edited = SHIPPED.replacen(

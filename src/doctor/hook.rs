@@ -91,21 +91,12 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
             }
         ),
     ));
-    if binary {
-        if let Some(own) = script.binary_timeout.filter(|own| *own >= timeout) {
-            checks.push(problem(
-                topic,
-                format!("HOOK_TIMEOUT {own} s is not below the hook's timeout {timeout} s: the agent kills the script before it says why it failed"),
-                format!("set HOOK_TIMEOUT below {timeout} in {}", hook.location),
-            ));
-        }
-        return;
-    }
+    let worst = worst_case(script, binary);
     let checked = bare_function_name(&facts.function_name);
     if let Some(invoked) = script
         .function_name
         .as_deref()
-        .filter(|n| bare_function_name(n) != checked)
+        .filter(|n| bare_function_name(n) != checked && !binary)
     {
         checks.push(problem(
             topic,
@@ -113,46 +104,87 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
             format!("set HOOK_FUNCTION_NAME to {checked} in {}", hook.location),
         ));
     }
-    let read = script.read_timeout;
-    let Some(function_timeout) = function_timeout else {
-        // No function timeout to compare with: the script's read timeout must still end
-        // before the agent stops the script.
-        if let Some(read) = read.filter(|r| *r >= timeout) {
-            checks.push(problem(
-                topic,
-                format!("HOOK_READ_TIMEOUT {read} s is not below the hook's timeout {timeout} s: the agent kills the script before it says why it failed"),
-                format!("raise the AfterAllowTraffic timeout above {read}, or set HOOK_READ_TIMEOUT below {timeout} in {}", hook.location),
-            ));
-        }
-        return;
-    };
-    if timeout <= function_timeout {
-        // One fix for both: a timeout above the function's and the script's read timeout.
-        let needed = read.map_or(function_timeout, |r| r.max(function_timeout));
+    let function_timeout = function_timeout.filter(|_| !binary);
+    if let Some(function_timeout) = function_timeout.filter(|f| timeout <= *f) {
+        // One cause, one problem: the fix is a timeout above the function's and the script's.
+        let needed = worst
+            .as_ref()
+            .map_or(function_timeout, |w| w.seconds.max(function_timeout));
         checks.push(problem(
             topic,
             format!(
                 "the hook's timeout {timeout} s is not above the function's {function_timeout} s{}: the agent may stop the script while the function works, and the deployment fails",
-                read.filter(|r| *r > function_timeout)
-                    .map(|r| format!(" (nor the script's HOOK_READ_TIMEOUT {r} s)"))
+                worst
+                    .as_ref()
+                    .filter(|w| w.seconds > function_timeout)
+                    .map(|w| format!(" (nor the script's {} s: {})", w.seconds, w.made_of))
                     .unwrap_or_default()
             ),
             format!("raise the AfterAllowTraffic timeout above {needed} (appspec-example.yml: 120)"),
         ));
+    } else if let Some(worst) = worst.filter(|w| w.seconds >= timeout) {
+        // The script's worst case must end before the agent stops it, or the console shows no
+        // reason.
+        checks.push(problem(
+            topic,
+            format!(
+                "{} may run {} s ({}), not below the hook's timeout {timeout} s: the agent kills the script before it says why it failed",
+                hook.location, worst.seconds, worst.made_of
+            ),
+            format!(
+                "raise the AfterAllowTraffic timeout above {}, or lower {} in {}",
+                worst.seconds, worst.lower, hook.location
+            ),
+        ));
     }
-    if let Some(read) = read {
+    if let (Some(function_timeout), Some(read)) = (function_timeout, script.read_timeout) {
         if read <= function_timeout {
             checks.push(problem(
                 topic,
-                format!("HOOK_READ_TIMEOUT {read} s is not above the function's timeout {function_timeout} s: the AWS CLI retries a timed-out invoke, so the function can run twice"),
+                format!("HOOK_READ_TIMEOUT {read} s is not above the function's timeout {function_timeout} s: the script stops waiting while the function works (and an AWS CLI that retries a timed-out invoke runs the function twice)"),
                 format!("set HOOK_READ_TIMEOUT above {function_timeout} in {}", hook.location),
-            ));
-        } else if read >= timeout && timeout > function_timeout {
-            checks.push(problem(
-                topic,
-                format!("HOOK_READ_TIMEOUT {read} s is not below the hook's timeout {timeout} s: the agent kills the script before it says why it failed"),
-                format!("raise the AfterAllowTraffic timeout above {read}, or set HOOK_READ_TIMEOUT below {timeout} in {}", hook.location),
             ));
         }
     }
+}
+
+/// How long the script may run, and what makes it so.
+struct WorstCase {
+    seconds: u32,
+    made_of: String,
+    lower: &'static str,
+}
+
+/// Up to how long the script asks instance metadata for the region (two requests of at most 2 s).
+pub(super) const REGION_LOOKUP_SECONDS: u32 = 4;
+/// The AWS CLI's own connect timeout, for a copy of the script that sets none.
+const CLI_CONNECT_TIMEOUT_SECONDS: u32 = 60;
+
+/// The script's longest run. `binary`: its `HOOK_TIMEOUT`, the binary's deadline. `lambda`: the
+/// first invoke runs whatever the time (the region lookup, a connect, a read), and a retry only
+/// while a whole one still fits in `HOOK_TIMEOUT`.
+fn worst_case(script: &super::appspec::Script, binary: bool) -> Option<WorstCase> {
+    let own = script.script_timeout;
+    if binary {
+        return own.map(|own| WorstCase {
+            seconds: own,
+            made_of: format!("HOOK_TIMEOUT {own} s"),
+            lower: "HOOK_TIMEOUT",
+        });
+    }
+    let read = script.read_timeout?;
+    let connect = script
+        .connect_timeout
+        .unwrap_or(CLI_CONNECT_TIMEOUT_SECONDS);
+    let first = REGION_LOOKUP_SECONDS + connect + read;
+    let made_of = format!(
+        "up to {REGION_LOOKUP_SECONDS} s for the region, HOOK_CONNECT_TIMEOUT {connect} s{} and HOOK_READ_TIMEOUT {read} s{}",
+        if script.connect_timeout.is_none() { " (the AWS CLI's default)" } else { "" },
+        own.map(|own| format!("; retries within HOOK_TIMEOUT {own} s")).unwrap_or_default()
+    );
+    Some(WorstCase {
+        seconds: own.map_or(first, |own| own.max(first)),
+        made_of,
+        lower: "HOOK_READ_TIMEOUT, HOOK_CONNECT_TIMEOUT or HOOK_TIMEOUT",
+    })
 }

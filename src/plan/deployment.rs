@@ -27,6 +27,9 @@ pub struct Deployment {
     /// Who started it: `user`, `autoscaling`, `codeDeployRollback`, `CodeDeployAutoUpdate`, ...
     /// (`None` when not reported).
     pub creator: Option<String>,
+    /// `rollbackInfo.rollbackTriggeringDeploymentId`: for a rollback, the deployment that failed
+    /// or was stopped and is being rolled back (`None` when not reported).
+    pub rolled_back_deployment: Option<String>,
 }
 
 /// Why a deployment is left alone (a success: nothing of ours to do).
@@ -68,6 +71,11 @@ pub enum Skip {
     /// last deployment: it deploys to instances of the fleet in place and copies no group.
     FollowOn {
         creator: String,
+    },
+    /// CodeDeploy rolling a failed or stopped deployment back (`creator` `codeDeployRollback`):
+    /// traffic goes back to the original fleet, so no replacement group is ours to touch.
+    Rollback {
+        rolled_back_deployment: Option<String>,
     },
     /// The audit found a group named like this deployment's replacement group, but the
     /// deployment names others (`targetInstances.autoScalingGroups`).
@@ -140,6 +148,17 @@ impl fmt::Display for Skip {
                 f,
                 "deployment {deployment_id} names other replacement groups ({}), not this one",
                 groups.join(", ")
+            ),
+            Skip::Rollback {
+                rolled_back_deployment,
+            } => write!(
+                f,
+                "a rollback (created by {ROLLBACK_CREATOR}{}): CodeDeploy is moving traffic back to the original \
+                 instances, so no replacement group is attached or registered",
+                match rolled_back_deployment {
+                    Some(id) => format!(", rolling back {id}"),
+                    None => String::new(),
+                }
             ),
             Skip::FollowOn { creator } => write!(
                 f,
@@ -216,6 +235,18 @@ const FOLLOW_ON_CREATORS: [&str; 3] = [
     "autoscalingTermination",
 ];
 
+/// The creator of a rollback: CodeDeploy rolls a deployment back by a new deployment of the last
+/// good revision, with its own id ("These rolled-back deployments are technically new
+/// deployments, with new deployment IDs", CodeDeploy User Guide, *Redeploy and roll back a
+/// deployment with CodeDeploy*,
+/// <https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html>).
+/// For blue/green, its `AfterAllowTraffic` runs on the original instances (AppSpec 'hooks'
+/// section, run order of hooks in a blue/green deployment rollback,
+/// <https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html>),
+/// with the rollback's own `DEPLOYMENT_ID`. What AWS reports as such a deployment's
+/// `targetInstances` and instance labels is not documented, so the rule rests on `creator` alone.
+pub const ROLLBACK_CREATOR: &str = "codeDeployRollback";
+
 /// Whether a deployment started by `creator` replaces the fleet. Not known (not reported, or a
 /// creator this code does not know) counts as replacing: the fleet is then left alone.
 pub fn replaces_fleet(creator: Option<&str>) -> bool {
@@ -224,6 +255,12 @@ pub fn replaces_fleet(creator: Option<&str>) -> bool {
 
 /// Decides whether a deployment is ours to repair and, if so, what it asks for.
 pub fn assess(deployment: &Deployment) -> Result<Work, Skip> {
+    // First: a rollback is left alone whatever else it reports (its targets, its status).
+    if deployment.creator.as_deref() == Some(ROLLBACK_CREATOR) {
+        return Err(Skip::Rollback {
+            rolled_back_deployment: deployment.rolled_back_deployment.clone(),
+        });
+    }
     if let Some(creator) = deployment
         .creator
         .as_deref()

@@ -18,6 +18,7 @@ fn blue_green() -> Deployment {
         load_balancer_names: vec!["clb".into()],
         target_instance_groups: vec![],
         creator: Some("user".into()),
+        rolled_back_deployment: None,
     }
 }
 
@@ -629,6 +630,56 @@ fn a_target_unhealthy_and_draining_is_leaving_like_a_draining_one() {
         let gaps = unregistered(&g, std::slice::from_ref(&tg), &registered);
         assert_eq!(!gaps.is_empty(), lacking, "{state}");
     }
+}
+
+#[test]
+fn a_rollback_is_skipped_whatever_its_targets_and_status_naming_what_it_rolls_back() {
+    // Every status a deployment passes through, with the failed deployment's replacement group
+    // named in targetInstances or not: never work, so nothing is attached or registered.
+    for status in [
+        "Created",
+        "InProgress",
+        "Baking",
+        "Succeeded",
+        "Failed",
+        "Ready",
+    ] {
+        for targets in [vec![], vec!["CodeDeploy_web_dg_d-FAILED001".to_owned()]] {
+            let mut d = blue_green();
+            d.id = "d-ROLLBACK1".into();
+            d.status = status.into();
+            d.creator = Some("codeDeployRollback".into());
+            d.target_instance_groups = targets.clone();
+            d.rolled_back_deployment = Some("d-FAILED001".into());
+            let skip = assess(&d).unwrap_err();
+            assert_eq!(
+                skip,
+                Skip::Rollback {
+                    rolled_back_deployment: Some("d-FAILED001".into())
+                },
+                "{status} {targets:?}"
+            );
+            assert!(
+                skip.to_string().contains("rolling back d-FAILED001"),
+                "{skip}"
+            );
+        }
+    }
+    // rollbackInfo not reported: still a rollback, the reason names nothing it did not see.
+    let mut d = blue_green();
+    d.creator = Some("codeDeployRollback".into());
+    let skip = assess(&d).unwrap_err();
+    assert_eq!(
+        skip,
+        Skip::Rollback {
+            rolled_back_deployment: None
+        }
+    );
+    assert!(!skip.to_string().contains("rolling back"), "{skip}");
+    // Only the creator decides: rollback information on a user's deployment is not a rollback.
+    let mut d = blue_green();
+    d.rolled_back_deployment = Some("d-OTHER0001".into());
+    assert!(assess(&d).is_ok());
 }
 
 #[test]

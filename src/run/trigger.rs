@@ -68,7 +68,7 @@ where
     if let Some(execution_id) = &trigger.hook_execution_id {
         report_hook(clients, trigger, execution_id, &mut outcome, deadline).await;
     }
-    outcome.log();
+    outcome.finish();
     outcome
 }
 
@@ -105,6 +105,6 @@ where
 fn ignored(source: Source, deployment_id: Option<String>, reason: String) -> Outcome {
     let mut o = Outcome::new(source, deployment_id, OutcomeKind::Ignored);
     o.reason = Some(reason);
-    o.log();
+    o.finish();
     o
 }

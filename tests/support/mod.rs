@@ -273,6 +273,62 @@ impl Moto {
         id
     }
 
+    /// CodeDeploy rolling the world's deployment back, as AWS does: the world's deployment
+    /// `Failed`, and a new deployment of the deployment group created by `codeDeployRollback`,
+    /// its `rollbackInfo` naming the world's, `InProgress` with every target through
+    /// `AllowTraffic` (traffic rerouted). What AWS reports as a rollback's `targetInstances` and
+    /// instance labels is undocumented, so both shapes: `names_failed_group` has it name the
+    /// world's replacement group with its instances as targets; otherwise it names no group and
+    /// its targets are the original group's instances.
+    pub async fn rollback(&self, world: &World, names_failed_group: bool) -> String {
+        let clients = self.clients().await;
+        let revision = aws_sdk_codedeploy::types::RevisionLocation::builder()
+            .revision_type(aws_sdk_codedeploy::types::RevisionLocationType::S3)
+            .build();
+        let mut create = clients
+            .codedeploy()
+            .create_deployment()
+            .application_name(&world.application_name)
+            .deployment_group_name(&world.deployment_group_name)
+            .revision(revision);
+        let targets_of = if names_failed_group {
+            create = create.target_instances(
+                aws_sdk_codedeploy::types::TargetInstances::builder()
+                    .auto_scaling_groups(&world.replacement_group)
+                    .build(),
+            );
+            &world.replacement_group
+        } else {
+            &world.original_group
+        };
+        let id = create
+            .send()
+            .await
+            .expect("create the rollback deployment")
+            .deployment_id()
+            .expect("deployment id")
+            .to_owned();
+        self.set_status(&world.deployment_id, "Failed");
+        self.harness(
+            "deployment-status",
+            json!({"deploymentId": id, "status": "InProgress", "creator": "codeDeployRollback",
+                   "rollbackInfo": {"rollbackTriggeringDeploymentId": world.deployment_id,
+                                    "rollbackMessage": "Rolling back deployment"}}),
+        );
+        let rerouted: Vec<Value> = self
+            .instance_ids(&clients, targets_of)
+            .await
+            .into_iter()
+            .map(|id| {
+                json!({"targetId": id, "instanceLabel": "Green",
+                       "events": {"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "Succeeded",
+                                  "AfterAllowTraffic": "InProgress"}})
+            })
+            .collect();
+        self.set_targets(&id, Value::Array(rerouted), 100);
+        id
+    }
+
     /// Registers instances with every target group and classic load balancer of the world, as
     /// CodeDeploy does during `AllowTraffic` (directly, not through the Auto Scaling group).
     pub fn register(&self, world: &World, instance_ids: &[String]) {

@@ -21,7 +21,8 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
   source of the group, however it was attached, in pages of at most 50. Per group, a lag
   (POST /_harness/attach-lag): a just-attached source is not listed for a while, then `Adding`,
   then `Added`, as AWS may answer (no read-after-write consistency is documented).
-- A deployment's `creator` can be set (POST /_harness/deployment-status), as AWS reports it.
+- A deployment's `creator` and `rollbackInfo` can be set (POST /_harness/deployment-status), as
+  AWS reports them (moto models no rollback: a rollback is a new deployment CodeDeploy creates).
 - Rate limits (POST /_harness/rate-limit): a token bucket per action, answering throttling in
   each protocol's own shape (JSON: ThrottlingException; query: Throttling), as AWS does.
 - Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
@@ -40,6 +41,10 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
   AWS's simulator also applies permissions boundaries and service control policies; this one
   does not.
 - Lambda's JSON answers labelled application/json, as Lambda labels them (moto: text/html).
+- Lambda Invoke passed to a local Lambda emulator (POST /_harness/lambda-proxy), its function
+  errors answered as Lambda answers them (200, X-Amz-Function-Error); a `throttle` fault on
+  `Invoke` answers 429 TooManyRequestsException, as Lambda does past its concurrency.
+- Instance metadata (IMDSv2: token, then the region) on the same port, for the appspec script.
 - POST /_harness/world builds a blue/green world (see `build_world`); POST
   /_harness/doctor-world adds what `doctor` reads: the function and its role (the template's own
   policy, rendered), an instance profile whose role has the template's invoke policy, and one
@@ -194,6 +199,20 @@ def deployment_group_info(deployment_group):
 
 
 codedeploy_responses._deployment_group_info = deployment_group_info
+
+# --- CodeDeploy: a rollback's rollbackInfo (moto has no rollbacks) ---------------------------
+
+_moto_deployment_info = codedeploy_responses._deployment_info
+
+
+def deployment_info(deployment):
+    info = _moto_deployment_info(deployment)
+    if getattr(deployment, "rollback_info", None):
+        info["rollbackInfo"] = dict(deployment.rollback_info)
+    return info
+
+
+codedeploy_responses._deployment_info = deployment_info
 
 
 # --- CodeDeploy: deployment targets -----------------------------------------------------------
@@ -578,6 +597,9 @@ IamResponse.simulate_principal_policy = simulate_principal_policy
 
 
 def action_of(environ, body):
+    path = environ.get("PATH_INFO", "")
+    if path.startswith("/2015-03-31/functions/") and path.endswith("/invocations"):
+        return "Invoke", "rest-json"
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return target.split(".")[-1], "json"
@@ -665,6 +687,12 @@ BAD_ANSWERS = {
 
 def injected(fault, action, protocol):
     kind = fault["kind"]
+    if kind == "throttle" and protocol == "rest-json":
+        # Lambda's answer to an invoke past the function's or the account's concurrency.
+        body = json.dumps({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User",
+                           "message": "Rate Exceeded."}).encode()
+        return "429 Too Many Requests", [("Content-Type", "application/json"),
+                                         ("x-amzn-ErrorType", "TooManyRequestsException")], body
     if kind == "throttle":
         code = "ThrottlingException" if protocol == "json" else "Throttling"
         return error_response(protocol, "400 Bad Request", code, "Rate exceeded")
@@ -696,6 +724,63 @@ def injected(fault, action, protocol):
     return None
 
 
+# --- Lambda Invoke, passed to a local Lambda emulator (POST /_harness/lambda-proxy) ----------
+# moto runs functions only in Docker. With a target set, an Invoke that no fault answers goes to
+# it (`cargo lambda watch`), and its answer comes back as Lambda's: a function error is 200 with
+# X-Amz-Function-Error: Unhandled and the error document as payload (the emulator answers 500).
+
+LAMBDA_PROXY = {}
+
+
+def proxy_invoke(environ, path, body):
+    import http.client
+    from urllib.parse import urlsplit
+
+    target = urlsplit(LAMBDA_PROXY["target"])
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=300)
+    try:
+        connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        status, out = answer.status, answer.read()
+        function_error = answer.getheader("X-Amz-Function-Error")
+    finally:
+        connection.close()
+    headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
+    try:
+        document = json.loads(out or b"null")
+    except ValueError:
+        document = None
+    if function_error or (status >= 500 and isinstance(document, dict) and "errorType" in document):
+        return "200 OK", headers + [("X-Amz-Function-Error", function_error or "Unhandled")], out
+    return f"{status} {'OK' if status == 200 else 'Error'}", headers, out
+
+
+# --- Instance metadata (IMDSv2), a stand-in on the launcher's port ---------------------------
+# For the appspec script: a session token first (PUT /latest/api/token), then the region with
+# the token; a read without one is refused (401), as IMDSv2 does. Each request is logged with
+# action `IMDS`.
+
+IMDS_TOKEN = "harness-imds-token"
+IMDS_REGION = "us-east-1"
+
+
+def instance_metadata(environ, path, start_response):
+    method = environ.get("REQUEST_METHOD")
+    if method == "PUT" and path == "/latest/api/token" and environ.get("HTTP_X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS"):
+        status, out = "200 OK", IMDS_TOKEN.encode()
+    elif environ.get("HTTP_X_AWS_EC2_METADATA_TOKEN") != IMDS_TOKEN:
+        status, out = "401 Unauthorized", b""
+    elif method == "GET" and path == "/latest/meta-data/placement/region":
+        status, out = "200 OK", IMDS_REGION.encode()
+    else:
+        status, out = "404 Not Found", b""
+    with LOCK:
+        REQUESTS.append({"action": "IMDS", "start": time.time(), "end": time.time(),
+                         "status": int(status.split()[0]), "body": f"{method} {path}", "connection": ""})
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(out)))])
+    return [out]
+
+
 class Harness:
     """WSGI middleware: control routes, fault injection and the request log around moto."""
 
@@ -715,6 +800,8 @@ class Harness:
         environ["wsgi.input"] = io.BytesIO(body)
         if path.startswith("/_harness/"):
             return self.control(path, body, start_response)
+        if path.startswith("/latest/"):
+            return instance_metadata(environ, path, start_response)
         action, protocol = action_of(environ, body)
         start = time.time()
         fault = {"kind": "throttle"} if rate_limited(action) else take_fault(action, body)
@@ -725,6 +812,12 @@ class Harness:
         answer = injected(fault, action, protocol) if fault else None
         if answer is not None:
             status, headers, out = answer
+            start_response(status, headers + [("Content-Length", str(len(out)))])
+            self.log(action, start, status, body, environ)
+            return [out]
+
+        if action == "Invoke" and LAMBDA_PROXY.get("target"):
+            status, headers, out = proxy_invoke(environ, path, body)
             start_response(status, headers + [("Content-Length", str(len(out)))])
             self.log(action, start, status, body, environ)
             return [out]
@@ -800,6 +893,12 @@ class Harness:
                 deployment.status = payload["status"]
             if "creator" in payload:
                 deployment.creator = payload["creator"]
+            if "rollbackInfo" in payload:  # as GetDeployment reports a rollback's
+                deployment.rollback_info = payload["rollbackInfo"]
+            return {"ok": True}
+        if path == "/_harness/lambda-proxy":
+            with LOCK:
+                LAMBDA_PROXY["target"] = payload.get("target")
             return {"ok": True}
         if path == "/_harness/attach-lag":
             with LOCK:
