@@ -306,7 +306,7 @@ fn an_appspec_hook_timeout_not_above_the_functions_is_one_problem() {
         "{finding}"
     );
     assert!(
-        fix.contains("raise the AfterAllowTraffic timeout above 100"),
+        fix.contains("raise the AfterAllowTraffic timeout to at least 105"),
         "{fix}"
     );
 }

@@ -537,7 +537,7 @@ fn appspec_hook_script_in_binary_mode_gives_the_binary_a_deadline_inside_the_hoo
     let fake = bin.join("codedeploy-tg-hook");
     std::fs::write(
         &fake,
-        "#!/usr/bin/env bash\nprintf '{\"args\": \"%s\"}' \"$*\"\n",
+        "#!/usr/bin/env bash\nprintf '{\"outcome\": \"skipped\", \"args\": \"%s\"}' \"$*\"\n",
     )
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -692,4 +692,47 @@ fn the_summary_survives_the_consoles_tail_for_a_short_and_a_very_long_failure() 
         Some(format!("[stdout]{summary}\n").as_str()),
         "{tail:?}"
     );
+}
+
+/// The same through the function (`lambda` mode): a long function error's summary survives the
+/// tail, and a rollback's run is skipped with exit 0.
+#[test]
+fn in_lambda_mode_a_long_failure_keeps_its_summary_and_a_rollback_is_skipped() {
+    let _watch = lock();
+    let gone: Vec<String> = (0..80)
+        .map(|i| format!("lw-lnglong-target-group-gone-{i:03}"))
+        .collect();
+    let world = moto().world(json!({ "name": "lw-lnglong", "extraTargetGroupNames": gone }));
+    let output = lambda_script(&world.deployment_id).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let (_, summary) = lines_of(&output);
+    assert!(summary.len() <= 1000, "{}", summary.len());
+    assert!(
+        summary.starts_with(&format!(
+            "codedeploy-tg-hook FAILED: failed ({}): ",
+            world.replacement_group
+        )) && summary.ends_with("..."),
+        "{summary}"
+    );
+    assert_eq!(
+        console_tail(&output).last().map(String::as_str),
+        Some(format!("[stdout]{summary}\n").as_str())
+    );
+
+    let world = moto().world(json!({ "name": "lw-rollback" }));
+    let rollback = block_on(moto().rollback(&world, true));
+    let output = lambda_script(&rollback).output().unwrap();
+    let (before, last) = lines_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{before:?} {last}");
+    assert!(
+        last.starts_with("codedeploy-tg-hook OK: skipped: a rollback (created by codeDeployRollback, rolling back ")
+            && last.contains(&world.deployment_id),
+        "{last}"
+    );
+    let (tgs, lbs) = block_on(async {
+        moto()
+            .group_sources(&moto().clients().await, &world.replacement_group)
+            .await
+    });
+    assert!(tgs.is_empty() && lbs.is_empty());
 }

@@ -21,7 +21,7 @@ HOOK_BINARY="${HOOK_BINARY:-codedeploy-tg-hook}"
 # The script's own time, counted from its start, below the appspec hook's timeout (120 s in
 # appspec-example.yml), so it ends and says why before the agent kills it. binary mode: the
 # binary's deadline; lambda mode: a throttled or unreachable invoke is retried only while
-# another whole attempt still fits.
+# another whole attempt (connect and read timeouts) still fits (the first always runs).
 HOOK_TIMEOUT="${HOOK_TIMEOUT:-100}"
 # lambda mode: how long one invoke waits for the function's answer, above the function's 60 s
 # timeout; and for a connection to Lambda's endpoint.
@@ -51,7 +51,7 @@ detail() {
 # A string field of a one-line JSON document (the function's answer, the binary's outcome), with
 # its escapes undone as far as a person reading the line needs; empty when absent.
 json_field() {
-  LC_ALL=C sed -nE 's/.*"'"$1"'":"(([^"\\]|\\.)*)".*/\1/p' "$2" | head -n 1 |
+  LC_ALL=C sed -nE 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"(([^"\\]|\\.)*)".*/\1/p' "$2" | head -n 1 |
     LC_ALL=C sed -E 's/\\u[0-9a-fA-F]{4}/ /g; s/\\[nrtbf]/ /g; s/\\(.)/\1/g'
 }
 
@@ -77,13 +77,15 @@ find_region() {
   elif ! command -v curl > /dev/null 2>&1; then
     why="curl, to ask instance metadata, is not installed"
   else
-    token=$(curl -sf --connect-timeout 1 --max-time 2 -X PUT \
+    # Never through a proxy, as the AWS SDKs ask instance metadata.
+    token=$(curl -sf --noproxy '*' --connect-timeout 1 --max-time 2 -X PUT \
       -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "$imds/latest/api/token" 2> /dev/null)
     if [ -n "$token" ]; then
-      region=$(curl -sf --connect-timeout 1 --max-time 2 -H "X-aws-ec2-metadata-token: $token" \
+      region=$(curl -sf --noproxy '*' --connect-timeout 1 --max-time 2 -H "X-aws-ec2-metadata-token: $token" \
         "$imds/latest/meta-data/placement/region" 2> /dev/null)
       # Only a region's shape (us-east-1, us-gov-west-1) is taken: not a proxy's page.
       [[ "$region" =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] && return
+      why="instance metadata ($imds) answered no region"
       region=""
     fi
   fi
@@ -117,8 +119,10 @@ invoke_function() {
       *) retry="" ;;
     esac
     if [ -n "$retry" ] && [ $((SECONDS + pause + HOOK_CONNECT_TIMEOUT + HOOK_READ_TIMEOUT)) -le "$HOOK_TIMEOUT" ]; then
+      # Up to a second of jitter: the instances of one batch were throttled together and must
+      # not all come back at the same moment.
       echo "codedeploy-tg-hook: invoke attempt $attempt $retry, again in $pause s: ${error:0:300}"
-      sleep "$pause"
+      sleep "$pause.$((RANDOM % 10))"
       pause=$((pause < 8 ? pause * 2 : 8))
       continue
     fi
@@ -137,9 +141,10 @@ invoke_function() {
   fi
   detail outcome "$work/response.json"
   summary=$(json_field summary "$work/response.json")
-  if [ "$(json_field outcome "$work/response.json")" = "failed" ]; then
-    finish FAILED "${summary:-the function answered outcome failed}"
-  fi
+  case "$(json_field outcome "$work/response.json")" in
+    failed) finish FAILED "${summary:-the function answered outcome failed}" ;;
+    "") finish FAILED "$HOOK_FUNCTION_NAME answered without an outcome (is it codedeploy-tg-hook?): $(LC_ALL=C tr '\000-\037' ' ' < "$work/response.json")" ;;
+  esac
   finish OK "${summary:-$(LC_ALL=C tr '\000-\037' ' ' < "$work/response.json")}"
 }
 
@@ -152,6 +157,9 @@ run_binary() {
   local status=$? summary
   [ -s "$work/outcome.json" ] && detail outcome "$work/outcome.json"
   summary=$(json_field summary "$work/outcome.json")
+  if [ "$status" -eq 0 ] && [ -z "$(json_field outcome "$work/outcome.json")" ]; then
+    finish FAILED "$HOOK_BINARY printed no outcome (is it codedeploy-tg-hook?): $(tail -n 1 "$work/stderr" | LC_ALL=C tr '\000-\037' ' ')"
+  fi
   if [ "$status" -eq 0 ]; then
     finish OK "${summary:-$(LC_ALL=C tr '\000-\037' ' ' < "$work/outcome.json")}"
   fi

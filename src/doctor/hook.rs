@@ -107,9 +107,9 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
     let function_timeout = function_timeout.filter(|_| !binary);
     if let Some(function_timeout) = function_timeout.filter(|f| timeout <= *f) {
         // One cause, one problem: the fix is a timeout above the function's and the script's.
-        let needed = worst
-            .as_ref()
-            .map_or(function_timeout, |w| w.seconds.max(function_timeout));
+        let needed = worst.as_ref().map_or(function_timeout + 1, |w| {
+            (w.seconds + SCRIPT_OVERHEAD_SECONDS).max(function_timeout + 1)
+        });
         checks.push(problem(
             topic,
             format!(
@@ -120,20 +120,22 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
                     .map(|w| format!(" (nor the script's {} s: {})", w.seconds, w.made_of))
                     .unwrap_or_default()
             ),
-            format!("raise the AfterAllowTraffic timeout above {needed} (appspec-example.yml: 120)"),
+            format!("raise the AfterAllowTraffic timeout to at least {needed} (appspec-example.yml: 120)"),
         ));
-    } else if let Some(worst) = worst.filter(|w| w.seconds >= timeout) {
+    } else if let Some(worst) = worst.filter(|w| w.seconds + SCRIPT_OVERHEAD_SECONDS > timeout) {
         // The script's worst case must end before the agent stops it, or the console shows no
         // reason.
         checks.push(problem(
             topic,
             format!(
-                "{} may run {} s ({}), not below the hook's timeout {timeout} s: the agent kills the script before it says why it failed",
+                "{} may run {} s ({}), less than {SCRIPT_OVERHEAD_SECONDS} s below the hook's timeout {timeout} s: the agent may kill the script before it says why it failed",
                 hook.location, worst.seconds, worst.made_of
             ),
             format!(
-                "raise the AfterAllowTraffic timeout above {}, or lower {} in {}",
-                worst.seconds, worst.lower, hook.location
+                "raise the AfterAllowTraffic timeout to at least {}, or lower {} in {}",
+                worst.seconds + SCRIPT_OVERHEAD_SECONDS,
+                worst.lower,
+                hook.location
             ),
         ));
     }
@@ -157,8 +159,13 @@ struct WorstCase {
 
 /// Up to how long the script asks instance metadata for the region (two requests of at most 2 s).
 pub(super) const REGION_LOOKUP_SECONDS: u32 = 4;
-/// The AWS CLI's own connect timeout, for a copy of the script that sets none.
-const CLI_CONNECT_TIMEOUT_SECONDS: u32 = 60;
+/// The AWS CLI's own connect and read timeouts, for a copy of the script that sets none
+/// ([command line options](https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-options.html)).
+const CLI_TIMEOUT_SECONDS: u32 = 60;
+/// What the script's own time does not count: the AWS CLI starting for each attempt, a
+/// retry's jitter, `SECONDS` counting whole seconds. Its worst case must leave this much of the
+/// hook's timeout.
+const SCRIPT_OVERHEAD_SECONDS: u32 = 5;
 
 /// The script's longest run. `binary`: its `HOOK_TIMEOUT`, the binary's deadline. `lambda`: the
 /// first invoke runs whatever the time (the region lookup, a connect, a read), and a retry only
@@ -172,19 +179,25 @@ fn worst_case(script: &super::appspec::Script, binary: bool) -> Option<WorstCase
             lower: "HOOK_TIMEOUT",
         });
     }
-    let read = script.read_timeout?;
-    let connect = script
-        .connect_timeout
-        .unwrap_or(CLI_CONNECT_TIMEOUT_SECONDS);
+    let default = |set: Option<u32>| match set {
+        Some(seconds) => (seconds, ""),
+        None => (CLI_TIMEOUT_SECONDS, " (the AWS CLI's default)"),
+    };
+    let (read, read_default) = default(script.read_timeout);
+    let (connect, connect_default) = default(script.connect_timeout);
     let first = REGION_LOOKUP_SECONDS + connect + read;
     let made_of = format!(
-        "up to {REGION_LOOKUP_SECONDS} s for the region, HOOK_CONNECT_TIMEOUT {connect} s{} and HOOK_READ_TIMEOUT {read} s{}",
-        if script.connect_timeout.is_none() { " (the AWS CLI's default)" } else { "" },
+        "up to {REGION_LOOKUP_SECONDS} s for the region, HOOK_CONNECT_TIMEOUT {connect} s{connect_default} and HOOK_READ_TIMEOUT {read} s{read_default}{}",
         own.map(|own| format!("; retries within HOOK_TIMEOUT {own} s")).unwrap_or_default()
     );
+    // What to lower: whichever makes the worst case.
+    let lower = match own {
+        Some(own) if own >= first => "HOOK_TIMEOUT",
+        _ => "HOOK_READ_TIMEOUT (above the function's timeout) or HOOK_CONNECT_TIMEOUT",
+    };
     Some(WorstCase {
         seconds: own.map_or(first, |own| own.max(first)),
         made_of,
-        lower: "HOOK_READ_TIMEOUT, HOOK_CONNECT_TIMEOUT or HOOK_TIMEOUT",
+        lower,
     })
 }

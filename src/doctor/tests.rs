@@ -321,7 +321,7 @@ fn appspec_faults_are_each_one_problem() {
     // retries within HOOK_TIMEOUT 100.
     let worst = hook(Some(80), shipped("lambda", DEFAULT_FUNCTION_NAME, 90));
     assert!(
-        worst.contains("may run 100 s (up to 4 s for the region, HOOK_CONNECT_TIMEOUT 5 s and HOOK_READ_TIMEOUT 90 s; retries within HOOK_TIMEOUT 100 s), not below the hook's timeout 80 s"),
+        worst.contains("may run 100 s (up to 4 s for the region, HOOK_CONNECT_TIMEOUT 5 s and HOOK_READ_TIMEOUT 90 s; retries within HOOK_TIMEOUT 100 s), less than 5 s below the hook's timeout 80 s"),
         "{worst}"
     );
     let mut long_read = shipped("lambda", DEFAULT_FUNCTION_NAME, 110);
@@ -333,8 +333,20 @@ fn appspec_faults_are_each_one_problem() {
     );
     assert!(hook(Some(120), shipped("lambda", "other", 90))
         .contains("invokes other, not codedeploy-tg-hook"));
-    assert!(hook(Some(90), shipped("binary", DEFAULT_FUNCTION_NAME, 90))
-        .contains("may run 100 s (HOOK_TIMEOUT 100 s), not below the hook's timeout 90 s"));
+    assert!(
+        hook(Some(90), shipped("binary", DEFAULT_FUNCTION_NAME, 90)).contains(
+            "may run 100 s (HOOK_TIMEOUT 100 s), less than 5 s below the hook's timeout 90 s"
+        )
+    );
+    // Within the 5 s the script's own time does not count: still a problem.
+    assert!(
+        hook(Some(104), shipped("lambda", DEFAULT_FUNCTION_NAME, 70)).contains("may run 100 s")
+    );
+    assert!(problems(&with_hook(
+        Some(105),
+        shipped("lambda", DEFAULT_FUNCTION_NAME, 70)
+    ))
+    .is_empty());
     assert!(hook(Some(120), None).contains("not in the revision"));
     let mut not_ours = shipped("lambda", DEFAULT_FUNCTION_NAME, 90);
     not_ours.as_mut().unwrap().shipped = false;
@@ -643,7 +655,7 @@ fn an_unknown_hook_mode_is_a_problem_and_the_read_timeout_is_checked_without_a_f
     facts.function_role = RoleCheck::NotChecked(Some("the function could not be read".into()));
     facts.instance_role = InstanceRole::NotChecked(None);
     assert!(one_problem(&facts).contains("may run 100 s"));
-    assert!(one_problem(&facts).contains("not below the hook's timeout 80 s"));
+    assert!(one_problem(&facts).contains("less than 5 s below the hook's timeout 80 s"));
 }
 
 #[test]
