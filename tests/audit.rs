@@ -276,23 +276,11 @@ fn audit_reads_each_deployment_groups_fleet_once() {
 fn audit_fix_attaches_nothing_to_a_group_superseded_since_its_fleet_was_read() {
     let moto = Moto::start();
     let world = moto.world(json!({"name": "au-moved", "status": "Succeeded"}));
-    // The fleet is read (and kept for the audit) beside the target group names, which take a
-    // second here; a later deployment's success moves the fleet on meanwhile.
-    moto.fault_with(
-        "DescribeTargetGroups",
-        "hang",
-        1,
-        &[&world.target_group_names[0]],
-        json!({"seconds": 1.0}),
-    );
+    // The fleet is read (and kept for the audit); a later deployment's success moves it on
+    // before the second read, the one --fix makes before attaching.
+    moto.supersede_when(&world, "GetDeploymentGroup", 1);
     moto.clear_requests();
-    let (code, fixed) = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            std::thread::sleep(std::time::Duration::from_millis(400));
-            moto.supersede(&world);
-        });
-        audit(&moto, &["--fix"])
-    });
+    let (code, fixed) = audit(&moto, &["--fix"]);
     let r = row(&fixed, &world.replacement_group);
     assert_eq!(r["status"], "skipped", "{fixed}");
     assert!(r["reason"].as_str().unwrap().contains("superseded"), "{r}");

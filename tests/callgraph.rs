@@ -1,4 +1,7 @@
 //! The hook's AWS calls, as moto recorded them: the critical path, the overlaps, no call twice.
+//! Nothing here is judged by the clock: calls said to be made together are held at a launcher
+//! barrier until the whole round has arrived (a round made one call after another never fills
+//! it), and a call said to follow another starts after that one's answer left the server.
 
 mod support;
 
@@ -33,46 +36,43 @@ fn after(later: &Call, earlier: &Call) -> bool {
     later.start >= earlier.end
 }
 
-/// How long the server holds each call: calls made together are seen overlapping, and a call
-/// made after another starts at least this much later.
-const HOLD: f64 = 0.1;
+/// A round of calls said to be made together: its gate, and each action's count in it (in the
+/// order the rounds come: a later round's calls of an action are the ones after the earlier's).
+type Round<'a> = (&'a str, &'a [(&'a str, u32)]);
 
-/// Runs one trigger for a fresh world of the given status, each call held `HOLD` on the server
-/// (so calls made together are seen overlapping), and returns the calls in the order made.
-async fn calls_of(status: &str, source: Source, hook_execution_id: Option<&str>) -> Vec<Call> {
+/// Runs one trigger for a fresh world of the given status, each round held at its barrier, and
+/// returns the calls in the order made.
+async fn calls_of(
+    status: &str,
+    source: Source,
+    hook_execution_id: Option<&str>,
+    rounds: &[Round<'_>],
+) -> Vec<Call> {
     calls_in(
         json!({"name": "cg", "status": status, "targetGroups": 2, "classicLoadBalancers": 1}),
         source,
         hook_execution_id,
         OutcomeKind::Attached,
+        rounds,
     )
     .await
 }
 
-/// `calls_of` for any world spec and expected outcome.
+/// `calls_of` for any world spec and expected outcome; every round's barrier must be met.
 async fn calls_in(
     spec: Value,
     source: Source,
     hook_execution_id: Option<&str>,
     expected: OutcomeKind,
+    rounds: &[Round<'_>],
 ) -> Vec<Call> {
     let moto = Moto::start();
     let world = moto.world(spec);
-    for action in [
-        "GetDeployment",
-        "ListDeploymentTargets",
-        "BatchGetDeploymentTargets",
-        "GetDeploymentGroup",
-        "ListDeployments",
-        "DescribeTargetGroups",
-        "DescribeAutoScalingGroups",
-        "AttachTrafficSources",
-        "DescribeTrafficSources",
-        "PutLifecycleEventHookExecutionStatus",
-        "DescribeTargetHealth",
-        "DescribeInstanceHealth",
-    ] {
-        moto.fault_with(action, "hang", 10, &[], json!({"seconds": HOLD}));
+    for (gate, calls) in rounds {
+        let size = calls.iter().map(|(_, n)| *n as usize).sum();
+        for (action, count) in *calls {
+            moto.barrier(gate, size, action, *count);
+        }
     }
     moto.clear_requests();
 
@@ -96,6 +96,14 @@ async fn calls_in(
     )
     .await;
     assert_eq!(outcome.outcome, expected, "{outcome:?}");
+    for (gate, met) in moto.barriers_met() {
+        assert!(met, "the {gate} round's calls were not all made together");
+    }
+    assert_eq!(
+        moto.barriers_met().len(),
+        rounds.len(),
+        "every round was held"
+    );
 
     moto.requests()
         .iter()
@@ -130,7 +138,25 @@ fn assert_attach_and_confirm_follow(calls: &[Call], plan_reads: &[&Call]) {
 
 #[tokio::test]
 async fn hook_reads_the_reroute_beside_the_deployment_and_adds_no_round() {
-    let calls = calls_of("InProgress", Source::LifecycleHook, Some("exec")).await;
+    let calls = calls_of(
+        "InProgress",
+        Source::LifecycleHook,
+        Some("exec"),
+        &[
+            (
+                "start",
+                &[("GetDeployment", 1), ("ListDeploymentTargets", 1)],
+            ),
+            (
+                "plan",
+                &[
+                    ("DescribeTargetGroups", 1),
+                    ("DescribeAutoScalingGroups", 1),
+                ],
+            ),
+        ],
+    )
+    .await;
     assert_eq!(
         calls.len(),
         8,
@@ -194,6 +220,7 @@ async fn a_hook_that_must_wait_makes_only_the_calls_that_tell_it_so() {
         Source::LifecycleHook,
         Some("exec"),
         OutcomeKind::Waiting,
+        &[],
     )
     .await;
     let report = find(&calls, "PutLifecycleEventHookExecutionStatus");
@@ -227,6 +254,7 @@ async fn a_hook_on_a_complete_group_reads_and_changes_nothing() {
         Source::LifecycleHook,
         Some("exec"),
         OutcomeKind::AlreadyAttached,
+        &[],
     )
     .await;
     let mut made = actions(&calls);
@@ -252,7 +280,36 @@ fn all<'a>(calls: &'a [Call], action: &str) -> Vec<&'a Call> {
 
 #[tokio::test]
 async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_reads() {
-    let calls = calls_of("Succeeded", Source::SnsTrigger, None).await;
+    // The plan's round: the fleet and the active deployments beside the target groups and the
+    // groups. The registration round: the fleet, the active deployments and the groups again,
+    // and one read per source (two target groups, one classic load balancer).
+    let calls = calls_of(
+        "Succeeded",
+        Source::SnsTrigger,
+        None,
+        &[
+            (
+                "plan",
+                &[
+                    ("GetDeploymentGroup", 1),
+                    ("ListDeployments", 1),
+                    ("DescribeTargetGroups", 1),
+                    ("DescribeAutoScalingGroups", 1),
+                ],
+            ),
+            (
+                "registration",
+                &[
+                    ("GetDeploymentGroup", 1),
+                    ("ListDeployments", 1),
+                    ("DescribeAutoScalingGroups", 1),
+                    ("DescribeTargetHealth", 2),
+                    ("DescribeInstanceHealth", 1),
+                ],
+            ),
+        ],
+    )
+    .await;
     assert_eq!(
         calls.len(),
         13,
@@ -266,11 +323,9 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
     let actives = all(&calls, "ListDeployments");
     assert_eq!(actives.len(), 2, "with each fleet read");
     for (fleet, active) in fleets.iter().zip(&actives) {
-        // Made together (one round): they reach the server well within a hold of each other.
         assert!(
-            (fleet.start - active.start).abs() < HOLD * 0.8,
-            "ListDeployments ∥ GetDeploymentGroup: {:.0} ms apart",
-            (fleet.start - active.start).abs() * 1000.0
+            overlap(fleet, active),
+            "ListDeployments ∥ GetDeploymentGroup"
         );
     }
     let group_reads = all(&calls, "DescribeAutoScalingGroups");
@@ -322,17 +377,11 @@ async fn success_notification_reads_the_fleet_in_the_same_round_as_the_plans_rea
             read.action
         );
     }
-    // Made together: the six reads reach the server well within one hold of the first (a read
-    // made after another had answered would start a whole hold later). By starts, not pairwise
-    // overlap: a loaded machine may answer one before another is logged as begun.
-    let first = round.iter().map(|c| c.start).fold(f64::INFINITY, f64::min);
-    let last = round
-        .iter()
-        .map(|c| c.start)
-        .fold(f64::NEG_INFINITY, f64::max);
-    assert!(
-        last - first < HOLD * 0.8,
-        "the registration round's reads run together: the last starts {:.0} ms after the first",
-        (last - first) * 1000.0
-    );
+    // Made together: the six were held at one barrier until all had arrived, so each pair
+    // overlaps.
+    for a in &round {
+        for b in &round {
+            assert!(overlap(a, b), "{} ∥ {}", a.action, b.action);
+        }
+    }
 }

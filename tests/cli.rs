@@ -156,13 +156,23 @@ fn handle_ignored_notification_exits_0_without_any_aws_call() {
 /// debug build's HTTPS client asserts). An event that is only ignored must not get that far.
 #[test]
 fn handle_ignored_notification_builds_no_clients() {
-    let event = event("sns", "d-READY0002", "READY").to_string();
-    let mut command = moto().cli();
-    command
-        .arg("handle")
-        .env("SSL_CERT_FILE", "/nonexistent/ca.pem")
-        .env("SSL_CERT_DIR", "/nonexistent");
-    let output = feed(command, &event);
+    let handle = |event: &Value| {
+        let mut command = moto().cli();
+        command
+            .arg("handle")
+            .env("SSL_CERT_FILE", "/nonexistent/ca.pem")
+            .env("SSL_CERT_DIR", "/nonexistent");
+        feed(command, &event.to_string())
+    };
+    // The control: an event that acts builds the clients, and stderr says the trust store is
+    // missing (so the check below can fail).
+    let acting = handle(&event("direct", "d-NOTREAL03", ""));
+    assert!(
+        String::from_utf8_lossy(&acting.stderr).contains("root CA"),
+        "the control's clients say their trust store is missing: {}",
+        String::from_utf8_lossy(&acting.stderr)
+    );
+    let output = handle(&event("sns", "d-READY0002", "READY"));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(stdout_json(&output)["outcome"], "ignored");

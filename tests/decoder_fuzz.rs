@@ -1,7 +1,7 @@
 //! Property tests over the event decoder: no input makes it panic, and every rejection says what
 //! was wrong. Runs without AWS; the case counts are the figures in the README.
 
-use codedeploy_tg_hook::event::{decode, Decoded, EventError};
+use codedeploy_tg_hook::event::{decode, request_bytes, Decoded, EventError, Request};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -108,11 +108,31 @@ fn check(result: Result<Vec<Decoded>, EventError>) {
             }
         }
         Err(e) => {
+            // Each rejection names what was wrong: its part of the message is there, and not
+            // empty.
             let message = e.to_string();
-            assert!(message.len() > 10, "rejection says too little: {message:?}");
-            if let EventError::InvalidField { field, .. } = &e {
-                assert!(message.contains(field.as_str()), "{message}");
-            }
+            let (names, what): (String, &str) = match &e {
+                EventError::NotJson(why) => ("event is not JSON: ".into(), why),
+                EventError::NotAnObject(kind) => (format!("must be a JSON object, got {kind};"), kind),
+                EventError::Unrecognised { keys } => (format!("unrecognised event with keys [{keys}]; expected"), "keys"),
+                EventError::InvalidField { field, got } => (format!("{field} must be a non-empty string, got {got}"), field),
+                EventError::SnsEnvelope(why) => ("SNS event envelope is malformed: ".into(), why),
+                EventError::NoRecords => ("SNS event has no records".into(), "records"),
+                EventError::SnsMessage { index, problem } => (
+                    format!("SNS record {index}: Message is not a CodeDeploy trigger message: {problem}"),
+                    problem,
+                ),
+                EventError::EventBridgeEnvelope(why) => ("EventBridge event envelope is malformed: ".into(), why),
+                EventError::EventBridgeSource(source) => (format!("from source {source:?}, expected"), "source"),
+            };
+            assert!(
+                message.contains(&names),
+                "{message:?} does not say {names:?}"
+            );
+            assert!(
+                !what.trim().is_empty(),
+                "{e:?} says nothing of what was wrong: {message:?}"
+            );
         }
     }
 }
@@ -134,7 +154,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
-        check(decode_bytes(&bytes));
+        check(deployments_of(request_bytes(&bytes)));
     }
 
     #[test]
@@ -147,9 +167,10 @@ proptest! {
     }
 }
 
-/// Raw bytes as the Lambda and `handle` decode them: JSON, then the event shapes.
-fn decode_bytes(bytes: &[u8]) -> Result<Vec<Decoded>, EventError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
-    decode(value)
+/// What `handle` acts on, decoded from raw bytes as it decodes them (`event::request_bytes`).
+fn deployments_of(request: Result<Request, EventError>) -> Result<Vec<Decoded>, EventError> {
+    request.map(|request| match request {
+        Request::Deployments(decoded) => decoded,
+        Request::ScheduledAudit => Vec::new(),
+    })
 }

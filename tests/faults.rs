@@ -133,10 +133,14 @@ async fn endless_throttling_reports_failed_before_the_deadline() {
         1000,
         &[&world.replacement_group],
     );
-    let started = Instant::now();
-    let deadline = Duration::from_secs(10);
-    let outcome = run_hook(moto(), &world, deadline, Duration::from_secs(5)).await;
-    assert!(started.elapsed() < deadline, "took {:?}", started.elapsed());
+    // When it stops is src/run/tests.rs's to say, under the paused clock; here, the real wire.
+    let outcome = run_hook(
+        moto(),
+        &world,
+        Duration::from_secs(10),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     assert_eq!(outcome.hook_status, Some("Failed"));
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
@@ -174,8 +178,10 @@ async fn endless_throttling_reports_failed_before_the_deadline() {
     );
 }
 
+/// End to end, with a margin a loaded machine keeps: the binary's deadline (6 s) stops a call
+/// hung for 30 s, and `Failed` is reported (the exact moments: src/run/tests.rs).
 #[test]
-fn a_hung_endpoint_still_gets_failed_reported_before_the_cli_timeout() {
+fn a_hung_endpoint_still_gets_failed_reported_without_waiting_for_it() {
     let world = moto().world(json!({"name": "ft-hang"}));
     moto().fault_with(
         "GetDeployment",
@@ -196,7 +202,7 @@ fn a_hung_endpoint_still_gets_failed_reported_before_the_cli_timeout() {
         .output()
         .unwrap();
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(25), "took {elapsed:?}");
     assert_eq!(output.status.code(), Some(1));
     let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(outcome["hookStatus"], "Failed");
@@ -326,7 +332,6 @@ async fn a_panic_in_the_work_is_caught_and_reported_failed() {
 #[tokio::test]
 async fn deadline_already_inside_the_margin_reports_failed_at_once() {
     let world = moto().world(json!({"name": "ft-late"}));
-    let started = Instant::now();
     let outcome = run_hook(
         moto(),
         &world,
@@ -334,13 +339,7 @@ async fn deadline_already_inside_the_margin_reports_failed_at_once() {
         Duration::from_secs(5),
     )
     .await;
-    // The deadline itself is 2 s away: reporting at once means well before it, with room for
-    // a busy test binary (the point is that no work is attempted, which the sources show).
-    assert!(
-        started.elapsed() < Duration::from_millis(1800),
-        "took {:?}",
-        started.elapsed()
-    );
+    // No work is attempted, which the sources show (that it reports at once: src/run/tests.rs).
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     assert!(outcome.reason.unwrap().contains("ran out of time"));
     assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
@@ -419,7 +418,8 @@ async fn a_status_codedeploy_never_accepts_makes_a_function_error_so_lambda_retr
         1000,
         &[&world.deployment_id],
     );
-    let started = Instant::now();
+    // Retried until just before the deadline, then given up in time to answer Lambda (the
+    // exact moment: src/run/tests.rs).
     let outcome = run_hook(
         moto(),
         &world,
@@ -427,17 +427,6 @@ async fn a_status_codedeploy_never_accepts_makes_a_function_error_so_lambda_retr
         Duration::from_secs(5),
     )
     .await;
-    // Retried until just before the deadline, then given up in time to answer Lambda.
-    assert!(
-        started.elapsed() < Duration::from_secs(12),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(
-        started.elapsed() > Duration::from_secs(8),
-        "{:?}",
-        started.elapsed()
-    );
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     assert_eq!(outcome.hook_status, None);
     assert!(
@@ -584,7 +573,6 @@ async fn a_confirm_window_cut_short_by_the_deadline_reports_adding_as_pending_no
         &[&world.replacement_group],
         json!({"state": "Adding", "delay": 10}),
     );
-    let started = Instant::now();
     let outcome = run_hook(
         moto(),
         &world,
@@ -595,11 +583,6 @@ async fn a_confirm_window_cut_short_by_the_deadline_reports_adding_as_pending_no
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
     assert_eq!(outcome.pending, world.target_group_arns, "{outcome:?}");
     assert_eq!(outcome.hook_status, Some("Succeeded"));
-    assert!(
-        started.elapsed() < Duration::from_secs(8),
-        "{:?}",
-        started.elapsed()
-    );
 }
 
 /// A finished deployment's fleet is read beside the plan's reads; once it says the group is
@@ -629,8 +612,10 @@ async fn a_superseded_group_does_not_wait_for_plan_reads_stuck_in_throttling() {
     )
     .await;
     assert_eq!(outcome.outcome, OutcomeKind::Skipped, "{outcome:?}");
+    // Not the work deadline (17 s): the throttled reads were dropped (exactly when:
+    // src/run/tests.rs).
     assert!(
-        started.elapsed() < Duration::from_secs(10),
+        started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );
@@ -741,7 +726,6 @@ async fn bad_answers_on_different_calls_do_not_add_up() {
 async fn three_bad_answers_in_a_row_on_one_call_end_it_naming_the_answer() {
     let world = moto().world(json!({"name": "ft-threebad"}));
     moto().fault("GetDeployment", "html", 3, &[&world.deployment_id]);
-    let started = Instant::now();
     let outcome = run_hook(
         moto(),
         &world,
@@ -749,10 +733,13 @@ async fn three_bad_answers_in_a_row_on_one_call_end_it_naming_the_answer() {
         Duration::from_secs(5),
     )
     .await;
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        started.elapsed()
+    // Three attempts, not the deadline's worth: the request log counts them (the time it takes:
+    // src/run/tests.rs).
+    assert_eq!(
+        moto()
+            .calls_naming("GetDeployment", &world.deployment_id)
+            .len(),
+        3
     );
     assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
     let reason = outcome.reason.unwrap_or_default();

@@ -96,6 +96,94 @@ async fn a_read_back_that_never_lists_them_inside_the_window_fails_naming_the_ca
     assert!(read_backs(&world) >= 3, "{}", read_backs(&world));
 }
 
+/// Nothing confirms an attach no read answered: the window closes on a read that never came
+/// back, and the run fails naming the call, its attempts and last error, and what was attached.
+#[tokio::test]
+async fn an_attach_no_read_back_answered_fails_naming_the_call_and_the_unconfirmed_sources() {
+    let world = moto().world(json!({"name": "ra-unread", "classicLoadBalancers": 1}));
+    moto().fault_with(
+        "DescribeTrafficSources",
+        "hang",
+        100,
+        &[&world.replacement_group],
+        json!({"seconds": 30}),
+    );
+    let clients = moto().clients().await;
+    let trigger = Trigger {
+        deployment_id: world.deployment_id.clone(),
+        source: Source::LifecycleHook,
+        hook_execution_id: Some("exec-1".into()),
+        deployment_group: None,
+    };
+    let outcome = execute(
+        &clients,
+        &trigger,
+        Instant::now() + Duration::from_secs(10),
+        &settings(Duration::from_secs(2)),
+    )
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
+    let reason = outcome.reason.clone().unwrap();
+    assert!(
+        reason.contains(
+            "no read-back answered within the confirm window (autoscaling:DescribeTrafficSources ("
+        ) && reason.contains("the attachment is not confirmed")
+            && !reason.contains("Adding"),
+        "{reason}"
+    );
+    for source in world.target_group_arns.iter().chain(&world.load_balancers) {
+        assert!(reason.contains(source.as_str()), "{source}: {reason}");
+    }
+    assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Failed"]);
+}
+
+/// Once a read listed every source, a later read that fails leaves them pending (a success), and
+/// the reason says which read failed and how, not only "still Adding".
+#[tokio::test]
+async fn a_read_back_that_fails_after_one_listed_the_sources_says_which_read_failed_and_how() {
+    for (name, kind, how) in [
+        ("ra-later500", "bare-500", "HTTP 500"),
+        ("ra-laterhang", "hang", "did not answer"),
+    ] {
+        let world = moto().world(json!({"name": name, "classicLoadBalancers": 1}));
+        // Adding for a minute: the first read lists them all, Adding.
+        moto().attach_lag(&world.replacement_group, 0.0, 60.0);
+        moto().fault_with(
+            "DescribeTrafficSources",
+            kind,
+            100,
+            &[&world.replacement_group],
+            json!({"skip": 1, "seconds": 30}),
+        );
+        let outcome = run_hook(&world, Duration::from_secs(3)).await;
+        assert_eq!(
+            outcome.outcome,
+            OutcomeKind::Attached,
+            "{kind}: {outcome:?}"
+        );
+        let reason = outcome.reason.clone().unwrap();
+        assert!(
+            reason.starts_with("attached; Adding at the last read-back that answered: ")
+                && reason.contains("a later read, autoscaling:DescribeTrafficSources (")
+                && reason.contains("did not answer before the confirm window closed")
+                && reason.contains(how)
+                && !reason.contains("still Adding when the confirm window closed"),
+            "{kind}: {reason}"
+        );
+        let mut pending = outcome.pending.clone();
+        pending.sort();
+        let mut expected: Vec<String> = world
+            .target_group_arns
+            .iter()
+            .chain(&world.load_balancers)
+            .cloned()
+            .collect();
+        expected.sort();
+        assert_eq!(pending, expected, "{kind}");
+        assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
+    }
+}
+
 #[tokio::test]
 async fn an_auto_scaling_follow_on_deployment_does_not_take_the_live_fleet_out_of_play() {
     let world = moto().world(json!({"name": "ra-follow", "status": "Succeeded"}));

@@ -470,25 +470,12 @@ fn an_unhealthy_instance_is_not_registered_and_a_registration_is_one_call_per_so
 fn a_group_superseded_during_the_run_gets_nothing_registered() {
     let moto = Moto::start();
     let dropped = block_on(dropped(&moto, "sd", "Succeeded"));
-    // The plan's group read takes a second; the fleet moves on meanwhile.
-    moto.fault_with(
-        "DescribeAutoScalingGroups",
-        "hang",
-        1,
-        &[&dropped.world.replacement_group],
-        json!({"seconds": 1.0}),
-    );
+    // The fleet moves on after the first read (live) and before the second, the one made
+    // before registering.
+    moto.supersede_when(&dropped.world, "GetDeploymentGroup", 1);
     moto.clear_requests();
     let payload = event("sns", &dropped.world.deployment_id, "SUCCEEDED");
-    let outcome = block_on(async {
-        let run = run(&moto, payload);
-        let supersede = async {
-            tokio::time::sleep(Duration::from_millis(400)).await;
-            moto.supersede(&dropped.world);
-        };
-        let (outcome, ()) = tokio::join!(run, supersede);
-        outcome
-    });
+    let outcome = block_on(run(&moto, payload));
     assert_eq!(outcome.outcome, OutcomeKind::AlreadyAttached, "{outcome:?}");
     assert!(outcome.registered.is_empty(), "{outcome:?}");
     assert!(

@@ -216,6 +216,7 @@ async fn check_group(
             unregistered,
             repaired,
             pending,
+            unread,
         }) => {
             let sources_missing = !(target_groups.is_empty() && load_balancers.is_empty());
             row.status = match (sources_missing, !unregistered.is_empty(), repaired) {
@@ -225,8 +226,14 @@ async fn check_group(
                 (false, true, false) => Status::Unregistered,
             };
             row.unregistered = unregistered;
-            if !pending.is_empty() {
+            if !pending.is_empty() && unread.is_empty() {
                 row.reason = Some(format!("still Adding: {}", pending.join(", ")));
+            } else if !pending.is_empty() {
+                row.reason = Some(format!(
+                    "Adding at the last read-back that answered: {}; {}",
+                    pending.join(", "),
+                    unread.join("; ")
+                ));
             }
             row.target_groups = target_groups;
             row.load_balancers = load_balancers;
@@ -273,6 +280,7 @@ enum GroupResult {
         unregistered: Vec<Registration>,
         repaired: bool,
         pending: Vec<String>,
+        unread: Vec<String>,
     },
 }
 
@@ -365,6 +373,7 @@ async fn repair_group(
             .collect(),
         repaired: check.repaired,
         pending: check.pending,
+        unread: check.unread,
     })
 }
 

@@ -9,6 +9,8 @@ pub mod elb;
 pub mod elbv2;
 pub mod iam;
 pub mod lambda;
+#[cfg(test)]
+pub mod stub;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

@@ -44,6 +44,13 @@ pub enum RunError {
         sources: Vec<String>,
         waited: Duration,
     },
+    /// Attached, but no read-back answered within the confirm window: nothing confirms it.
+    #[error("{group}: attached {}, but no read-back answered within the confirm window ({read}): the attachment is not confirmed (CONFIRM_WINDOW_SECONDS, --confirm-window)", .sources.join(", "))]
+    Unconfirmed {
+        group: String,
+        sources: Vec<String>,
+        read: StillRetried,
+    },
     #[error("{}: registering InService instance(s) {} with {traffic_source} failed: {source}", .groups.join(", "), .instance_ids.join(", "))]
     NotRegistered {
         groups: Vec<String>,
@@ -108,7 +115,8 @@ impl RunError {
             RunError::Aws { groups, .. } | RunError::NotRegistered { groups, .. } => groups.clone(),
             RunError::TrafficSourcesRejected { group, .. }
             | RunError::NotAttached { group, .. }
-            | RunError::NotListed { group, .. } => {
+            | RunError::NotListed { group, .. }
+            | RunError::Unconfirmed { group, .. } => {
                 vec![group.clone()]
             }
             RunError::Deployment { .. }

@@ -14,6 +14,9 @@ mod serve;
 mod settings;
 mod trigger;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 
 use tokio::time::Instant;
@@ -25,7 +28,7 @@ use crate::plan::{
 
 use attach::attach;
 pub use boundary::{guard, work_deadline};
-use confirm::{confirm, ConfirmWindow};
+use confirm::{confirm, ConfirmWindow, Confirmed};
 pub use error::RunError;
 use facts::{read_moment, Facts, Fleets, Listings};
 pub use outcome::ALREADY_COMPLETED;
@@ -81,7 +84,10 @@ pub enum Repair {
     /// `Repair`: attached what was missing (what, is in the run's `Progress`) and confirmed it.
     Done {
         groups: Vec<String>,
+        /// Attached, and `Adding` at the last read-back that answered.
         pending: Vec<String>,
+        /// A read-back after that one failed or did not answer: which, and how.
+        unread: Vec<String>,
         /// After a success, sources whose registrations were not checked: Auto Scaling is still
         /// `Adding` them to a group (and registering its instances itself).
         registration_pending: Vec<String>,
@@ -103,6 +109,9 @@ pub struct Check {
     /// Sources still `Adding`: their registrations were not checked (or, after an attach, the
     /// confirm window closed before they were `Added`).
     pub pending: Vec<String>,
+    /// After an attach, a read-back that failed or did not answer after one that listed the
+    /// sources: which, and how.
+    pub unread: Vec<String>,
     /// Something was attached or registered.
     pub repaired: bool,
     /// The fleet moved on before the repair could register: why (nothing registered).
@@ -162,6 +171,7 @@ pub async fn repair(
         target_group_names: target_groups.into_iter().map(|(n, a)| (a, n)).collect(),
         unregistered: registration.to_register,
         pending: registration.pending,
+        unread: Vec::new(),
         repaired: false,
         no_longer_live: None,
     };
@@ -185,9 +195,9 @@ pub async fn repair(
         for group_plan in &incomplete {
             attach(clients, group_plan, progress).await?;
         }
-        check
-            .pending
-            .extend(confirm_all(clients, &incomplete, settings, job).await?);
+        let confirmed = confirm_all(clients, &incomplete, settings, job).await?;
+        check.pending.extend(confirmed.pending);
+        check.unread.extend(confirmed.unread);
         check.repaired = true;
     }
     if work.succeeded && !check.unregistered.is_empty() {
@@ -222,7 +232,7 @@ async fn repair_now(
     for group_plan in &incomplete {
         attach(clients, group_plan, progress).await?;
     }
-    let pending = confirm_all(clients, &incomplete, settings, job).await?;
+    let Confirmed { pending, unread } = confirm_all(clients, &incomplete, settings, job).await?;
     let mut not_registered = None;
     let mut registration_pending = Vec::new();
     if work.succeeded {
@@ -234,6 +244,7 @@ async fn repair_now(
     Ok(Repair::Done {
         groups: work.replacement_groups.clone(),
         pending,
+        unread,
         registration_pending,
         not_registered,
     })
@@ -245,13 +256,15 @@ async fn confirm_all(
     attached: &[&GroupPlan],
     settings: &Settings,
     job: &Job<'_>,
-) -> Result<Vec<String>, RunError> {
+) -> Result<Confirmed, RunError> {
     let window = ConfirmWindow::new(settings, job.work_deadline);
-    let pending = futures_util::future::try_join_all(
+    let each = futures_util::future::try_join_all(
         attached
             .iter()
             .map(|group_plan| confirm(clients, group_plan, settings, window)),
     )
     .await?;
-    Ok(pending.concat())
+    Ok(each
+        .into_iter()
+        .fold(Confirmed::default(), Confirmed::merge))
 }

@@ -49,6 +49,7 @@ pub(super) fn outcome_of(
         Ok(Repair::Done {
             groups,
             pending,
+            unread,
             registration_pending,
             not_registered,
         }) => {
@@ -64,10 +65,17 @@ pub(super) fn outcome_of(
             o.attached = attached;
             o.registered = progress.registered();
             let mut reasons = Vec::new();
-            if !pending.is_empty() {
+            if !pending.is_empty() && unread.is_empty() {
                 reasons.push(format!(
                     "attached; still Adding when the confirm window closed: {}",
                     pending.join(", ")
+                ));
+            } else if !pending.is_empty() {
+                // Only what a read showed: Adding at the last one that answered.
+                reasons.push(format!(
+                    "attached; Adding at the last read-back that answered: {}; {}",
+                    pending.join(", "),
+                    unread.join("; ")
                 ));
             }
             if !o.registered.is_empty() {

@@ -228,6 +228,45 @@ impl Moto {
         );
     }
 
+    /// The world's fleet superseded (as `supersede`) at the moment the `skip`+1th call of
+    /// `action` naming the world's deployment group arrives, before it is answered: in place of
+    /// a race against a sleeping thread.
+    pub fn supersede_when(&self, world: &World, action: &str, skip: u32) {
+        let later = format!("CodeDeploy_{}_d-LATER0001", world.deployment_group_name);
+        self.fault_with(
+            action,
+            "trigger",
+            1,
+            &[&world.deployment_group_name],
+            json!({"skip": skip, "route": "deployment-group-fleet",
+                   "payload": {"applicationName": world.application_name,
+                               "deploymentGroupName": world.deployment_group_name,
+                               "autoScalingGroups": [later]}}),
+        );
+    }
+
+    /// Holds the next `count` calls of `action` at `gate` until `size` calls have arrived
+    /// there (see the launcher's barriers).
+    pub fn barrier(&self, gate: &str, size: usize, action: &str, count: u32) {
+        self.fault_with(
+            action,
+            "barrier",
+            count,
+            &[],
+            json!({"gate": gate, "size": size}),
+        );
+    }
+
+    /// Whether every round of calls held at a gate arrived together.
+    pub fn barriers_met(&self) -> Vec<(String, bool)> {
+        self.harness("barriers", json!({}))
+            .as_object()
+            .expect("barriers")
+            .iter()
+            .map(|(gate, b)| (gate.clone(), b["met"] == true))
+            .collect()
+    }
+
     /// Replaces the deployment's targets: `[{"targetId", "instanceLabel", "events": {name: status}}]`
     /// (events not given are `Pending`); `page_size` is ListDeploymentTargets' page.
     pub fn set_targets(&self, deployment_id: &str, targets: Value, page_size: usize) {

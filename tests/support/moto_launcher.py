@@ -28,9 +28,14 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
 - Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
   an attach that is accepted but does nothing, attachment states held at `Adding`, and answers
   no AWS endpoint gives (an HTML page, an empty 200, a body of another shape, bytes that are not
-  the protocol, half of moto's answer, a bare 500, an 8 MiB body); any of them may answer late.
+  the protocol, half of moto's answer, a bare 500, an 8 MiB body); any of them may answer late,
+  and may let the first `skip` matching requests through. Two more kinds stand in for races:
+  `barrier` holds matching calls until a round of them has arrived (POST /_harness/barriers
+  says whether each round met), and `trigger` runs a harness route when the call arrives (a
+  later deployment superseding the fleet), then answers it.
 - A request log (action, start, end, status, the client's connection, the body's first 8000
-  bytes) for the call-graph test and the benchmark.
+  bytes) for the call-graph test and the benchmark: a request is logged when it arrives (`end`
+  and `status` stay null until its answer goes out), so a call the client abandoned still counts.
 - HTTP/1.1 connections kept open between requests, as AWS endpoints keep them (werkzeug's
   development server closes each one after its response; see `KeepAliveRequestHandler`).
 - IAM SimulatePrincipalPolicy for the roles moto holds (moto has the evaluator, not the call):
@@ -643,6 +648,9 @@ def take_fault(action, body):
                 continue
             if fault["match"] and not any(m in text for m in fault["match"]):
                 continue
+            if fault.get("skip", 0) > 0:  # this many matching requests pass first
+                fault["skip"] -= 1
+                continue
             fault["count"] -= 1
             return dict(fault)
     return None
@@ -722,6 +730,38 @@ def injected(fault, action, protocol):
         ).encode()
         return "200 OK", [("Content-Type", "text/xml")], body
     return None
+
+
+# --- Barriers: calls held until a whole round has arrived -------------------------------------
+# A `barrier` fault holds each matching call at its gate until `size` calls have arrived there,
+# then lets them all through: calls made together pass at once, a call made only after another
+# answered never arrives while that one is held, so the gate times out (`timeout`, below the
+# client's 5 s attempt timeout) and says so. POST /_harness/barriers reads every gate.
+
+BARRIERS = {}  # gate -> {"size", "arrived", "event", "met"}
+
+
+def pass_barrier(fault):
+    gate = fault["gate"]
+    with LOCK:
+        barrier = BARRIERS.setdefault(
+            gate, {"size": int(fault["size"]), "arrived": 0, "event": threading.Event(), "met": None}
+        )
+        barrier["arrived"] += 1
+        if barrier["arrived"] >= barrier["size"] and barrier["met"] is None:
+            barrier["met"] = True
+            barrier["event"].set()
+    if not barrier["event"].wait(float(fault.get("timeout", 4))):
+        with LOCK:
+            if barrier["met"] is None:
+                barrier["met"] = False
+            barrier["event"].set()
+
+
+def finished(entry, status):
+    with LOCK:
+        entry["end"] = time.time()
+        entry["status"] = int(status.split()[0])
 
 
 # --- Lambda Invoke, passed to a local Lambda emulator (POST /_harness/lambda-proxy) ----------
@@ -804,7 +844,17 @@ class Harness:
             return instance_metadata(environ, path, start_response)
         action, protocol = action_of(environ, body)
         start = time.time()
+        # Logged as it arrives (a call the client gives up on still counts), finished below.
+        entry = self.arrived(action, start, body, environ)
         fault = {"kind": "throttle"} if rate_limited(action) else take_fault(action, body)
+        if fault and fault["kind"] == "barrier":
+            pass_barrier(fault)
+            fault = None
+        elif fault and fault["kind"] == "trigger":
+            # What the world does when this call arrives (a later deployment supersedes the
+            # fleet, say), before the call is answered: the test's barrier in place of a race.
+            self.route(f"/_harness/{fault['route']}", fault.get("payload", {}))
+            fault = None
         if fault and fault["kind"] == "hang":
             time.sleep(min(float(fault.get("seconds", 30)), 120))
         elif fault and fault.get("delay"):  # any other fault may also answer late
@@ -813,13 +863,13 @@ class Harness:
         if answer is not None:
             status, headers, out = answer
             start_response(status, headers + [("Content-Length", str(len(out)))])
-            self.log(action, start, status, body, environ)
+            finished(entry, status)
             return [out]
 
         if action == "Invoke" and LAMBDA_PROXY.get("target"):
             status, headers, out = proxy_invoke(environ, path, body)
             start_response(status, headers + [("Content-Length", str(len(out)))])
-            self.log(action, start, status, body, environ)
+            finished(entry, status)
             return [out]
 
         captured = {}
@@ -839,23 +889,25 @@ class Harness:
             headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
             headers.append(("Content-Type", "application/json"))
         start_response(captured["status"], headers + [("Content-Length", str(len(chunks)))])
-        self.log(action, start, captured["status"], body, environ)
+        finished(entry, captured["status"])
         return [chunks]
 
-    def log(self, action, start, status, body, environ):
+    def arrived(self, action, start, body, environ):
         entry = {
             "action": action,
             # The client's end of the TCP connection: calls with the same one shared a
             # connection.
             "connection": f"{environ.get('REMOTE_ADDR')}:{environ.get('REMOTE_PORT')}",
             "start": start,
-            "end": time.time(),
-            "status": int(status.split()[0]),
+            # Set when the answer goes out (still None for a call being held or hung).
+            "end": None,
+            "status": None,
             "body": body[:8000].decode("utf-8", "replace"),
         }
         with LOCK:
             if len(REQUESTS) < 100_000:
                 REQUESTS.append(entry)
+        return entry
 
     def control(self, path, body, start_response):
         payload = json.loads(body or b"{}")
@@ -896,6 +948,9 @@ class Harness:
             if "rollbackInfo" in payload:  # as GetDeployment reports a rollback's
                 deployment.rollback_info = payload["rollbackInfo"]
             return {"ok": True}
+        if path == "/_harness/barriers":
+            with LOCK:
+                return {gate: {"size": b["size"], "arrived": b["arrived"], "met": b["met"]} for gate, b in BARRIERS.items()}
         if path == "/_harness/lambda-proxy":
             with LOCK:
                 LAMBDA_PROXY["target"] = payload.get("target")
@@ -959,7 +1014,7 @@ class Harness:
                 if payload.get("clear"):
                     REQUESTS.clear()
                     return []
-                return list(REQUESTS)
+                return [dict(entry) for entry in REQUESTS]
         raise KeyError(f"no harness route {path}")
 
 
