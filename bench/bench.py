@@ -28,7 +28,7 @@ EVENTS = ROOT / "tests/events"
 class Moto:
     def __init__(self):
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/python"), str(ROOT / "tests/support/moto_launcher.py"), "--port", "0", "--exit-on-stdin-eof"],
+            [str(ROOT / ".venv/bin/python"), str(ROOT / "tests/suite/support/moto_launcher.py"), "--port", "0", "--exit-on-stdin-eof"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -1,5 +1,5 @@
 //! The IAM actions of the code's calls, with the resource type each takes: what `doctor` asks
-//! IAM's simulator about, and what docs/iam-actions.md lists (tests/iam.rs holds the table, this
+//! IAM's simulator about, and what docs/iam-actions.md lists (tests/suite/iam.rs holds the table, this
 //! list, the template and the calls in src/aws/ to each other).
 
 /// The resource type an action takes in the Service Authorization Reference

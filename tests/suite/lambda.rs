@@ -2,16 +2,14 @@
 //! scripts/setup-moto), invoked with each event shape against moto; and the appspec hook script
 //! in both its modes.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::support::{block_on, event, moto, path_with_venv, repo};
 use serde_json::{json, Value};
-use support::{block_on, event, moto, path_with_venv, repo};
 
 struct Watch {
     port: u16,
@@ -194,7 +192,7 @@ fn failed_hook_that_codedeploy_accepted_is_a_normal_return() {
 }
 
 fn hook_script(mode: &str, deployment_id: &str, endpoint: (&str, String)) -> Output {
-    support::hook_script(mode, deployment_id)
+    crate::support::hook_script(mode, deployment_id)
         .env(endpoint.0, endpoint.1)
         .output()
         .expect("run the hook script")
@@ -211,7 +209,7 @@ fn lines_of(output: &Output) -> (Vec<String>, String) {
 /// The script in `lambda` mode, its invokes through moto's port (the launcher passes them to the
 /// emulator and answers as Lambda does, or injects a fault first).
 fn lambda_script(deployment_id: &str) -> Command {
-    let mut command = support::hook_script("lambda", deployment_id);
+    let mut command = crate::support::hook_script("lambda", deployment_id);
     command.env("AWS_ENDPOINT_URL_LAMBDA", moto().endpoint());
     command
 }
@@ -400,7 +398,7 @@ fn appspec_hook_script_without_the_aws_cli_says_what_to_install() {
 fn appspec_hook_script_ends_in_time_naming_an_unreachable_lambda_endpoint() {
     let closed = format!("http://127.0.0.1:{}", free_port());
     let started = Instant::now();
-    let output = support::hook_script("lambda", "d-UNREACHB1")
+    let output = crate::support::hook_script("lambda", "d-UNREACHB1")
         .env("AWS_ENDPOINT_URL_LAMBDA", &closed)
         .env("HOOK_TIMEOUT", "20")
         .env("HOOK_READ_TIMEOUT", "5")
@@ -516,7 +514,7 @@ fn appspec_hook_script_in_binary_mode_exits_0_on_success_and_1_on_failure() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("DEPLOYMENT_ID is not set"));
 
-    let output = support::hook_script("binary", "d-ABCDEF123")
+    let output = crate::support::hook_script("binary", "d-ABCDEF123")
         .env("HOOK_BINARY", "/nonexistent/codedeploy-tg-hook")
         .output()
         .unwrap();
@@ -541,7 +539,7 @@ fn appspec_hook_script_in_binary_mode_gives_the_binary_a_deadline_inside_the_hoo
     )
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let output = support::hook_script("binary", "d-ABCDEF123")
+    let output = crate::support::hook_script("binary", "d-ABCDEF123")
         .env("HOOK_BINARY", &fake)
         .output()
         .unwrap();
@@ -558,7 +556,7 @@ fn appspec_hook_script_in_binary_mode_gives_the_binary_a_deadline_inside_the_hoo
     );
 
     // The real binary against a hung endpoint: FAILED with its own diagnosis, in time.
-    let own = support::Moto::start();
+    let own = crate::support::Moto::start();
     let world = own.world(json!({ "name": "lw-late" }));
     own.fault_with("GetDeployment", "hang", 5, &[], json!({"seconds": 30}));
     let started = Instant::now();

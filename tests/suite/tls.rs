@@ -2,13 +2,11 @@
 //! the system's trust store when SSL_CERT_FILE / SSL_CERT_DIR name one) against moto over TLS:
 //! a certificate the store trusts works end to end, one it does not is refused.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::Moto;
 use serde_json::{json, Value};
-use support::Moto;
 
 /// Runs openssl quietly; what it printed is shown only when it fails.
 fn openssl(dir: &Path, args: &str) {

@@ -1,5 +1,4 @@
-//! Starts moto (through tests/support/moto_launcher.py) and talks to its harness routes.
-#![allow(dead_code)] // each test binary uses a different part
+//! Starts moto (through tests/suite/support/moto_launcher.py) and talks to its harness routes.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -10,9 +9,45 @@ use std::time::Duration;
 
 use aws_sdk_codedeploy::config::Credentials;
 use codedeploy_tg_hook::aws::{config_loader, Clients};
+use codedeploy_tg_hook::event::{Source, Trigger};
+use codedeploy_tg_hook::report::Outcome;
+use codedeploy_tg_hook::run::{execute, Settings};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub const REGION: &str = "us-east-1";
+
+/// The run's settings the tests use: a `confirm_window` and a 100 ms first pause between reads.
+pub fn settings(confirm_window: Duration) -> Settings {
+    Settings {
+        confirm_window,
+        poll_interval: Duration::from_millis(100),
+        dry_run: false,
+    }
+}
+
+/// The world's deployment as a lifecycle hook names it, with its execution id.
+pub fn hook_trigger(world: &World, execution: &str) -> Trigger {
+    Trigger {
+        deployment_id: world.deployment_id.clone(),
+        source: Source::LifecycleHook,
+        hook_execution_id: Some(execution.to_owned()),
+        deployment_group: None,
+    }
+}
+
+/// The world's lifecycle hook (execution `exec-1`) with `deadline` to go and a `window` confirm
+/// window, through `run::execute`, against `moto`.
+pub async fn run_hook(moto: &Moto, world: &World, deadline: Duration, window: Duration) -> Outcome {
+    let clients = moto.clients().await;
+    execute(
+        &clients,
+        &hook_trigger(world, "exec-1"),
+        tokio::time::Instant::now() + deadline,
+        &settings(window),
+    )
+    .await
+}
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -115,7 +150,7 @@ impl Moto {
     fn start_with(extra: &[&str]) -> Moto {
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
         let mut child = Command::new(python())
-            .arg(repo().join("tests/support/moto_launcher.py"))
+            .arg(repo().join("tests/suite/support/moto_launcher.py"))
             .args(["--port", "0", "--exit-on-stdin-eof"])
             .args(extra)
             .stdin(Stdio::piped())
@@ -163,32 +198,9 @@ impl Moto {
     }
 
     pub fn world(&self, spec: Value) -> World {
-        let w = self.harness("world", spec);
-        let strings = |v: &Value| -> Vec<String> {
-            v.as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s.as_str().unwrap().to_owned())
-                .collect()
-        };
-        let tgs = w["targetGroups"].as_array().unwrap();
-        World {
-            deployment_id: w["deploymentId"].as_str().unwrap().into(),
-            application_name: w["applicationName"].as_str().unwrap().into(),
-            deployment_group_name: w["deploymentGroupName"].as_str().unwrap().into(),
-            original_group: w["originalGroup"].as_str().unwrap().into(),
-            replacement_group: w["replacementGroup"].as_str().unwrap().into(),
-            unrelated_group: w["unrelatedGroup"].as_str().unwrap().into(),
-            target_group_arns: tgs
-                .iter()
-                .map(|t| t["arn"].as_str().unwrap().to_owned())
-                .collect(),
-            target_group_names: tgs
-                .iter()
-                .map(|t| t["name"].as_str().unwrap().to_owned())
-                .collect(),
-            load_balancers: strings(&w["loadBalancers"]),
-        }
+        let answer: WorldAnswer = serde_json::from_value(self.harness("world", spec))
+            .unwrap_or_else(|e| panic!("the launcher's world: {e}"));
+        World::from(answer)
     }
 
     pub fn set_status(&self, deployment_id: &str, status: &str) {
@@ -527,6 +539,24 @@ impl Moto {
             .collect()
     }
 
+    /// What a group has now: (target group ARNs, classic load balancer names), sorted.
+    pub async fn sources(&self, group: &str) -> (Vec<String>, Vec<String>) {
+        self.group_sources(&self.clients().await, group).await
+    }
+
+    /// The logged attach requests (`AttachTrafficSources`, and the older attach calls) whose
+    /// body names `group`, in the order made.
+    pub fn attach_calls_naming(&self, group: &str) -> Vec<Value> {
+        // Form encoding leaves letters, digits, '_' and '-' as they are.
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                r["action"].as_str().unwrap_or("").starts_with("Attach")
+                    && r["body"].as_str().unwrap_or("").contains(group)
+            })
+            .collect()
+    }
+
     /// The world's replacement group has every target group and classic load balancer.
     pub async fn assert_fully_attached(&self, world: &World) {
         let clients = self.clients().await;
@@ -585,6 +615,42 @@ pub fn hook_script(mode: &str, deployment_id: &str) -> Command {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true");
     command
+}
+
+/// `/_harness/world`'s answer, as the launcher's `build_world` returns it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WorldAnswer {
+    deployment_id: String,
+    application_name: String,
+    deployment_group_name: String,
+    original_group: String,
+    replacement_group: String,
+    unrelated_group: String,
+    target_groups: Vec<NamedTargetGroup>,
+    load_balancers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NamedTargetGroup {
+    name: String,
+    arn: String,
+}
+
+impl From<WorldAnswer> for World {
+    fn from(w: WorldAnswer) -> Self {
+        World {
+            deployment_id: w.deployment_id,
+            application_name: w.application_name,
+            deployment_group_name: w.deployment_group_name,
+            original_group: w.original_group,
+            replacement_group: w.replacement_group,
+            unrelated_group: w.unrelated_group,
+            target_group_arns: w.target_groups.iter().map(|t| t.arn.clone()).collect(),
+            target_group_names: w.target_groups.into_iter().map(|t| t.name).collect(),
+            load_balancers: w.load_balancers,
+        }
+    }
 }
 
 impl World {

@@ -1,17 +1,15 @@
 //! After success, the live fleet is served: every `InService` instance of the live replacement
 //! group is registered with each of its traffic sources, checked and repaired on the wire.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::support::{audit, block_on, event, handle_event, row, Moto, World};
 use codedeploy_tg_hook::aws::Clients;
 use codedeploy_tg_hook::plan::TrafficSource;
 use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
 use codedeploy_tg_hook::run::Settings;
 use serde_json::{json, Value};
-use support::{audit, block_on, event, handle_event, row, Moto, World};
 use tokio::time::Instant;
 
 /// A live replacement group (its deployment `Succeeded`, its deployment group's fleet) that has

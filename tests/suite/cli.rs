@@ -1,12 +1,10 @@
 //! The real binary against moto: `handle` and `attach`, their JSON and exit codes.
 
-mod support;
-
 use std::io::Write;
 use std::process::{Output, Stdio};
 
+use crate::support::{block_on, event, moto, write_temp, Moto};
 use serde_json::{json, Value};
-use support::{block_on, event, moto, write_temp, Moto};
 
 fn stdout_json(output: &Output) -> Value {
     let text = String::from_utf8_lossy(&output.stdout);
@@ -22,7 +20,7 @@ fn run_with_stdin(moto: &Moto, args: &[&str], stdin: &str) -> Output {
 
 /// What a group has now: (target group ARNs, classic load balancer names), sorted.
 fn sources(group: &str) -> (Vec<String>, Vec<String>) {
-    block_on(async { moto().group_sources(&moto().clients().await, group).await })
+    block_on(moto().sources(group))
 }
 
 /// `attach --deployment-id ID` against the shared moto.

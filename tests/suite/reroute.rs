@@ -3,12 +3,10 @@
 //! registered through the replacement group before its instances' own `AllowTraffic`, and the
 //! group is complete when the reroute ends.
 
-mod support;
-
 use std::process::Stdio;
 
+use crate::support::{block_on, Moto, World};
 use serde_json::{json, Value};
-use support::{block_on, Moto, World};
 
 struct Reroute {
     moto: Moto,

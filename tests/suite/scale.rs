@@ -2,15 +2,13 @@
 //! (`CodeDeployDefault.AllAtOnce`), against an emulator that throttles each API action at 20
 //! requests per second (burst 20), as AWS does per account.
 
-mod support;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::{handle_event, Moto, World};
 use codedeploy_tg_hook::report::OutcomeKind;
 use codedeploy_tg_hook::run::Settings;
 use serde_json::{json, Value};
-use support::{handle_event, Moto, World};
 
 const FLEET: usize = 100;
 
@@ -28,13 +26,6 @@ fn throttled(moto: &Moto) -> usize {
         .iter()
         .filter(|r| r["status"] == 400)
         .count()
-}
-
-async fn assert_complete(moto: &Moto, world: &World) {
-    let clients = moto.clients().await;
-    let (tgs, lbs) = moto.group_sources(&clients, &world.replacement_group).await;
-    assert_eq!(tgs, world.all_target_groups_sorted());
-    assert_eq!(lbs, world.load_balancers);
 }
 
 #[test]
@@ -75,7 +66,7 @@ fn a_hundred_attach_processes_at_once_under_rate_limits_all_succeed() {
     );
     tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(assert_complete(&moto, &world));
+        .block_on(moto.assert_fully_attached(&world));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,5 +111,5 @@ async fn a_hundred_lambda_invocations_at_once_under_rate_limits_all_succeed() {
         "{FLEET} Lambda invocations at 20 requests/s per action: all done in {:.1} s; {throttled} throttled answers retried",
         elapsed.as_secs_f64()
     );
-    assert_complete(&moto, &world).await;
+    moto.assert_fully_attached(&world).await;
 }

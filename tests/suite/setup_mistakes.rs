@@ -2,13 +2,11 @@
 //! set, a refused connection named within seconds, a retried call named as it happens, an
 //! endpoint that is not AWS called so, colour only on a terminal.
 
-mod support;
-
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use crate::support::moto;
 use serde_json::{json, Value};
-use support::moto;
 
 /// The binary with a clean environment and no AWS settings but those given.
 fn binary(settings: &[(&str, &str)]) -> Command {
@@ -130,7 +128,7 @@ fn an_endpoint_that_answers_html_is_called_so_by_attach_and_audit() {
 
     // The audit, against an endpoint that answers every listing with a page: never an empty
     // message.
-    let own = support::Moto::start();
+    let own = crate::support::Moto::start();
     own.fault("DescribeAutoScalingGroups", "html", 10_000, &[]);
     let output = own
         .cli()

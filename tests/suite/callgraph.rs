@@ -3,15 +3,13 @@
 //! barrier until the whole round has arrived (a round made one call after another never fills
 //! it), and a call said to follow another starts after that one's answer left the server.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::Moto;
 use codedeploy_tg_hook::event::{Source, Trigger};
 use codedeploy_tg_hook::report::OutcomeKind;
 use codedeploy_tg_hook::run::{execute, Settings};
 use serde_json::{json, Value};
-use support::Moto;
 use tokio::time::Instant;
 
 struct Call {

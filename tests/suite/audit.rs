@@ -1,9 +1,7 @@
 //! `audit` and `audit --fix` over a whole (moto) account, through the real binary.
 
-mod support;
-
-use serde_json::json;
-use support::{audit, row, Moto, World};
+use crate::support::{audit, row, Moto, World};
+use serde_json::{json, Value};
 
 struct Account {
     broken: World,
@@ -31,7 +29,7 @@ fn account(moto: &Moto) -> Account {
 }
 
 async fn sources(moto: &Moto, group: &str) -> (Vec<String>, Vec<String>) {
-    moto.group_sources(&moto.clients().await, group).await
+    moto.sources(group).await
 }
 
 #[test]
@@ -165,16 +163,6 @@ fn audit_table_lists_rows_and_a_summary() {
     );
 }
 
-/// Attach calls whose request names `group` (Auto Scaling's query bodies carry the group name).
-fn attach_calls_naming(moto: &Moto, group: &str) -> usize {
-    // Form encoding leaves letters, digits, '_' and '-' as they are.
-    moto.requests()
-        .iter()
-        .filter(|r| r["action"].as_str().unwrap_or("").starts_with("Attach"))
-        .filter(|r| r["body"].as_str().unwrap_or("").contains(group))
-        .count()
-}
-
 #[test]
 fn audit_keeps_to_the_live_fleet_after_the_reroute_and_to_codedeploys_own_names() {
     let moto = Moto::start();
@@ -219,7 +207,7 @@ fn audit_keeps_to_the_live_fleet_after_the_reroute_and_to_codedeploys_own_names(
     assert_eq!(row(&fixed, &old.replacement_group)["status"], "skipped");
     assert_eq!(row(&fixed, &mid.replacement_group)["status"], "waiting");
     assert!(
-        attach_calls_naming(&moto, &live.replacement_group) > 0,
+        !moto.attach_calls_naming(&live.replacement_group).is_empty(),
         "the request log shows attach bodies"
     );
     for group in [
@@ -228,7 +216,11 @@ fn audit_keeps_to_the_live_fleet_after_the_reroute_and_to_codedeploys_own_names(
         "CodeDeploy_my_tools",
         "CodeDeploy_web_dg_d-notAnId1",
     ] {
-        assert_eq!(attach_calls_naming(&moto, group), 0, "{group}");
+        assert_eq!(
+            moto.attach_calls_naming(group),
+            Vec::<Value>::new(),
+            "{group}"
+        );
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     for group in [&old.replacement_group, &mid.replacement_group] {
@@ -285,7 +277,10 @@ fn audit_fix_attaches_nothing_to_a_group_superseded_since_its_fleet_was_read() {
     assert_eq!(r["status"], "skipped", "{fixed}");
     assert!(r["reason"].as_str().unwrap().contains("superseded"), "{r}");
     assert_eq!(code, Some(0), "{fixed}");
-    assert_eq!(attach_calls_naming(&moto, &world.replacement_group), 0);
+    assert_eq!(
+        moto.attach_calls_naming(&world.replacement_group),
+        Vec::<Value>::new()
+    );
     let fleet_reads = moto
         .requests()
         .iter()

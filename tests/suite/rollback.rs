@@ -3,23 +3,17 @@
 //! revision's script on the original instances. Every caller skips it, whether or not it names
 //! the failed deployment's replacement group, and nothing is attached or registered.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{self, audit, block_on, event, handle_event, moto, row, Moto, World};
 use codedeploy_tg_hook::event::{Source, Trigger};
 use codedeploy_tg_hook::report::OutcomeKind;
 use codedeploy_tg_hook::run::{execute, Settings};
 use serde_json::{json, Value};
-use support::{audit, block_on, event, handle_event, moto, row, Moto, World};
 use tokio::time::Instant;
 
 fn settings() -> Settings {
-    Settings {
-        confirm_window: Duration::from_secs(5),
-        poll_interval: Duration::from_millis(100),
-        dry_run: false,
-    }
+    support::settings(Duration::from_secs(5))
 }
 
 /// The requests since `from` that would change a group or a load balancer of the world

@@ -4,16 +4,11 @@
 //! or fails with a reason that names the call (and `Failed` was reported, unless the report call
 //! itself was the broken one).
 
-mod support;
-
 use std::time::Duration;
 
-use codedeploy_tg_hook::event::{Source, Trigger};
+use crate::support::{moto, run_hook, World};
 use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
-use codedeploy_tg_hook::run::{execute, Settings};
 use serde_json::json;
-use support::{moto, World};
-use tokio::time::Instant;
 
 /// The calls of a hook at the instance that completes the reroute, in the order it makes them.
 const CALLS: [&str; 8] = [
@@ -43,19 +38,7 @@ const BAD: [&str; 8] = [
 const DEADLINE: Duration = Duration::from_secs(12);
 
 async fn hook(world: &World) -> Outcome {
-    let clients = moto().clients().await;
-    let trigger = Trigger {
-        deployment_id: world.deployment_id.clone(),
-        source: Source::LifecycleHook,
-        hook_execution_id: Some("bad-answers".into()),
-        deployment_group: None,
-    };
-    let settings = Settings {
-        confirm_window: Duration::from_secs(2),
-        poll_interval: Duration::from_millis(100),
-        dry_run: false,
-    };
-    execute(&clients, &trigger, Instant::now() + DEADLINE, &settings).await
+    run_hook(moto(), world, DEADLINE, Duration::from_secs(2)).await
 }
 
 /// What one run broke, if anything, as a sentence for the failure list.

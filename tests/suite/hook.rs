@@ -1,21 +1,14 @@
 //! The hook end to end against moto: each event shape, each skip and failure, what the groups end with.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{event, handle_event, moto, World};
 use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
-use codedeploy_tg_hook::run::Settings;
 use serde_json::{json, Value};
-use support::{event, handle_event, moto, World};
 use tokio::time::Instant;
 
-fn settings() -> Settings {
-    Settings {
-        confirm_window: Duration::from_secs(5),
-        poll_interval: Duration::from_millis(100),
-        dry_run: false,
-    }
+fn settings() -> codedeploy_tg_hook::run::Settings {
+    crate::support::settings(Duration::from_secs(5))
 }
 
 async fn handle(payload: Value) -> Vec<Outcome> {
@@ -37,8 +30,7 @@ async fn handle_one(payload: Value) -> Outcome {
 }
 
 async fn sources(group: &str) -> (Vec<String>, Vec<String>) {
-    let clients = moto().clients().await;
-    moto().group_sources(&clients, group).await
+    moto().sources(group).await
 }
 
 /// The AttachTrafficSources requests that named the world's replacement group, in order.
@@ -450,7 +442,7 @@ async fn several_sns_records_are_each_handled_and_any_failure_fails() {
 
 #[tokio::test]
 async fn malformed_events_are_rejected_before_any_aws_call() {
-    let own = support::Moto::start();
+    let own = crate::support::Moto::start();
     let clients = own.clients().await;
     for bad in [
         json!({"DeploymentId": ""}),
@@ -550,7 +542,7 @@ async fn in_progress_deployment_that_lists_no_replacement_instance_has_not_begun
 
 #[tokio::test]
 async fn replacement_instances_are_read_over_every_page_and_in_batches_of_25() {
-    let own = support::Moto::start();
+    let own = crate::support::Moto::start();
     let world = own.world(json!({"name": "hk-pages"}));
     let ids: Vec<String> = (0..30).map(|i| format!("i-{i:017x}")).collect();
     let rerouted = json!({"BeforeAllowTraffic": "Succeeded", "AllowTraffic": "Succeeded"});

@@ -1,40 +1,17 @@
 //! What AWS does that the emulator does only when told: a read-back that lists an attachment
 //! late, CodeDeploy's own follow-on deployments, and notifications of other teams' deployments.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{self, event, handle_event, moto, settings, write_temp, World};
 use codedeploy_tg_hook::event::{Source, Trigger};
 use codedeploy_tg_hook::report::{Outcome, OutcomeKind};
-use codedeploy_tg_hook::run::{execute, Settings};
+use codedeploy_tg_hook::run::execute;
 use serde_json::{json, Value};
-use support::{event, handle_event, moto, write_temp, World};
 use tokio::time::Instant;
 
-fn settings(confirm_window: Duration) -> Settings {
-    Settings {
-        confirm_window,
-        poll_interval: Duration::from_millis(100),
-        dry_run: false,
-    }
-}
-
 async fn run_hook(world: &World, confirm_window: Duration) -> Outcome {
-    let clients = moto().clients().await;
-    let trigger = Trigger {
-        deployment_id: world.deployment_id.clone(),
-        source: Source::LifecycleHook,
-        hook_execution_id: Some("exec-1".into()),
-        deployment_group: None,
-    };
-    execute(
-        &clients,
-        &trigger,
-        Instant::now() + Duration::from_secs(60),
-        &settings(confirm_window),
-    )
-    .await
+    support::run_hook(moto(), world, Duration::from_secs(60), confirm_window).await
 }
 
 async fn notify(payload: Value) -> Outcome {

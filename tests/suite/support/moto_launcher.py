@@ -1219,7 +1219,7 @@ def build_bulk(endpoint, spec):
     return {"groups": len(groups)}
 
 
-TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "infra", "template.yaml")
+TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "infra", "template.yaml")
 
 
 def rendered(resource, prop, parameters, function_arn):

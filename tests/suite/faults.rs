@@ -1,50 +1,17 @@
 //! Faults on the real wire (injected by the moto launcher): retries, fast failures, deadlines,
 //! attachments stuck in `Adding`, panics at the boundary, and many invocations at once.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{
+    event, hook_trigger as hook, moto, run_hook, settings, write_temp, Moto, World,
+};
 use codedeploy_tg_hook::event::{Source, Trigger};
 use codedeploy_tg_hook::plan::Skip;
 use codedeploy_tg_hook::report::OutcomeKind;
-use codedeploy_tg_hook::run::{execute, execute_work, Progress, Repair, RunError, Settings};
+use codedeploy_tg_hook::run::{execute, execute_work, Progress, Repair, RunError};
 use serde_json::{json, Value};
-use support::{event, moto, write_temp, Moto, World};
 use tokio::time::Instant;
-
-fn settings(confirm_window: Duration) -> Settings {
-    Settings {
-        confirm_window,
-        poll_interval: Duration::from_millis(100),
-        dry_run: false,
-    }
-}
-
-fn hook(world: &World, execution: &str) -> Trigger {
-    Trigger {
-        deployment_id: world.deployment_id.clone(),
-        source: Source::LifecycleHook,
-        hook_execution_id: Some(execution.to_owned()),
-        deployment_group: None,
-    }
-}
-
-async fn run_hook(
-    moto: &Moto,
-    world: &World,
-    deadline: Duration,
-    window: Duration,
-) -> codedeploy_tg_hook::report::Outcome {
-    let clients = moto.clients().await;
-    execute(
-        &clients,
-        &hook(world, "exec-1"),
-        Instant::now() + deadline,
-        &settings(window),
-    )
-    .await
-}
 
 /// The hook with a minute to spare and a 5 s confirm window, against the shared moto.
 async fn run_hook_now(world: &World) -> codedeploy_tg_hook::report::Outcome {
@@ -764,7 +731,7 @@ async fn a_denied_list_of_active_deployments_fails_naming_the_action() {
     );
     let payload = event("sns", &world.deployment_id, "SUCCEEDED");
     let clients = moto().clients().await;
-    let mut outcomes = support::handle_event(
+    let mut outcomes = crate::support::handle_event(
         &clients,
         payload,
         Instant::now() + Duration::from_secs(30),

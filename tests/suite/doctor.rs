@@ -1,15 +1,13 @@
 //! `doctor` against moto: a deployment group set up as the template and README say is all ok;
 //! each single setup mistake is one named problem (exit 3); what cannot be checked is `unknown`
 //! (exit 1), never a crash. The function's role carries the template's own policy, rendered
-//! (tests/support/moto_launcher.py `build_doctor_world`), and IAM's decisions come from
+//! (tests/suite/support/moto_launcher.py `build_doctor_world`), and IAM's decisions come from
 //! SimulatePrincipalPolicy over it.
-
-mod support;
 
 use std::path::{Path, PathBuf};
 
+use crate::support::{moto, repo, Moto};
 use serde_json::{json, Value};
-use support::{moto, repo, Moto};
 
 /// A doctor world (see the launcher's `build_doctor_world`) named `name`.
 fn world(moto: &Moto, name: &str, spec: Value) -> Value {

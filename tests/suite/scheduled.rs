@@ -1,12 +1,10 @@
 //! The scheduled audit (an EventBridge Scheduled Event) and the Embedded Metric Format
 //! documents, through the real binary's `handle`, which does exactly what the function does.
 
-mod support;
-
 use std::process::Output;
 
+use crate::support::{block_on, event, row, write_temp, Moto};
 use serde_json::{json, Value};
-use support::{block_on, event, row, write_temp, Moto};
 
 /// `handle` on the scheduled event with JSON logs (as in Lambda) and the given `AUDIT_FIX`.
 fn scheduled(moto: &Moto, audit_fix: Option<&str>) -> Output {
@@ -248,7 +246,7 @@ fn assert_skipped(output: &Output, group: &str, why: &str) {
 }
 
 /// A world whose GetDeployment is denied, as to a role limited by DeploymentGroupPattern.
-fn denied_world(moto: &Moto, name: &str) -> support::World {
+fn denied_world(moto: &Moto, name: &str) -> crate::support::World {
     let world = moto.world(json!({"name": name, "status": "Succeeded"}));
     moto.fault_with(
         "GetDeployment",
@@ -274,7 +272,7 @@ fn a_denied_deployment_that_the_pattern_may_leave_out_is_skipped_not_an_error() 
     );
     assert_eq!(metrics_document(&output)["GroupsError"], 0);
     // An operator's audit keeps it an error.
-    let (code, report) = support::audit(&moto, &[]);
+    let (code, report) = crate::support::audit(&moto, &[]);
     assert_eq!(code, Some(1));
     assert_eq!(row(&report, &world.replacement_group)["status"], "error");
 }
