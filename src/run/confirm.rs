@@ -17,12 +17,18 @@ use super::settings::Settings;
 const CONFIRM_SLACK: Duration = Duration::from_millis(500);
 
 /// The confirm window: it closes `confirm_window` from now, and never later than
-/// `CONFIRM_SLACK` before the work deadline (`last_chance`), which also bounds the first read.
+/// `CONFIRM_SLACK` before the work deadline (`last_chance`).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ConfirmWindow {
     end: Instant,
     last_chance: Instant,
 }
+
+/// How long a read that must still confirm a source may go on, at least: one whole attempt
+/// (`aws::ATTEMPT_TIMEOUT`) and the moment its failure is noted. So a short window still gets an
+/// answer, and the last read, at the window's end, has time to give one; never past the last
+/// chance before the work deadline.
+const READ_AT_LEAST: Duration = Duration::from_secs(7);
 
 impl ConfirmWindow {
     pub(super) fn new(settings: &Settings, work_deadline: Instant) -> Self {
@@ -32,6 +38,18 @@ impl ConfirmWindow {
         ConfirmWindow {
             end: (Instant::now() + settings.confirm_window).min(last_chance),
             last_chance,
+        }
+    }
+
+    /// Until when a read starting now may go on: to the window's end once every source was
+    /// seen (what is left is only `Adding`); otherwise at least `READ_AT_LEAST`.
+    fn bound(&self, seen: bool) -> Instant {
+        if seen {
+            self.end
+        } else {
+            (Instant::now() + READ_AT_LEAST)
+                .max(self.end)
+                .min(self.last_chance)
         }
     }
 }
@@ -63,13 +81,13 @@ impl Confirmed {
 /// a source just attached that a read does not list yet is read again, with a pause that doubles,
 /// and is a failure only when the window closes without it (one last read at its end). A source
 /// on its way off (`Removing`, `Removed`) is a failure at once. There is always a first read
-/// (bounded by the last chance before the work deadline, even with a zero window).
+/// (given at least `READ_AT_LEAST`, even with a zero window, never past the work deadline).
 ///
 /// Only a read confirms: an attach nothing could read back is not known to be in place. So when
-/// no read answered at all, or none listed every source this run attached, the run fails naming
+/// no read succeeded at all, or none listed every source this run attached, the run fails naming
 /// the call (with its attempts and last error). Once a read listed them all, a later read that
-/// fails (but for access denied) or does not answer leaves the sources `Adding` at that read
-/// pending, and says which read failed and how.
+/// fails (but for access denied) or does not succeed in time leaves the sources `Adding` at that
+/// read pending, and says which read failed and how.
 pub(super) async fn confirm(
     clients: &Clients,
     group_plan: &GroupPlan,
@@ -90,6 +108,7 @@ pub(super) async fn confirm(
     let mut pending: Vec<String> = Vec::new();
     let mut unlisted: Option<Vec<String>> = None;
     let mut seen = false;
+    let mut last_answered = started;
     let mut pause = settings.poll_interval;
     loop {
         // Its own call log, so a read the window outlives is named with its attempts.
@@ -99,8 +118,7 @@ pub(super) async fn confirm(
             group,
         ));
         futures_util::pin_mut!(read);
-        let bound = if seen { window.end } else { window.last_chance };
-        let observed = match tokio::time::timeout_at(bound, read.as_mut()).await {
+        let observed = match tokio::time::timeout_at(window.bound(seen), read.as_mut()).await {
             Err(_) => {
                 let read =
                     calls
@@ -113,19 +131,20 @@ pub(super) async fn confirm(
                             last_failure: None,
                         });
                 if seen {
-                    tracing::warn!(group, pending = ?pending, read = %read, "a later read-back did not answer before the confirm window closed; reporting the sources pending");
+                    tracing::warn!(group, pending = ?pending, read = %read, "a later read-back did not succeed before the confirm window closed; reporting the sources pending");
                     return Ok(Confirmed {
                         pending,
                         unread: vec![format!(
-                            "a later read, {read}, did not answer before the confirm window closed"
+                            "{group}: a later read, {read}, did not succeed before the confirm window closed"
                         )],
                     });
                 }
                 if let Some(sources) = unlisted {
+                    // What the last read that answered showed, when it answered.
                     return Err(RunError::NotListed {
                         group: group.to_owned(),
                         sources,
-                        waited: Instant::now() - started,
+                        waited: last_answered - started,
                     });
                 }
                 return Err(RunError::Unconfirmed {
@@ -138,7 +157,7 @@ pub(super) async fn confirm(
                 tracing::warn!(group, error = %source, "confirm read failed after the sources were seen; reporting them pending");
                 return Ok(Confirmed {
                     pending,
-                    unread: vec![format!("a later read failed: {source}")],
+                    unread: vec![format!("{group}: a later read failed: {source}")],
                 });
             }
             Ok(Err(source)) => {
@@ -149,6 +168,7 @@ pub(super) async fn confirm(
             }
             Ok(Ok(observed)) => observed,
         };
+        last_answered = Instant::now();
         let confirmation = plan::confirm(group_plan, &observed);
         if !confirmation.absent.is_empty() {
             // Each with the state the read-back gave it, so the failure says what it saw.
@@ -170,7 +190,7 @@ pub(super) async fn confirm(
                 sources,
             });
         }
-        let now = Instant::now();
+        let now = last_answered;
         if confirmation.unlisted.is_empty() {
             if confirmation.pending.is_empty() || now + pause >= window.end {
                 return Ok(Confirmed {
@@ -307,26 +327,36 @@ mod tests {
         );
     }
 
-    /// No read answered: nothing confirms the attach. The first read is bounded by the last
-    /// chance before the work deadline (here 20 s less 0.5 s), not by the 5 s window.
+    /// No read answered: nothing confirms the attach. Reads go on for the window (10 s here),
+    /// and a short window still gives the first read a whole attempt (7 s), never past the work
+    /// deadline.
     #[tokio::test(start_paused = true)]
     async fn no_read_that_answers_fails_naming_the_call_its_attempts_and_the_sources() {
+        for (window, deadline, ends) in [(10, 60, 10_000), (0, 60, 7_000), (0, 5, 4_500)] {
+            let stub = Stub::default();
+            stub.always(READ, Answer::Hang);
+            let (result, took) = run(&stub, window, deadline).await;
+            assert!(
+                matches!(result, Err(RunError::Unconfirmed { .. })),
+                "{window} {deadline}: {result:?}"
+            );
+            assert_eq!(took, Duration::from_millis(ends), "{window} {deadline}");
+        }
         let stub = Stub::default();
         stub.always(READ, Answer::Hang);
-        let (result, took) = run(&stub, 5, 20).await;
+        let (result, _) = run(&stub, 10, 60).await;
         let Err(error @ RunError::Unconfirmed { .. }) = result else {
             panic!("{result:?}")
         };
-        assert_eq!(took, Duration::from_millis(19_500));
         let reason = error.to_string();
         assert!(
-            reason.contains(&format!("attached {TG}, but no read-back answered within the confirm window (autoscaling:DescribeTrafficSources ("))
+            reason.contains(&format!("attached {TG}, but no read-back succeeded in time (autoscaling:DescribeTrafficSources ("))
                 && reason.contains("last: no answer within 5 s"),
             "{reason}"
         );
         assert!(!reason.contains("Adding"), "{reason}");
         // Attempts of 5 s each, and the backoff between them, until the bound.
-        assert!(stub.count(READ) >= 3, "{}", stub.count(READ));
+        assert!(stub.count(READ) >= 2, "{}", stub.count(READ));
     }
 
     #[tokio::test(start_paused = true)]
@@ -343,7 +373,7 @@ mod tests {
         assert_eq!(pending, vec![TG.to_owned()]);
         assert_eq!(unread.len(), 1);
         assert!(
-            unread[0].starts_with("a later read failed: autoscaling:DescribeTrafficSources failed")
+            unread[0].starts_with("CodeDeploy_web-dg_d-ABCDEF123: a later read failed: autoscaling:DescribeTrafficSources failed")
                 && unread[0].contains("ValidationError"),
             "{unread:?}"
         );
@@ -367,8 +397,9 @@ mod tests {
             "the window, not the deadline"
         );
         assert!(
-            unread[0].starts_with("a later read, autoscaling:DescribeTrafficSources (")
-                && unread[0].ends_with("did not answer before the confirm window closed"),
+            unread[0].starts_with(
+                "CodeDeploy_web-dg_d-ABCDEF123: a later read, autoscaling:DescribeTrafficSources ("
+            ) && unread[0].ends_with("did not succeed before the confirm window closed"),
             "{unread:?}"
         );
     }

@@ -44,8 +44,8 @@ pub enum RunError {
         sources: Vec<String>,
         waited: Duration,
     },
-    /// Attached, but no read-back answered within the confirm window: nothing confirms it.
-    #[error("{group}: attached {}, but no read-back answered within the confirm window ({read}): the attachment is not confirmed (CONFIRM_WINDOW_SECONDS, --confirm-window)", .sources.join(", "))]
+    /// Attached, but no read-back succeeded in time: nothing confirms it.
+    #[error("{group}: attached {}, but no read-back succeeded in time ({read}): the attachment is not confirmed", .sources.join(", "))]
     Unconfirmed {
         group: String,
         sources: Vec<String>,

@@ -48,7 +48,7 @@ async fn check(action: &str, kind: &str, world: &World) -> Option<String> {
     let elapsed = started.elapsed();
     let reason = outcome.reason.clone().unwrap_or_default();
     let reports = moto().hook_reports(&world.deployment_id);
-    // The fault fired: the call was made for this world (a late answer is logged when it ends).
+    // The fault fired: the call was made for this world (the launcher logs a call as it arrives).
     let asked = moto().requests().iter().any(|r| {
         r["action"] == action
             && [
@@ -67,7 +67,9 @@ async fn check(action: &str, kind: &str, world: &World) -> Option<String> {
     }
     let case =
         format!("{action} answered {kind} ({elapsed:.1?}): {outcome:?}, reports {reports:?}");
-    if elapsed > DEADLINE {
+    // The exact moments are src/run/tests.rs's; here, a margin a loaded machine keeps (the
+    // clients are built before the deadline starts, 64 runs share one launcher).
+    if elapsed > DEADLINE + Duration::from_secs(5) {
         return Some(format!("past the deadline: {case}"));
     }
     if reason.contains("panic") {
@@ -86,7 +88,13 @@ async fn check(action: &str, kind: &str, world: &World) -> Option<String> {
             "truncated" => &["half an answer", "could not read"],
             "bare-500" => &["HTTP 500 with an empty body"],
             "huge" => &["half an answer", "not JSON"],
-            "late" => &["no answer within 5 s"],
+            // A read that outlived its window: its attempts so far, or that the first is still
+            // under way (the reason says which).
+            "late" => &[
+                "no answer within 5 s",
+                "the first under way",
+                "no answer yet",
+            ],
             other => panic!("no cause for {other}"),
         };
         if !causes.iter().any(|c| reason.contains(c)) {

@@ -108,7 +108,8 @@ async fn calls_in(
         .map(|r: &Value| Call {
             action: r["action"].as_str().unwrap().to_owned(),
             start: r["start"].as_f64().unwrap(),
-            end: r["end"].as_f64().unwrap(),
+            // Not yet answered (a call still held): it has not ended.
+            end: r["end"].as_f64().unwrap_or(f64::INFINITY),
             connection: r["connection"].as_str().unwrap().to_owned(),
         })
         .collect()

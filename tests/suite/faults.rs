@@ -524,8 +524,9 @@ async fn a_failure_after_attaching_still_lists_what_was_attached() {
 async fn a_confirm_window_cut_short_by_the_deadline_reports_adding_as_pending_not_a_failure() {
     let world = moto()
         .world(json!({"name": "ft-late-adding", "targetGroups": 1, "classicLoadBalancers": 0}));
-    // The first read back says Adding at once; the next takes 10 s. The 30 s window is cut by
-    // the deadline (8 s, so the work stops at 5 s) while that read is still in flight.
+    // The first read back says Adding at once; the next takes 30 s. The 30 s window is cut by
+    // the deadline (15 s, so the work stops at 12 s) while that read is still in flight (the
+    // exact moments: src/run/confirm.rs's tests).
     moto().fault_with(
         "DescribeTrafficSources",
         "state",
@@ -538,12 +539,12 @@ async fn a_confirm_window_cut_short_by_the_deadline_reports_adding_as_pending_no
         "state",
         5,
         &[&world.replacement_group],
-        json!({"state": "Adding", "delay": 10}),
+        json!({"state": "Adding", "delay": 30}),
     );
     let outcome = run_hook(
         moto(),
         &world,
-        Duration::from_secs(8),
+        Duration::from_secs(15),
         Duration::from_secs(30),
     )
     .await;

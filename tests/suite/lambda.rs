@@ -25,7 +25,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// One emulator for this test binary, serving the function built from this crate.
+/// One emulator for the suite, serving the function built from this crate.
 fn watch() -> &'static Mutex<Watch> {
     static WATCH: OnceLock<Mutex<Watch>> = OnceLock::new();
     WATCH.get_or_init(|| {

@@ -102,9 +102,8 @@ async fn an_attach_no_read_back_answered_fails_naming_the_call_and_the_unconfirm
     assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
     let reason = outcome.reason.clone().unwrap();
     assert!(
-        reason.contains(
-            "no read-back answered within the confirm window (autoscaling:DescribeTrafficSources ("
-        ) && reason.contains("the attachment is not confirmed")
+        reason.contains("no read-back succeeded in time (autoscaling:DescribeTrafficSources (")
+            && reason.contains("the attachment is not confirmed")
             && !reason.contains("Adding"),
         "{reason}"
     );
@@ -120,7 +119,7 @@ async fn an_attach_no_read_back_answered_fails_naming_the_call_and_the_unconfirm
 async fn a_read_back_that_fails_after_one_listed_the_sources_says_which_read_failed_and_how() {
     for (name, kind, how) in [
         ("ra-later500", "bare-500", "HTTP 500"),
-        ("ra-laterhang", "hang", "did not answer"),
+        ("ra-laterhang", "hang", "the first under way"),
     ] {
         let world = moto().world(json!({"name": name, "classicLoadBalancers": 1}));
         // Adding for a minute: the first read lists them all, Adding.
@@ -142,7 +141,7 @@ async fn a_read_back_that_fails_after_one_listed_the_sources_says_which_read_fai
         assert!(
             reason.starts_with("attached; Adding at the last read-back that answered: ")
                 && reason.contains("a later read, autoscaling:DescribeTrafficSources (")
-                && reason.contains("did not answer before the confirm window closed")
+                && reason.contains("did not succeed before the confirm window closed")
                 && reason.contains(how)
                 && !reason.contains("still Adding when the confirm window closed"),
             "{kind}: {reason}"

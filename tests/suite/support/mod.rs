@@ -100,6 +100,18 @@ async fn describe_group(
         .clone()
 }
 
+/// Where a launcher's own messages go (a server error's traceback, say):
+/// target/moto-launcher-<test process>.log, one file for every launcher of the run.
+fn launcher_log() -> Stdio {
+    let path = repo().join(format!("target/moto-launcher-{}.log", std::process::id()));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(Stdio::from)
+        .unwrap_or_else(|_| Stdio::null())
+}
+
 pub struct Moto {
     pub port: u16,
     /// HTTPS port on the same state, when started with `start_tls`.
@@ -116,7 +128,8 @@ impl Drop for Moto {
     }
 }
 
-/// One moto per test binary, shared by its tests (each test builds its own uniquely named world).
+/// The suite's shared moto (each test builds its own uniquely named world, and finds its calls
+/// in the request log by its world's names).
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(Moto::start)
@@ -155,7 +168,7 @@ impl Moto {
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(launcher_log())
             .spawn()
             .expect("start moto launcher");
         let stdin = child.stdin.take().expect("launcher stdin");
