@@ -125,13 +125,15 @@ async fn partial_attachment_adds_only_what_is_missing_and_detaches_nothing() {
 async fn more_than_ten_sources_go_on_in_calls_of_ten_one_after_the_other() {
     let world =
         moto().world(json!({"name": "hk-many", "targetGroups": 8, "classicLoadBalancers": 4}));
-    // Each attach held 50 ms on the server, so calls made together would be seen overlapping.
-    moto().fault_with(
+    // Both attach calls at one barrier: made together, they would meet it; made one after the
+    // other, the first is held until the gate gives up (4 s) and the round is not met.
+    let gate = format!("{}-attaches", world.replacement_group);
+    moto().barrier_matching(
+        &gate,
+        2,
         "AttachTrafficSources",
-        "hang",
-        10,
+        2,
         &[&world.replacement_group],
-        json!({"seconds": 0.05}),
     );
     let outcome = handle_one(event("lifecycle-hook", &world.deployment_id, "")).await;
     assert_eq!(outcome.outcome, OutcomeKind::Attached, "{outcome:?}");
@@ -169,10 +171,26 @@ async fn more_than_ten_sources_go_on_in_calls_of_ten_one_after_the_other() {
         vec![[elbv2(8), elb(2)].concat(), elb(2)],
         "10 sources, target groups first, then the other 2"
     );
-    assert!(
-        attaches[1]["start"].as_f64() >= attaches[0]["end"].as_f64(),
-        "one update of the group at a time (Auto Scaling answers ResourceContention otherwise)"
+    // One update of the group at a time (Auto Scaling answers ResourceContention otherwise).
+    let met = moto()
+        .barriers_met()
+        .into_iter()
+        .find(|(g, _)| *g == gate)
+        .map(|(_, met)| met);
+    assert_eq!(
+        met,
+        Some(false),
+        "the two attach calls were in flight together"
     );
+    let (first_end, second_start) = (
+        attaches[0]["end"]
+            .as_f64()
+            .expect("the first attach answered"),
+        attaches[1]["start"]
+            .as_f64()
+            .expect("the second attach arrived"),
+    );
+    assert!(second_start >= first_end, "one after the other");
 }
 
 #[tokio::test]

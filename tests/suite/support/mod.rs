@@ -273,11 +273,24 @@ impl Moto {
     /// Holds the next `count` calls of `action` at `gate` until `size` calls have arrived
     /// there (see the launcher's barriers).
     pub fn barrier(&self, gate: &str, size: usize, action: &str, count: u32) {
+        self.barrier_matching(gate, size, action, count, &[]);
+    }
+
+    /// `barrier` for the calls whose body names one of `matching` (a world's group, say: on the
+    /// shared launcher).
+    pub fn barrier_matching(
+        &self,
+        gate: &str,
+        size: usize,
+        action: &str,
+        count: u32,
+        matching: &[&str],
+    ) {
         self.fault_with(
             action,
             "barrier",
             count,
-            &[],
+            matching,
             json!({"gate": gate, "size": size}),
         );
     }
