@@ -63,7 +63,7 @@ pub struct Outcome {
 /// The most bytes of a summary. The CodeDeploy agent keeps, for the console and the API's
 /// `logTail`, only the newest lines of a script's output that add up to under 2,048 characters
 /// (each with a prefix of its own), and nothing at all when the last line alone is longer (the
-/// Ruby agent's `ScriptLog`, the Rust agent's `bounded_fifo_vec.rs`; docs/design.md). The
+/// Ruby agent's `ScriptLog#append_to_log`, read in its source; docs/design.md). The
 /// script's last line is `codedeploy-tg-hook FAILED: ` and this, at most 1,000 bytes in all.
 pub const SUMMARY_MOST: usize = 960;
 

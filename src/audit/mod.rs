@@ -229,11 +229,7 @@ async fn check_group(
             if !pending.is_empty() && unread.is_empty() {
                 row.reason = Some(format!("still Adding: {}", pending.join(", ")));
             } else if !pending.is_empty() {
-                row.reason = Some(format!(
-                    "Adding at the last read-back that answered: {}; {}",
-                    pending.join(", "),
-                    unread.join("; ")
-                ));
+                row.reason = Some(run::after_unread(&pending, &unread));
             }
             row.target_groups = target_groups;
             row.load_balancers = load_balancers;

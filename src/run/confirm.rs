@@ -65,6 +65,15 @@ pub(super) struct Confirmed {
     pub(super) unread: Vec<String>,
 }
 
+/// What to say of sources pending after a later read-back failed: only what a read showed.
+pub fn after_unread(pending: &[String], unread: &[String]) -> String {
+    format!(
+        "Adding at the last read-back that answered: {}; {}",
+        pending.join(", "),
+        unread.join("; ")
+    )
+}
+
 impl Confirmed {
     /// Several groups' read-backs, as one.
     pub(super) fn merge(mut self, other: Confirmed) -> Confirmed {

@@ -28,6 +28,7 @@ use crate::plan::{
 
 use attach::attach;
 pub use boundary::{guard, work_deadline};
+pub use confirm::after_unread;
 use confirm::{confirm, ConfirmWindow, Confirmed};
 pub use error::RunError;
 use facts::{read_moment, Facts, Fleets, Listings};

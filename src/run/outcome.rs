@@ -73,9 +73,8 @@ pub(super) fn outcome_of(
             } else if !pending.is_empty() {
                 // Only what a read showed: Adding at the last one that answered.
                 reasons.push(format!(
-                    "attached; Adding at the last read-back that answered: {}; {}",
-                    pending.join(", "),
-                    unread.join("; ")
+                    "attached; {}",
+                    super::after_unread(&pending, &unread)
                 ));
             }
             if !o.registered.is_empty() {
