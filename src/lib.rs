@@ -4,6 +4,7 @@ pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod doctor;
+pub mod entry;
 pub mod event;
 pub mod lambda;
 pub mod metrics;

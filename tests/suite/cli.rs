@@ -415,3 +415,21 @@ fn the_binary_is_linked_at_a_fixed_address() {
     let elf_type = u16::from_le_bytes([header[16], header[17]]);
     assert_eq!(elf_type, 2, "ET_EXEC (2), not ET_DYN (3): a PIE build");
 }
+
+/// The deployment zip's `bootstrap` (`codedeploy-tg-hook-lambda`) only serves Lambda: started by
+/// hand, it says what it is and where the command line is, and exits 2 without a call.
+#[test]
+fn the_lambda_binary_outside_lambda_names_the_command_line_and_exits_2() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_codedeploy-tg-hook-lambda"))
+        .arg("handle")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .unwrap();
+    expect_exit(&output, 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("AWS_LAMBDA_RUNTIME_API is not set")
+            && stderr.contains("the command line is codedeploy-tg-hook"),
+        "{stderr}"
+    );
+}

@@ -13,8 +13,12 @@ use serde_json::{json, Value};
 
 struct Watch {
     port: u16,
-    // Holds the shell's stdin open for as long as this process lives.
-    _child: Child,
+    /// The emulator's name for the function: the binary it runs, or `_` for a function started
+    /// apart (`--only-lambda-apis`).
+    function: &'static str,
+    // Hold the shells' stdin open for as long as this process lives: the emulator's, and the
+    // bootstrap's when one is run apart.
+    _children: Vec<Child>,
 }
 
 fn free_port() -> u16 {
@@ -25,44 +29,118 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// One emulator for the suite, serving the function built from this crate.
+/// The function's environment, as the template gives it (with moto for AWS).
+fn function_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("CONFIRM_WINDOW_SECONDS", "5".into()),
+        ("DEPLOYMENT_GROUP_PATTERN", "web/*".into()),
+    ]
+}
+
+/// Runs `command` through a shell that ends its whole process group when this test process
+/// goes away and the shell's stdin closes: statics are never dropped.
+fn spawn_owned(program: &std::path::Path, args: &[String], env: &[(&str, String)]) -> Child {
+    let mut command = Command::new("bash");
+    command
+        .args(["-c", "\"$@\" & read -r _; kill -TERM 0", "owned"])
+        .arg(program)
+        .args(args)
+        .current_dir(repo())
+        .env("PATH", path_with_venv())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    command.spawn().expect("start a process")
+}
+
+/// One emulator for the suite. The function is the crate's Lambda binary
+/// (`codedeploy-tg-hook-lambda`, the zip's `bootstrap`), built and run by the emulator; or, with
+/// `BOOTSTRAP_UNDER_TEST` naming a program (scripts/check-zip: a built zip's `bootstrap`, under
+/// qemu-user for arm64), that program, started apart with the variables Lambda sets (the Runtime
+/// API's address given as the emulator's URL), so the same tests judge the deployed artifact.
 fn watch() -> &'static Mutex<Watch> {
     static WATCH: OnceLock<Mutex<Watch>> = OnceLock::new();
     WATCH.get_or_init(|| {
         let moto = moto(); // installs .venv (with cargo-lambda) and starts moto first
         let port = free_port();
-        let env = format!(
-            "AWS_ENDPOINT_URL={},AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,\
-             AWS_EC2_METADATA_DISABLED=true,CONFIRM_WINDOW_SECONDS=5,DEPLOYMENT_GROUP_PATTERN=web/*",
-            moto.endpoint()
-        );
-        // Through a shell that ends the whole group (cargo lambda and the function it runs)
-        // when this test process goes away and its stdin closes: statics are never dropped.
-        let mut command = Command::new("bash");
-        command
-            .args(["-c", "\"$@\" & read -r _; kill -TERM 0", "watch"])
-            .arg(repo().join(".venv/bin/cargo-lambda"))
-            .args(["lambda", "watch", "--ignore-changes", "--quiet", "-A", "127.0.0.1", "-P"])
-            .arg(port.to_string())
-            .args(["--env-var", &env])
-            .current_dir(repo())
-            .env("PATH", path_with_venv())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command.spawn().expect("start cargo lambda watch");
+        let env = function_env(&moto.endpoint());
+        let bootstrap = std::env::var_os("BOOTSTRAP_UNDER_TEST");
+        let mut args: Vec<String> = [
+            "lambda",
+            "watch",
+            "--ignore-changes",
+            "--quiet",
+            "-A",
+            "127.0.0.1",
+            "-P",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.push(port.to_string());
+        let function = if bootstrap.is_some() {
+            "_"
+        } else {
+            "codedeploy-tg-hook-lambda"
+        };
+        if bootstrap.is_some() {
+            args.push("--only-lambda-apis".into());
+        } else {
+            let list: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            args.extend(["--bin".into(), function.into()]);
+            args.extend(["--env-var".into(), list.join(",")]);
+        }
+        let mut children = vec![spawn_owned(
+            &repo().join(".venv/bin/cargo-lambda"),
+            &args,
+            &[],
+        )];
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(300), "cargo lambda watch did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "cargo lambda watch did not start"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
-        // Lambda's Invoke on moto's port goes to the emulator, answered as Lambda answers.
+        if let Some(program) = bootstrap {
+            // What Lambda's provided.al2023 sets for a function's bootstrap (the Runtime API
+            // address, the function's name, memory and version, its log group and stream).
+            let mut env = env;
+            env.extend([
+                // Lambda gives host:port; the emulator's API is under a path, so a URL.
+                (
+                    "AWS_LAMBDA_RUNTIME_API",
+                    format!("http://127.0.0.1:{port}/.rt"),
+                ),
+                ("AWS_LAMBDA_FUNCTION_NAME", "codedeploy-tg-hook".into()),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
+                ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+                (
+                    "AWS_LAMBDA_LOG_GROUP_NAME",
+                    "/aws/lambda/codedeploy-tg-hook".into(),
+                ),
+                ("AWS_LAMBDA_LOG_STREAM_NAME", "tests".into()),
+            ]);
+            children.push(spawn_owned(std::path::Path::new(&program), &[], &env));
+        }
+        // Lambda's Invoke on moto's port goes to the emulator (as the function it knows),
+        // answered as Lambda answers.
         moto.harness(
             "lambda-proxy",
-            json!({ "target": format!("http://127.0.0.1:{port}") }),
+            json!({ "target": format!("http://127.0.0.1:{port}"), "function": function }),
         );
-        Mutex::new(Watch { port, _child: child })
+        Mutex::new(Watch {
+            port,
+            function,
+            _children: children,
+        })
     })
 }
 
@@ -81,8 +159,9 @@ fn invoke(watch: &Watch, payload: &Value) -> (u16, Value) {
         .unwrap();
     write!(
         stream,
-        "POST /2015-03-31/functions/codedeploy-tg-hook/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+        "POST /2015-03-31/functions/{}/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        watch.function,
         body.len()
     )
     .unwrap();
@@ -118,6 +197,52 @@ fn every_acting_shape_repairs_the_group_under_the_lambda_emulator() {
             assert_eq!(moto().hook_reports(&world.deployment_id), vec!["Succeeded"]);
         }
     }
+}
+
+/// The reroute as the function sees it at each instance's AfterAllowTraffic (OneAtATime): the
+/// first instance's hook waits, the last one's attaches, and each reports Succeeded.
+#[test]
+fn lifecycle_hooks_of_a_reroute_wait_then_attach_under_the_lambda_emulator() {
+    let watch = lock();
+    let world = moto().world(json!({ "name": "lw-reroute", "instances": 2, "reroute": "pending" }));
+    let id = &world.deployment_id;
+    let instances = block_on(async {
+        let clients = moto().clients().await;
+        moto()
+            .instance_ids(&clients, &world.replacement_group)
+            .await
+    });
+    for (i, instance) in instances.iter().enumerate() {
+        let batch = std::slice::from_ref(instance);
+        moto().lifecycle_event(id, batch, "BeforeAllowTraffic", "Succeeded");
+        moto().register(&world, batch);
+        moto().lifecycle_event(id, batch, "AllowTraffic", "Succeeded");
+        moto().lifecycle_event(id, batch, "AfterAllowTraffic", "InProgress");
+        // Each hook execution has its own id (CodeDeploy accepts one status per execution).
+        let mut hook = event("lifecycle-hook", id, "");
+        hook["LifecycleEventHookExecutionId"] = json!(format!("lw-reroute-execution-{i}"));
+        let (code, body) = invoke(&watch, &hook);
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(body["hookStatus"], "Succeeded", "{body}");
+        if i == 0 {
+            assert_eq!(body["outcome"], "waiting", "{body}");
+            assert!(
+                body["reason"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("1 of 2 replacement instances are still to be rerouted"),
+                "{body}"
+            );
+            assert!(moto()
+                .attach_calls_naming(&world.replacement_group)
+                .is_empty());
+        } else {
+            assert_eq!(body["outcome"], "attached", "{body}");
+        }
+        moto().lifecycle_event(id, batch, "AfterAllowTraffic", "Succeeded");
+    }
+    assert_eq!(moto().hook_reports(id), vec!["Succeeded", "Succeeded"]);
+    block_on(moto().assert_fully_attached(&world));
 }
 
 #[test]

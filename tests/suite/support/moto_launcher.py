@@ -766,8 +766,10 @@ def finished(entry, status):
 
 # --- Lambda Invoke, passed to a local Lambda emulator (POST /_harness/lambda-proxy) ----------
 # moto runs functions only in Docker. With a target set, an Invoke that no fault answers goes to
-# it (`cargo lambda watch`), and its answer comes back as Lambda's: a function error is 200 with
-# X-Amz-Function-Error: Unhandled and the error document as payload (the emulator answers 500).
+# it (`cargo lambda watch`), addressed to the emulator's name for the function when one is given
+# (the binary it runs, or `_`), and its answer comes back as Lambda's: a function error is 200
+# with X-Amz-Function-Error: Unhandled and the error document as payload (the emulator answers
+# 500).
 
 LAMBDA_PROXY = {}
 
@@ -777,6 +779,13 @@ def proxy_invoke(environ, path, body):
     from urllib.parse import urlsplit
 
     target = urlsplit(LAMBDA_PROXY["target"])
+    # Only the function the emulator serves (codedeploy-tg-hook, any qualifier) is renamed; an
+    # invoke of any other name reaches the emulator as it is, and fails there as Lambda would.
+    from urllib.parse import unquote
+
+    named = unquote(path.split("/")[3])
+    if LAMBDA_PROXY.get("function") and named.split(":function:")[-1].split(":")[0] == "codedeploy-tg-hook":
+        path = f"/2015-03-31/functions/{LAMBDA_PROXY['function']}/invocations"
     connection = http.client.HTTPConnection(target.hostname, target.port, timeout=300)
     try:
         connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
@@ -954,6 +963,7 @@ class Harness:
         if path == "/_harness/lambda-proxy":
             with LOCK:
                 LAMBDA_PROXY["target"] = payload.get("target")
+                LAMBDA_PROXY["function"] = payload.get("function")
             return {"ok": True}
         if path == "/_harness/attach-lag":
             with LOCK:
