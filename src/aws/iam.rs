@@ -2,20 +2,41 @@
 //! an instance profile.
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
+use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecisionType};
 use aws_sdk_iam::Client;
 
 use super::AwsError;
 
-/// IAM's answer for one action on one resource, as `SimulatePrincipalPolicy` gives it:
-/// `allowed`, `implicitDeny` (no statement allows it) or `explicitDeny`.
+/// IAM's evaluation of one action on one resource (`EvalDecision`), least restrictive first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Eval {
+    Allowed,
+    /// No statement allows it.
+    ImplicitDeny,
+    /// A Deny statement refuses it.
+    ExplicitDeny,
+}
+
+impl Eval {
+    /// IAM's own word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Eval::Allowed => "allowed",
+            Eval::ImplicitDeny => "implicitDeny",
+            Eval::ExplicitDeny => "explicitDeny",
+        }
+    }
+}
+
+/// IAM's answer for one action on one resource, as `SimulatePrincipalPolicy` gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub action: String,
     pub resource: String,
-    pub decision: String,
-    /// Condition keys a statement needed that the request did not give: a decision that is not
-    /// `allowed` may then be only for want of them.
+    pub decision: Eval,
+    /// Condition keys a statement needed that the request did not give: the decision, `allowed`
+    /// included, is then only as far as IAM could tell without them
+    /// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html).
     pub missing_context: Vec<String>,
     /// `Some(false)`: the role's permissions boundary does not allow the action.
     pub boundary_allows: Option<bool>,
@@ -60,19 +81,37 @@ pub async fn simulate(
         .map_err(|e| AwsError::from_sdk("iam:SimulatePrincipalPolicy", e))?;
     let decisions: Vec<Decision> = results
         .iter()
-        .map(|result| Decision {
-            action: result.eval_action_name().to_owned(),
-            resource: result.eval_resource_name().unwrap_or(resource).to_owned(),
-            decision: result.eval_decision().as_str().to_owned(),
-            missing_context: result.missing_context_values().to_vec(),
-            boundary_allows: result
-                .permissions_boundary_decision_detail()
-                .map(|d| d.allowed_by_permissions_boundary()),
-            organizations_allow: result
-                .organizations_decision_detail()
-                .map(|d| d.allowed_by_organizations()),
+        .map(|result| {
+            let decision = match result.eval_decision() {
+                PolicyEvaluationDecisionType::Allowed => Eval::Allowed,
+                PolicyEvaluationDecisionType::ImplicitDeny => Eval::ImplicitDeny,
+                PolicyEvaluationDecisionType::ExplicitDeny => Eval::ExplicitDeny,
+                other => {
+                    return Err(AwsError {
+                        action: "iam:SimulatePrincipalPolicy",
+                        code: "IncompleteAnswer".into(),
+                        message: format!(
+                            "a decision doctor does not know for {}: {}",
+                            result.eval_action_name(),
+                            other.as_str()
+                        ),
+                    })
+                }
+            };
+            Ok(Decision {
+                action: result.eval_action_name().to_owned(),
+                resource: result.eval_resource_name().unwrap_or(resource).to_owned(),
+                decision,
+                missing_context: result.missing_context_values().to_vec(),
+                boundary_allows: result
+                    .permissions_boundary_decision_detail()
+                    .map(|d| d.allowed_by_permissions_boundary()),
+                organizations_allow: result
+                    .organizations_decision_detail()
+                    .map(|d| d.allowed_by_organizations()),
+            })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     // An answer without a decision for each action asked is not a whole answer: never "allowed".
     let unanswered: Vec<&str> = actions
         .iter()
@@ -107,13 +146,51 @@ pub async fn instance_profile_roles(
         .send()
         .await
     {
-        Ok(output) => Ok(Some(
-            output
-                .instance_profile()
-                .map(|p| p.roles().iter().map(|r| r.arn().to_owned()).collect())
-                .unwrap_or_default(),
-        )),
+        // Without the profile, the answer says nothing of its roles: not "no role". (The SDK
+        // fills a required member AWS left out with an empty one, so an empty name is the sign.)
+        Ok(output) => match output
+            .instance_profile()
+            .filter(|p| !p.instance_profile_name().is_empty())
+        {
+            Some(p) => Ok(Some(p.roles().iter().map(|r| r.arn().to_owned()).collect())),
+            None => Err(AwsError {
+                action: "iam:GetInstanceProfile",
+                code: "IncompleteAnswer".into(),
+                message: format!("answered without InstanceProfile for {name}"),
+            }),
+        },
         Err(e) if e.code() == Some("NoSuchEntity") => Ok(None),
         Err(e) => Err(AwsError::from_sdk("iam:GetInstanceProfile", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::stub::{Answer, Stub};
+
+    /// GetInstanceProfile answered without the profile says nothing of its roles: an
+    /// incomplete answer, not "holds no role".
+    #[tokio::test]
+    async fn an_instance_profile_answer_without_the_profile_is_incomplete() {
+        let stub = Stub::default();
+        stub.always(
+            "GetInstanceProfile",
+            Answer::Ok(
+                "<GetInstanceProfileResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetInstanceProfileResult></GetInstanceProfileResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetInstanceProfileResponse>".into(),
+            ),
+        );
+        let clients = stub.clients().await;
+        let error = instance_profile_roles(clients.iam(), "web")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.action, error.code.as_str()),
+            ("iam:GetInstanceProfile", "IncompleteAnswer")
+        );
+        assert!(
+            error.message.contains("without InstanceProfile for web"),
+            "{error}"
+        );
     }
 }

@@ -53,11 +53,16 @@ pub async fn function_configuration(
     Ok(Some(FunctionConfiguration {
         arn: arn.to_owned(),
         role: role.to_owned(),
-        // Lambda's default timeout when none was set: 3 s.
+        // Lambda answers every function's Timeout (3 s when none was set): an answer without
+        // one is incomplete, never Lambda's default.
         timeout_seconds: output
             .timeout()
             .and_then(|t| u32::try_from(t).ok())
-            .unwrap_or(3),
+            .ok_or_else(|| AwsError {
+                action: ACTION,
+                code: "IncompleteAnswer".into(),
+                message: format!("answered without the Timeout of {name}"),
+            })?,
         environment: output
             .environment()
             .and_then(|e| e.variables())
@@ -69,24 +74,35 @@ pub async fn function_configuration(
 /// The services the function's resource policy allows to invoke it (none when it has no policy:
 /// Lambda answers `ResourceNotFoundException`).
 pub async fn invokers(client: &Client, name: &str) -> Result<Vec<Invoker>, AwsError> {
-    match client.get_policy().function_name(name).send().await {
-        Ok(output) => Ok(output.policy().map(invokers_in).unwrap_or_default()),
-        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(Vec::new()),
-        Err(e) => Err(AwsError::from_sdk("lambda:GetPolicy", e)),
-    }
+    const ACTION: &str = "lambda:GetPolicy";
+    let output = match client.get_policy().function_name(name).send().await {
+        Ok(output) => output,
+        Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(Vec::new()),
+        Err(e) => return Err(AwsError::from_sdk(ACTION, e)),
+    };
+    // An answer without a policy, or one that is not a policy document, says nothing of who
+    // may invoke: never "no invokers".
+    let incomplete = |message: String| AwsError {
+        action: ACTION,
+        code: "IncompleteAnswer".into(),
+        message,
+    };
+    let policy = output
+        .policy()
+        .ok_or_else(|| incomplete(format!("answered without the Policy of {name}")))?;
+    invokers_in(policy).map_err(|why| incomplete(format!("the Policy of {name} {why}")))
 }
 
 /// The `Allow` statements for `lambda:InvokeFunction` with a service principal, from a policy
 /// document (a JSON string inside GetPolicy's answer). Statements of other shapes (an account
-/// principal, a `Deny`) are not invokers of ours and are left out.
-pub fn invokers_in(policy: &str) -> Vec<Invoker> {
-    let Ok(document) = serde_json::from_str::<Value>(policy) else {
-        return Vec::new();
-    };
+/// principal, a `Deny`) are not invokers of ours and are left out. `Err`: not a policy document.
+pub fn invokers_in(policy: &str) -> Result<Vec<Invoker>, String> {
+    let document =
+        serde_json::from_str::<Value>(policy).map_err(|e| format!("is not JSON ({e})"))?;
     let statements = match &document["Statement"] {
         Value::Array(items) => items.clone(),
         one @ Value::Object(_) => vec![one.clone()],
-        _ => Vec::new(),
+        _ => return Err("has no Statement list".to_owned()),
     };
     let strings = |value: &Value| -> Vec<String> {
         match value {
@@ -124,12 +140,58 @@ pub fn invokers_in(policy: &str) -> Vec<Invoker> {
             });
         }
     }
-    found
+    Ok(found)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::stub::{Answer, Stub};
+
+    /// An answer that leaves out what doctor reads is an incomplete answer naming the call,
+    /// never Lambda's default timeout or "no invokers".
+    #[tokio::test]
+    async fn answers_without_the_timeout_or_the_policy_are_incomplete() {
+        let stub = Stub::default();
+        stub.always(
+            "GetFunctionConfiguration",
+            Answer::Ok(
+                r#"{"FunctionName":"f","FunctionArn":"arn:aws:lambda:us-east-1:1:function:f","Role":"arn:aws:iam::1:role/r"}"#.into(),
+            ),
+        );
+        let clients = stub.clients().await;
+        let error = function_configuration(clients.lambda(), "f")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.action, error.code.as_str()),
+            ("lambda:GetFunctionConfiguration", "IncompleteAnswer")
+        );
+        assert!(
+            error.message.contains("without the Timeout of f"),
+            "{error}"
+        );
+
+        // Without Policy, the answer check (aws::calls) refuses it before this module sees it.
+        for (policy, code, says) in [
+            (r#"{"RevisionId":"1"}"#, "MalformedAnswer", "Policy"),
+            (
+                r#"{"Policy":"not a document"}"#,
+                "IncompleteAnswer",
+                "the Policy of f is not JSON",
+            ),
+        ] {
+            let stub = Stub::default();
+            stub.always("GetPolicy", Answer::Ok(policy.into()));
+            let clients = stub.clients().await;
+            let error = invokers(clients.lambda(), "f").await.unwrap_err();
+            assert_eq!(
+                (error.action, error.code.as_str()),
+                ("lambda:GetPolicy", code)
+            );
+            assert!(error.message.contains(says), "{error}");
+        }
+    }
 
     #[test]
     fn a_policy_names_its_service_invokers_and_their_sources() {
@@ -141,7 +203,7 @@ mod tests {
             {"Sid":"deny","Effect":"Deny","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"*"},
             {"Sid":"account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::2:root"},"Action":"lambda:InvokeFunction","Resource":"*"}]}"#;
         assert_eq!(
-            invokers_in(policy),
+            invokers_in(policy).unwrap(),
             vec![
                 Invoker {
                     service: "sns.amazonaws.com".into(),
@@ -153,7 +215,12 @@ mod tests {
                 },
             ]
         );
-        assert!(invokers_in("not json").is_empty());
-        assert!(invokers_in(r#"{"Statement": 3}"#).is_empty());
+        assert!(invokers_in("not json")
+            .unwrap_err()
+            .starts_with("is not JSON"));
+        assert_eq!(
+            invokers_in(r#"{"Statement": 3}"#).unwrap_err(),
+            "has no Statement list"
+        );
     }
 }

@@ -114,8 +114,18 @@ impl Stub {
     }
 }
 
-/// Whether the call is a JSON protocol one (CodeDeploy), and its operation's name.
+/// Whether the call is a JSON protocol one (CodeDeploy; Lambda's REST calls), and its
+/// operation's name.
 fn operation_of(request: &HttpRequest) -> (bool, String) {
+    let path = request.uri().split('?').next().unwrap_or_default();
+    if path.contains("/2015-03-31/functions/") {
+        let operation = match path.rsplit('/').next() {
+            Some("configuration") => "GetFunctionConfiguration",
+            Some("policy") => "GetPolicy",
+            _ => "?",
+        };
+        return (true, operation.to_owned());
+    }
     if let Some(target) = request.headers().get("x-amz-target") {
         let name = target.rsplit('.').next().unwrap_or(target);
         return (true, name.to_owned());

@@ -70,6 +70,9 @@ pub struct Facts {
     pub deployment_group: String,
     /// The function checked, as given (a name or an ARN).
     pub function_name: String,
+    /// Why the function checked is not known (the appspec script's `HOOK_FUNCTION_NAME` cannot
+    /// be evaluated and `--function` was not given): then no function was read.
+    pub function_untold: Option<String>,
     /// The appspec script runs the binary on the instance (`HOOK_MODE=binary`), not the function.
     pub binary: bool,
     pub setup: Result<Option<DeploymentGroupSetup>, AwsError>,
@@ -98,12 +101,40 @@ pub type TargetGroups = (BTreeMap<String, String>, Vec<String>);
 /// The scheduled audit's function and who may invoke it.
 pub type AuditFunction = (FunctionConfiguration, Vec<Invoker>);
 
+/// IAM's answers for one role: every decision it made, and each question that got no answer
+/// (one simulator call failing keeps the others' decisions).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleDecisions {
+    pub decisions: Vec<Decision>,
+    /// The resource asked about, and the error that came back.
+    pub failed: Vec<(String, AwsError)>,
+}
+
+impl From<Vec<Decision>> for RoleDecisions {
+    fn from(decisions: Vec<Decision>) -> Self {
+        RoleDecisions {
+            decisions,
+            failed: Vec::new(),
+        }
+    }
+}
+
+impl RoleDecisions {
+    /// Every question failed with `error` (or there was one question).
+    pub fn failed(resource: &str, error: AwsError) -> Self {
+        RoleDecisions {
+            decisions: Vec::new(),
+            failed: vec![(resource.to_owned(), error)],
+        }
+    }
+}
+
 /// IAM's decisions for one role, or why it was not asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoleCheck {
     /// Why not (no function to take the role from); `None`: nothing to say (another line does).
     NotChecked(Option<String>),
-    Simulated(Result<Vec<Decision>, AwsError>),
+    Simulated(RoleDecisions),
 }
 
 /// What is known of the role the replacement instances run the appspec script with.
@@ -139,7 +170,7 @@ pub enum InstanceRole {
         profile: String,
         /// The profile came from `--instance-profile`, not from the group.
         given: bool,
-        roles: Vec<(String, Result<Vec<Decision>, AwsError>)>,
+        roles: Vec<(String, RoleDecisions)>,
     },
 }
 
@@ -170,6 +201,15 @@ pub fn verdict(checks: &[Check]) -> Verdict {
     } else {
         Verdict::Ready
     }
+}
+
+/// A function as the script names it to Lambda: the name with its version or alias
+/// (`f:live`), an ARN's prefix dropped. `f:live` is another function than `f` to check: its
+/// own configuration, role and invokers.
+pub fn invoked_function_name(function: &str) -> &str {
+    function
+        .split_once(":function:")
+        .map_or(function, |(_, rest)| rest)
 }
 
 /// The function's own name, when it is given as an ARN (`arn:...:function:NAME[:QUALIFIER]`)

@@ -22,7 +22,13 @@ pub(super) fn deployment_group(facts: &Facts, checks: &mut Vec<Check>) {
     };
     // A deployment group of another platform or style has no replacement group at all: that one
     // line is the finding, and the rest would only repeat it.
-    let platform = setup.compute_platform.as_deref().unwrap_or("Server");
+    let Some(platform) = setup.compute_platform.as_deref() else {
+        return checks.push(line(
+            topic,
+            Status::Unknown,
+            format!("deployment group {name}: codedeploy:GetDeploymentGroup answered without computePlatform (an incomplete answer), so its platform is not known"),
+        ));
+    };
     if platform != "Server" {
         return checks.push(problem(
             topic,
@@ -249,6 +255,17 @@ pub(super) fn deployment_configuration(name: Option<&str>) -> String {
 pub(super) fn function(facts: &Facts, checks: &mut Vec<Check>) {
     let topic = Topic::Function;
     let name = &facts.function_name;
+    if let Some(why) = &facts.function_untold {
+        return checks.push(Check {
+            topic,
+            status: Status::Unknown,
+            finding: format!("{why}: which function it invokes is not known, so none was checked"),
+            fix: Some(
+                "pass --function NAME, or set HOOK_FUNCTION_NAME plainly at the script's top"
+                    .to_owned(),
+            ),
+        });
+    }
     match &facts.function {
         Err(e) => checks.push(unread(topic, &format!("function {name}"), e)),
         // In binary mode the instances run the binary; the function only serves the safety nets.

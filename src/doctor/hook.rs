@@ -1,7 +1,9 @@
 //! `doctor`'s checks of the appspec's `AfterAllowTraffic` hook and its script (no I/O).
 
-use super::appspec::HOOK_TIMEOUT_LIMIT;
-use super::checks::{bare_function_name, line, problem, AppspecRead, Check, Facts, Status, Topic};
+use super::appspec::{ScriptFile, HOOK_TIMEOUT_LIMIT};
+use super::checks::{
+    invoked_function_name, line, problem, AppspecRead, Check, Facts, Status, Topic,
+};
 
 pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
     let topic = Topic::Appspec;
@@ -44,9 +46,27 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
     let Some(hook) = appspec
         .hooks
         .iter()
-        .find(|h| h.script.as_ref().is_some_and(|s| s.shipped))
+        .find(|h| h.script.read().is_some_and(|s| s.shipped))
     else {
-        let (finding, fix) = match appspec.hooks.iter().find(|h| h.script.is_none()) {
+        // A script that is there but cannot be read may well be the shipped one: unknown.
+        if let Some((hook, why)) = appspec.hooks.iter().find_map(|h| match &h.script {
+            ScriptFile::Unreadable(why) => Some((h, why)),
+            _ => None,
+        }) {
+            return checks.push(line(
+                topic,
+                Status::Unknown,
+                format!(
+                    "{path}: AfterAllowTraffic runs {}, which cannot be read: {why}",
+                    hook.location
+                ),
+            ));
+        }
+        let missing = appspec
+            .hooks
+            .iter()
+            .find(|h| h.script == ScriptFile::Missing);
+        let (finding, fix) = match missing {
             _ if appspec.hooks.is_empty() => (
                 format!("{path} has no AfterAllowTraffic hook: nothing attaches the load balancers inside the deployment"),
                 "add the AfterAllowTraffic hook from appspec-example.yml".to_owned(),
@@ -65,7 +85,39 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
         };
         return checks.push(problem(topic, finding, fix));
     };
-    let Some(script) = &hook.script else { return };
+    let ScriptFile::Read(script) = &hook.script else {
+        return;
+    };
+    if script.crlf {
+        checks.push(problem(
+            topic,
+            format!("{} has Windows line endings (CR LF): the system reads each carriage return as part of its line (a first line of `#!/usr/bin/env bash\\r` names no interpreter there is), so the script fails on every instance", hook.location),
+            format!("save {} with Unix line endings (LF), e.g. sed -i 's/\\r$//' {}", hook.location, hook.location),
+        ));
+    }
+    if let Some(first) = &script.no_shebang {
+        checks.push(problem(
+            topic,
+            format!("{}'s first line is not a #! line ({first:?}): the agent runs the file itself, so it does not run under bash (at best under /bin/sh)", hook.location),
+            format!("make the first line of {} #!/usr/bin/env bash, as in infra/hooks/after-allow-traffic.sh", hook.location),
+        ));
+    }
+    // A setting doctor cannot evaluate is unknown, never its default; the checks that need it
+    // are left out.
+    for unsettled in &script.unsettled {
+        checks.push(line(
+            topic,
+            Status::Unknown,
+            format!(
+                "{}: {} cannot be told from line {}: {}",
+                hook.location, unsettled.name, unsettled.line, unsettled.why
+            ),
+        ));
+    }
+    let unsettled = |name: &str| script.unsettled.iter().any(|u| u.name == name);
+    if unsettled("HOOK_MODE") {
+        return;
+    }
     let timeout = hook.timeout_seconds();
     let mode = script.mode.as_deref().unwrap_or("lambda");
     if mode != "lambda" && mode != "binary" {
@@ -91,12 +143,15 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
             }
         ),
     ));
-    let worst = worst_case(script, binary);
-    let checked = bare_function_name(&facts.function_name);
+    let timeouts_settled = !["HOOK_TIMEOUT", "HOOK_READ_TIMEOUT", "HOOK_CONNECT_TIMEOUT"]
+        .iter()
+        .any(|name| unsettled(name));
+    let worst = worst_case(script, binary).filter(|_| timeouts_settled);
+    let checked = invoked_function_name(&facts.function_name);
     if let Some(invoked) = script
         .function_name
         .as_deref()
-        .filter(|n| bare_function_name(n) != checked && !binary)
+        .filter(|n| invoked_function_name(n) != checked && !binary)
     {
         checks.push(problem(
             topic,

@@ -19,9 +19,9 @@ use futures_util::future::join_all;
 use crate::aws::actions::{HOOK_REPORT_ACTION, INVOKE_FUNCTION};
 use crate::aws::autoscaling::{self, GroupSetup, LaunchSource};
 use crate::aws::lambda::FunctionConfiguration;
-use crate::aws::{codedeploy, elb, elbv2, iam, lambda, AwsError, Clients};
+use crate::aws::{codedeploy, elb, elbv2, iam, lambda, Clients};
 pub use checks::{verdict, Check, Status, Topic, Verdict};
-use checks::{AppspecRead, Facts, InstanceRole, RoleCheck};
+use checks::{AppspecRead, Facts, InstanceRole, RoleCheck, RoleDecisions};
 use permissions::Simulation;
 
 /// What to check: `doctor`'s command line.
@@ -59,7 +59,7 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         Some((_, AppspecRead::Read(Ok(a)))) => a
             .hooks
             .iter()
-            .find_map(|h| h.script.clone().filter(|s| s.shipped)),
+            .find_map(|h| h.script.read().filter(|s| s.shipped).cloned()),
         _ => None,
     };
     let function_name = request
@@ -74,6 +74,21 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
     let binary = shipped_script
         .as_ref()
         .is_some_and(|s| s.mode.as_deref() == Some("binary"));
+    // What the script leaves untold that a check needs is never taken as its default: which
+    // function it invokes (unless --function says), and how it runs (the instance role's needs).
+    let untold = |name: &str| {
+        shipped_script
+            .as_ref()
+            .and_then(|s| s.unsettled.iter().find(|u| u.name == name))
+            .map(|u| {
+                format!(
+                    "the appspec script's {} cannot be told (line {}: {})",
+                    u.name, u.line, u.why
+                )
+            })
+    };
+    let function_untold = untold("HOOK_FUNCTION_NAME").filter(|_| request.function.is_none());
+    let mode_untold = untold("HOOK_MODE");
 
     let (setup, function) = tokio::join!(
         codedeploy::deployment_group_setup(
@@ -81,7 +96,12 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
             &request.application,
             &request.deployment_group
         ),
-        lambda::function_configuration(clients.lambda(), &function_name),
+        async {
+            if function_untold.is_some() {
+                return Ok(None);
+            }
+            lambda::function_configuration(clients.lambda(), &function_name).await
+        },
     );
     let named = setup.as_ref().ok().and_then(Option::as_ref);
     let audit_name = format!(
@@ -131,6 +151,9 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
             }
         },
         async {
+            if function_untold.is_some() {
+                return None;
+            }
             Some(
                 match lambda::function_configuration(clients.lambda(), &audit_name).await {
                     Ok(Some(audit)) => lambda::invokers(clients.lambda(), &audit_name)
@@ -184,19 +207,30 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
                 Ok(None) => RoleCheck::NotChecked(None),
             }
         },
-        instance_role(
-            clients,
-            request,
-            groups,
-            function_config,
-            binary,
-            &simulations
-        ),
+        async {
+            match &mode_untold {
+                Some(why) => InstanceRole::NotChecked(Some(format!(
+                    "{why}, and what the role needs depends on it"
+                ))),
+                None => {
+                    instance_role(
+                        clients,
+                        request,
+                        groups,
+                        function_config,
+                        binary,
+                        &simulations,
+                    )
+                    .await
+                }
+            }
+        },
     );
     Facts {
         application: request.application.clone(),
         deployment_group: request.deployment_group.clone(),
         function_name,
+        function_untold,
         binary,
         setup,
         target_groups,
@@ -211,24 +245,22 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
     }
 }
 
-/// Every simulation for one role, at once; the first error (an access denial names the
-/// simulator's permission) stands for them all.
-async fn simulate_all(
-    clients: &Clients,
-    role: &str,
-    simulations: &[Simulation],
-) -> Result<Vec<iam::Decision>, AwsError> {
+/// Every simulation for one role, at once: each decision made, and each question that failed.
+async fn simulate_all(clients: &Clients, role: &str, simulations: &[Simulation]) -> RoleDecisions {
     let answers = join_all(
         simulations
             .iter()
             .map(|s| iam::simulate(clients.iam(), role, &s.actions, &s.resource, &s.context)),
     )
     .await;
-    let mut decisions = Vec::new();
-    for answer in answers {
-        decisions.extend(answer?);
+    let mut all = RoleDecisions::default();
+    for (simulation, answer) in simulations.iter().zip(answers) {
+        match answer {
+            Ok(decisions) => all.decisions.extend(decisions),
+            Err(e) => all.failed.push((simulation.resource.clone(), e)),
+        }
     }
-    Ok(decisions)
+    all
 }
 
 /// The instance profile the replacement instances get (`--instance-profile`, else the original
@@ -336,7 +368,13 @@ fn read_appspec(path: &Path) -> (String, AppspecRead) {
     };
     let root = path.parent().unwrap_or(Path::new("."));
     let appspec = appspec::read(&text, |location| {
-        std::fs::read_to_string(root.join(location.trim_start_matches('/'))).ok()
+        match std::fs::read(root.join(location.trim_start_matches('/'))) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|e| format!("not UTF-8 text ({e})")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
     });
     (shown, AppspecRead::Read(appspec))
 }

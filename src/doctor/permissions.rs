@@ -2,10 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::checks::{line, problem, unread, Check, Facts, InstanceRole, RoleCheck, Status, Topic};
+use super::checks::{
+    line, problem, unread, Check, Facts, InstanceRole, RoleCheck, RoleDecisions, Status, Topic,
+};
 use crate::aws::actions::{ResourceType, FUNCTION_ACTIONS};
-use crate::aws::iam::Decision;
-use crate::aws::AwsError;
+use crate::aws::iam::{Decision, Eval};
 use crate::plan::{deployment_group_in_scope, replacement_group_name};
 
 /// A replacement group's name as CodeDeploy would give it, for asking IAM about the attach.
@@ -241,29 +242,72 @@ enum RoleFix<'a> {
     Invoke { role_name: &'a str },
 }
 
-/// The most restrictive of IAM's decisions.
-fn severity(decision: &str) -> u8 {
-    match decision {
-        "allowed" => 0,
-        "implicitDeny" => 1,
-        _ => 2,
-    }
+/// Why one action's decisions (over its resources) are not a settled `allowed`: the cause
+/// decides the line and its fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cause {
+    /// IAM decided without condition keys the request did not carry (`allowed` included), and
+    /// no Deny refused it outright: not settled.
+    Unsettled { eval: Eval, missing: Vec<String> },
+    /// The role's permissions boundary does not allow it.
+    Boundary,
+    /// A service control policy does not allow it.
+    OrganizationPolicy,
+    /// A Deny statement refuses it.
+    Deny,
+    /// No statement grants it.
+    NotGranted,
 }
 
-/// One ok line for a role that may make every call; otherwise one problem per action it may not
-/// make (or `unknown` where IAM lacked a condition key to decide).
+/// The cause for one action's decisions, or `None` when every one is a settled `allowed`.
+fn cause(decisions: &[&Decision]) -> Option<Cause> {
+    let worst = decisions.iter().copied().max_by_key(|d| d.decision)?;
+    let missing: BTreeSet<&str> = decisions
+        .iter()
+        .flat_map(|d| d.missing_context.iter().map(String::as_str))
+        .collect();
+    Some(
+        if worst.decision != Eval::ExplicitDeny && !missing.is_empty() {
+            Cause::Unsettled {
+                eval: worst.decision,
+                missing: missing.into_iter().map(str::to_owned).collect(),
+            }
+        } else if worst.decision == Eval::Allowed {
+            return None;
+        } else if worst.boundary_allows == Some(false) {
+            Cause::Boundary
+        } else if worst.organizations_allow == Some(false) {
+            Cause::OrganizationPolicy
+        } else if worst.decision == Eval::ExplicitDeny {
+            Cause::Deny
+        } else {
+            Cause::NotGranted
+        },
+    )
+}
+
+/// One ok line for a role that may make every call; otherwise one line per cause: a problem
+/// with its fix, or `unknown` where IAM could not settle it or a question got no answer.
 fn role_checks(
     who: &str,
     what: &str,
-    decisions: &Result<Vec<Decision>, AwsError>,
+    answers: &RoleDecisions,
     fix: RoleFix<'_>,
     checks: &mut Vec<Check>,
 ) {
     let topic = Topic::Permissions;
-    let decisions =
-        match decisions {
-            Ok(decisions) => decisions,
-            Err(e) if e.is_access_denied() => return checks.push(Check {
+    let decisions = &answers.decisions;
+    if decisions.is_empty() {
+        // Nothing answered: the first failure says why (every call fails the same way).
+        let Some((_, e)) = answers.failed.first() else {
+            return checks.push(line(
+                topic,
+                Status::Unknown,
+                format!("{who}: IAM was asked about no action"),
+            ));
+        };
+        return checks.push(if e.is_access_denied() {
+            Check {
                 topic,
                 status: Status::Unknown,
                 finding: format!(
@@ -274,93 +318,112 @@ fn role_checks(
                     "run doctor with credentials allowed iam:SimulatePrincipalPolicy on the role"
                         .to_owned(),
                 ),
-            }),
-            Err(e) if e.code == "NoSuchEntity" => {
-                return checks.push(problem(
-                    topic,
-                    format!("{who} does not exist"),
-                    "give the function (or the instance profile) a role that exists".to_owned(),
-                ))
             }
-            Err(e) => return checks.push(unread(topic, &format!("IAM's decisions for {who}"), e)),
-        };
-    if decisions.is_empty() {
-        return checks.push(line(
+        } else if e.code == "NoSuchEntity" {
+            problem(
+                topic,
+                format!("{who} does not exist"),
+                "give the function (or the instance profile) a role that exists".to_owned(),
+            )
+        } else {
+            unread(topic, &format!("IAM's decisions for {who}"), e)
+        });
+    }
+    // Some answered: what they decided stands, and each unanswered question is unknown.
+    for (resource, e) in &answers.failed {
+        checks.push(unread(
             topic,
-            Status::Unknown,
-            format!("{who}: IAM was asked about no action"),
+            &format!("IAM's decisions for {who} on {}", shown(resource)),
+            e,
         ));
     }
     let mut by_action: BTreeMap<&str, Vec<&Decision>> = BTreeMap::new();
-    for decision in decisions.iter().filter(|d| d.decision != "allowed") {
+    for decision in decisions {
         by_action
             .entry(decision.action.as_str())
             .or_default()
             .push(decision);
     }
-    if let RoleFix::Function {
-        pattern_excludes_the_group: true,
-    } = fix
-    {
-        by_action
-            .retain(|action, _| resource_type_of(action) != Some(ResourceType::DeploymentGroup));
-    }
-    let asked: BTreeSet<&str> = decisions.iter().map(|d| d.action.as_str()).collect();
-    if by_action.is_empty() {
-        if decisions.iter().all(|d| d.decision == "allowed") {
-            checks.push(line(
-                topic,
-                Status::Ok,
-                format!("{who} may {what} ({} action(s), allowed)", asked.len()),
-            ));
+    // A DEPLOYMENT_GROUP_PATTERN that leaves the group out is the cause of the role's denials on
+    // the deployment group (the template scopes the role by the same pattern): its own line says
+    // so; every other action is still checked.
+    let pattern_excludes_the_group = matches!(
+        fix,
+        RoleFix::Function {
+            pattern_excludes_the_group: true
         }
-        return;
-    }
-    // One cause, one problem: denials IAM could not decide for want of a condition key are
-    // unknown; those a Deny, a boundary or an SCP causes are each their own; the rest share the
-    // fix of their resource type (or, all of them denied, of a role without the policy).
+    );
+    let mut held_back = 0;
+    let mut causes = 0;
     let mut plain: Vec<(&str, Vec<String>)> = Vec::new();
     for (action, decisions) in &by_action {
-        let resources: Vec<String> = decisions.iter().map(|d| shown(&d.resource)).collect();
+        let Some(cause) = cause(decisions) else {
+            continue;
+        };
+        if pattern_excludes_the_group
+            && resource_type_of(action) == Some(ResourceType::DeploymentGroup)
+            && !matches!(cause, Cause::Unsettled { .. })
+        {
+            held_back += 1;
+            continue;
+        }
+        causes += 1;
+        // The resources the cause is about: those not settled as allowed.
+        let resources: Vec<String> = decisions
+            .iter()
+            .filter(|d| d.decision != Eval::Allowed || !d.missing_context.is_empty())
+            .map(|d| shown(&d.resource))
+            .collect();
         let worst = decisions
             .iter()
-            .copied()
-            .max_by_key(|d| severity(&d.decision))
-            .unwrap_or(decisions[0]);
-        let how = worst.decision.as_str();
-        let finding = format!(
-            "{who} may not call {action} on {} ({how})",
-            resources.join(", ")
-        );
-        let missing: BTreeSet<&str> = decisions
-            .iter()
-            .flat_map(|d| d.missing_context.iter().map(String::as_str))
-            .collect();
-        if how != "explicitDeny" && !missing.is_empty() {
-            checks.push(Check {
+            .map(|d| d.decision)
+            .max()
+            .unwrap_or(Eval::ImplicitDeny);
+        let on = resources.join(", ");
+        let denied =
+            |eval: Eval| format!("{who} may not call {action} on {on} ({})", eval.as_str());
+        match cause {
+            Cause::Unsettled { eval, missing } => checks.push(Check {
                 topic,
                 status: Status::Unknown,
-                finding: format!(
-                    "{finding}, for want of condition key(s) {}",
-                    missing.into_iter().collect::<Vec<_>>().join(", ")
-                ),
+                finding: if eval == Eval::Allowed {
+                    format!(
+                        "{who} may call {action} on {on} only as far as IAM could tell without condition key(s) {}: a statement conditioned on them (a Deny among them) may decide otherwise",
+                        missing.join(", ")
+                    )
+                } else {
+                    format!("{}, for want of condition key(s) {}", denied(eval), missing.join(", "))
+                },
                 fix: Some(
                     "check that statement's condition against what the call will carry".to_owned(),
                 ),
-            });
-        } else if worst.boundary_allows == Some(false) {
-            checks.push(problem(topic, finding, format!("the role's permissions boundary does not allow {action}: widen the boundary (a grant in the role's own policies is not enough)")));
-        } else if worst.organizations_allow == Some(false) {
-            checks.push(problem(topic, finding, format!("a service control policy does not allow {action}: ask whoever manages the organization's policies")));
-        } else if how == "explicitDeny" {
-            checks.push(problem(
+            }),
+            Cause::Boundary => checks.push(problem(topic, denied(worst), format!("the role's permissions boundary does not allow {action}: widen the boundary (a grant in the role's own policies is not enough)"))),
+            Cause::OrganizationPolicy => checks.push(problem(topic, denied(worst), format!("a service control policy does not allow {action}: ask whoever manages the organization's policies"))),
+            Cause::Deny => checks.push(problem(
                 topic,
-                finding,
+                denied(Eval::ExplicitDeny),
                 format!("a Deny statement refuses {action}: lift it for this resource"),
-            ));
-        } else {
-            plain.push((action, resources));
+            )),
+            Cause::NotGranted => plain.push((action, resources)),
         }
+    }
+    let asked = by_action.len();
+    if causes == 0 {
+        let answered = if answers.failed.is_empty() {
+            ""
+        } else {
+            ", of those IAM answered for"
+        };
+        let finding = if held_back == 0 {
+            format!("{who} may {what} ({asked} action(s){answered}, allowed)")
+        } else {
+            format!(
+                "{who} may make the function's other calls ({} action(s){answered}, allowed); its {held_back} call(s) on the deployment group wait on DEPLOYMENT_GROUP_PATTERN (the function's line)",
+                asked - held_back
+            )
+        };
+        return checks.push(line(topic, Status::Ok, finding));
     }
     if plain.is_empty() {
         return;
@@ -375,10 +438,10 @@ fn role_checks(
         }
         return;
     }
-    if plain.len() == asked.len() && asked.len() > 1 {
+    if plain.len() == asked && asked > 1 {
         return checks.push(problem(
             topic,
-            format!("{who} may make none of the {} calls (implicitDeny)", asked.len()),
+            format!("{who} may make none of the {asked} calls (implicitDeny)"),
             "give the role the function's policy (infra/template.yaml's Function policy; docs/deployment.md#iam)".to_owned(),
         ));
     }

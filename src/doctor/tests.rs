@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use super::appspec::{Appspec, HookScript, Script};
+use super::appspec::{Appspec, HookScript, Script, ScriptFile, Unsettled};
 use super::checklist;
 use super::checks::*;
 use super::permissions::{function_simulations, Simulation};
 use crate::aws::actions::{FUNCTION_ACTIONS, INVOKE_FUNCTION};
 use crate::aws::autoscaling::{GroupSetup, LaunchSource};
 use crate::aws::codedeploy::DeploymentGroupSetup;
-use crate::aws::iam::Decision;
+use crate::aws::iam::{Decision, Eval};
 use crate::aws::lambda::{FunctionConfiguration, Invoker};
 use crate::aws::AwsError;
 use crate::plan::GroupState;
@@ -24,7 +24,7 @@ fn allowed(simulations: &[Simulation]) -> Vec<Decision> {
             s.actions.iter().map(|a| Decision {
                 action: (*a).to_owned(),
                 resource: s.resource.clone(),
-                decision: "allowed".to_owned(),
+                decision: Eval::Allowed,
                 missing_context: Vec::new(),
                 boundary_allows: None,
                 organizations_allow: None,
@@ -59,6 +59,7 @@ fn good() -> Facts {
         application: "web".into(),
         deployment_group: "dg".into(),
         function_name: DEFAULT_FUNCTION_NAME.into(),
+        function_untold: None,
         binary: false,
         setup: Ok(Some(DeploymentGroupSetup {
             compute_platform: Some("Server".into()),
@@ -89,13 +90,13 @@ fn good() -> Facts {
         function: Ok(Some(function)),
         invokers: Some(Ok(Vec::new())),
         audit_function: Some(Ok(None)),
-        function_role: RoleCheck::Simulated(Ok(allowed(&function_simulations_here()))),
+        function_role: RoleCheck::Simulated(allowed(&function_simulations_here()).into()),
         instance_role: InstanceRole::Simulated {
             profile: "web".into(),
             given: false,
             roles: vec![(
                 "arn:aws:iam::123456789012:role/web".into(),
-                Ok(allowed(&[invoke])),
+                allowed(&[invoke]).into(),
             )],
         },
         appspec: Some((
@@ -104,13 +105,16 @@ fn good() -> Facts {
                 hooks: vec![HookScript {
                     location: "scripts/after-allow-traffic.sh".into(),
                     timeout: Some(120),
-                    script: Some(Script {
+                    script: ScriptFile::Read(Script {
                         shipped: true,
                         mode: Some("lambda".into()),
                         function_name: Some(DEFAULT_FUNCTION_NAME.into()),
                         read_timeout: Some(70),
                         connect_timeout: Some(5),
                         script_timeout: Some(100),
+                        unsettled: Vec::new(),
+                        crlf: false,
+                        no_shebang: None,
                     }),
                 }],
             })),
@@ -186,20 +190,20 @@ fn each_denied_action_is_one_problem_with_the_fix_its_resource_type_needs() {
     let mut decisions = allowed(&function_simulations_here());
     for d in &mut decisions {
         if d.action == "codedeploy:BatchGetDeploymentTargets" {
-            d.decision = "implicitDeny".into();
+            d.decision = Eval::ImplicitDeny;
         }
     }
-    facts.function_role = RoleCheck::Simulated(Ok(decisions.clone()));
+    facts.function_role = RoleCheck::Simulated(decisions.clone().into());
     assert!(one_problem(&facts)
         .contains("may not call codedeploy:BatchGetDeploymentTargets on * (implicitDeny)"));
     let fix = problems(&facts)[0].fix.clone().unwrap();
     assert!(fix.contains("no resource type"), "{fix}");
     for d in &mut decisions {
         if d.action == "elasticloadbalancing:RegisterTargets" {
-            d.decision = "explicitDeny".into();
+            d.decision = Eval::ExplicitDeny;
         }
     }
-    facts.function_role = RoleCheck::Simulated(Ok(decisions));
+    facts.function_role = RoleCheck::Simulated(decisions.into());
     let found = problems(&facts);
     assert_eq!(found.len(), 2, "{found:#?}");
     assert!(found
@@ -259,10 +263,10 @@ fn setup_faults_are_each_one_problem() {
     let mut decisions = allowed(&function_simulations_here());
     for d in &mut decisions {
         if d.resource.contains(":deploymentgroup:") {
-            d.decision = "implicitDeny".into();
+            d.decision = Eval::ImplicitDeny;
         }
     }
-    facts.function_role = RoleCheck::Simulated(Ok(decisions));
+    facts.function_role = RoleCheck::Simulated(decisions.into());
     assert!(one_problem(&facts).contains("DEPLOYMENT_GROUP_PATTERN shop/* leaves out web/dg"));
 
     let mut facts = good();
@@ -281,7 +285,7 @@ fn with_hook(timeout: Option<u32>, script: Option<Script>) -> Facts {
             hooks: vec![HookScript {
                 location: "scripts/hook.sh".into(),
                 timeout,
-                script,
+                script: script.map_or(ScriptFile::Missing, ScriptFile::Read),
             }],
         })),
     ));
@@ -296,6 +300,9 @@ fn shipped(mode: &str, function: &str, read: u32) -> Option<Script> {
         read_timeout: Some(read),
         connect_timeout: Some(5),
         script_timeout: Some(100),
+        unsettled: Vec::new(),
+        crlf: false,
+        no_shebang: None,
     })
 }
 
@@ -372,6 +379,65 @@ fn appspec_faults_are_each_one_problem() {
 }
 
 #[test]
+fn a_script_bash_cannot_start_is_a_problem_and_an_unsettled_setting_is_unknown() {
+    let mut crlf = shipped("lambda", DEFAULT_FUNCTION_NAME, 70);
+    crlf.as_mut().unwrap().crlf = true;
+    let finding = one_problem(&with_hook(Some(120), crlf));
+    assert!(
+        finding.contains("scripts/hook.sh has Windows line endings (CR LF)"),
+        "{finding}"
+    );
+    let mut bare = shipped("lambda", DEFAULT_FUNCTION_NAME, 70);
+    bare.as_mut().unwrap().no_shebang = Some("HOOK_MODE=lambda".into());
+    let finding = one_problem(&with_hook(Some(120), bare));
+    assert!(
+        finding.contains("first line is not a #! line (\"HOOK_MODE=lambda\")"),
+        "{finding}"
+    );
+
+    // An unsettled mode: unknown naming the line, and nothing said about the rest of the script.
+    let mut mode = shipped("lambda", DEFAULT_FUNCTION_NAME, 70);
+    let script = mode.as_mut().unwrap();
+    script.mode = None;
+    script.unsettled = vec![Unsettled {
+        name: "HOOK_MODE",
+        line: 2,
+        why: "it sources a file, which may set it".into(),
+    }];
+    let facts = with_hook(Some(120), mode);
+    let checks = checklist(&facts);
+    let appspec: Vec<_> = checks
+        .iter()
+        .filter(|c| c.topic == Topic::Appspec)
+        .collect();
+    assert_eq!(appspec.len(), 1, "{appspec:#?}");
+    assert_eq!(appspec[0].status, Status::Unknown);
+    assert!(appspec[0]
+        .finding
+        .contains("scripts/hook.sh: HOOK_MODE cannot be told from line 2: it sources a file"));
+    assert_eq!(verdict(&checks), Verdict::Unchecked);
+
+    // An unsettled read timeout under a hook timeout that the default would fail: unknown, not
+    // a problem computed from a default.
+    let mut read = shipped("lambda", DEFAULT_FUNCTION_NAME, 70);
+    let script = read.as_mut().unwrap();
+    script.read_timeout = None;
+    script.unsettled = vec![Unsettled {
+        name: "HOOK_READ_TIMEOUT",
+        line: 3,
+        why: "$(cat /etc/t) is a command substitution".into(),
+    }];
+    let checks = checklist(&with_hook(Some(80), read));
+    assert!(
+        checks.iter().all(|c| c.status != Status::Problem),
+        "{checks:#?}"
+    );
+    assert!(checks.iter().any(|c| c.status == Status::Unknown
+        && c.finding
+            .contains("HOOK_READ_TIMEOUT cannot be told from line 3")));
+}
+
+#[test]
 fn a_problem_wins_over_what_could_not_be_checked_and_unknown_alone_exits_1() {
     let mut facts = good();
     facts.instance_role = InstanceRole::LaunchTemplate {
@@ -388,7 +454,7 @@ fn a_problem_wins_over_what_could_not_be_checked_and_unknown_alone_exits_1() {
         message: "no".into(),
     };
     let mut facts = good();
-    facts.function_role = RoleCheck::Simulated(Err(denied));
+    facts.function_role = RoleCheck::Simulated(RoleDecisions::failed("*", denied));
     let checks = checklist(&facts);
     assert_eq!(verdict(&checks), Verdict::Unchecked);
     assert!(checks.iter().any(|c| c.status == Status::Unknown
@@ -501,11 +567,14 @@ fn in_binary_mode_a_missing_function_is_reported_and_the_instance_role_needs_eve
         &["classic".to_owned()],
     );
     let mut decisions = allowed(&sims);
-    decisions[0].decision = "implicitDeny".into();
+    decisions[0].decision = Eval::ImplicitDeny;
     facts.instance_role = InstanceRole::Simulated {
         profile: "web".into(),
         given: true,
-        roles: vec![("arn:aws:iam::123456789012:role/web".into(), Ok(decisions))],
+        roles: vec![(
+            "arn:aws:iam::123456789012:role/web".into(),
+            decisions.into(),
+        )],
     };
     facts.appspec = None;
     let finding = one_problem(&facts);
@@ -524,9 +593,9 @@ fn in_binary_mode_a_missing_function_is_reported_and_the_instance_role_needs_eve
 fn a_denial_for_want_of_a_condition_key_is_unknown_and_boundaries_and_scps_get_their_own_fix() {
     let mut facts = good();
     let mut decisions = allowed(&function_simulations_here());
-    decisions[0].decision = "implicitDeny".into();
+    decisions[0].decision = Eval::ImplicitDeny;
     decisions[0].missing_context = vec!["aws:ResourceTag/team".into()];
-    facts.function_role = RoleCheck::Simulated(Ok(decisions.clone()));
+    facts.function_role = RoleCheck::Simulated(decisions.clone().into());
     let checks = checklist(&facts);
     assert_eq!(verdict(&checks), Verdict::Unchecked, "{checks:#?}");
     assert!(checks.iter().any(|c| c.status == Status::Unknown
@@ -535,7 +604,7 @@ fn a_denial_for_want_of_a_condition_key_is_unknown_and_boundaries_and_scps_get_t
 
     decisions[0].missing_context.clear();
     decisions[0].boundary_allows = Some(false);
-    facts.function_role = RoleCheck::Simulated(Ok(decisions.clone()));
+    facts.function_role = RoleCheck::Simulated(decisions.clone().into());
     let found = problems(&facts);
     assert!(found[0]
         .fix
@@ -544,7 +613,7 @@ fn a_denial_for_want_of_a_condition_key_is_unknown_and_boundaries_and_scps_get_t
         .contains("permissions boundary"));
     decisions[0].boundary_allows = None;
     decisions[0].organizations_allow = Some(false);
-    facts.function_role = RoleCheck::Simulated(Ok(decisions));
+    facts.function_role = RoleCheck::Simulated(decisions.into());
     let found = problems(&facts);
     assert!(found[0]
         .fix
@@ -559,10 +628,10 @@ fn the_attach_denial_names_the_sample_group_and_the_condition_parameters() {
     let mut decisions = allowed(&function_simulations_here());
     for d in &mut decisions {
         if d.action == "autoscaling:AttachTrafficSources" {
-            d.decision = "implicitDeny".into();
+            d.decision = Eval::ImplicitDeny;
         }
     }
-    facts.function_role = RoleCheck::Simulated(Ok(decisions));
+    facts.function_role = RoleCheck::Simulated(decisions.into());
     let found = problems(&facts);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert!(found[0].finding.contains(
@@ -580,13 +649,16 @@ fn the_attach_denial_names_the_sample_group_and_the_condition_parameters() {
 #[test]
 fn a_role_that_does_not_exist_is_a_problem_and_no_answer_is_never_ok() {
     let mut facts = good();
-    facts.function_role = RoleCheck::Simulated(Err(AwsError {
-        action: "iam:SimulatePrincipalPolicy",
-        code: "NoSuchEntity".into(),
-        message: "no role".into(),
-    }));
+    facts.function_role = RoleCheck::Simulated(RoleDecisions::failed(
+        "*",
+        AwsError {
+            action: "iam:SimulatePrincipalPolicy",
+            code: "NoSuchEntity".into(),
+            message: "no role".into(),
+        },
+    ));
     assert!(one_problem(&facts).contains("role/hook does not exist"));
-    facts.function_role = RoleCheck::Simulated(Ok(Vec::new()));
+    facts.function_role = RoleCheck::Simulated(Vec::new().into());
     let checks = checklist(&facts);
     assert_eq!(verdict(&checks), Verdict::Unchecked);
 }
@@ -601,6 +673,25 @@ fn a_function_given_as_an_arn_is_the_one_the_script_invokes_by_name() {
         "f"
     );
     assert_eq!(bare_function_name("f"), "f");
+}
+
+#[test]
+fn a_script_that_invokes_an_alias_is_checked_against_that_alias() {
+    let live = || shipped("lambda", &format!("{DEFAULT_FUNCTION_NAME}:live"), 70);
+    // The unqualified function was read: the script invokes another one.
+    let finding = one_problem(&with_hook(Some(120), live()));
+    assert!(
+        finding.contains("invokes codedeploy-tg-hook:live, not codedeploy-tg-hook"),
+        "{finding}"
+    );
+    // The alias was read (as doctor does when the script names it): no problem.
+    let mut facts = with_hook(Some(120), live());
+    facts.function_name = format!("{FUNCTION_ARN}:live");
+    assert!(problems(&facts).is_empty(), "{:#?}", problems(&facts));
+    assert_eq!(
+        invoked_function_name("arn:aws:lambda:us-east-1:1:function:f:live"),
+        "f:live"
+    );
 }
 
 #[test]
@@ -622,10 +713,10 @@ fn denials_of_one_cause_are_one_problem() {
     let mut decisions = allowed(&function_simulations_here());
     for d in &mut decisions {
         if d.action.ends_with("DeploymentTargets") {
-            d.decision = "implicitDeny".into();
+            d.decision = Eval::ImplicitDeny;
         }
     }
-    facts.function_role = RoleCheck::Simulated(Ok(decisions.clone()));
+    facts.function_role = RoleCheck::Simulated(decisions.clone().into());
     let finding = one_problem(&facts);
     assert!(
         finding.contains(
@@ -635,9 +726,9 @@ fn denials_of_one_cause_are_one_problem() {
     );
     // A role with none of the function's permissions: one problem, not fourteen.
     for d in &mut decisions {
-        d.decision = "implicitDeny".into();
+        d.decision = Eval::ImplicitDeny;
     }
-    facts.function_role = RoleCheck::Simulated(Ok(decisions));
+    facts.function_role = RoleCheck::Simulated(decisions.into());
     assert!(one_problem(&facts).contains("may make none of the 14 calls"));
 }
 
@@ -709,8 +800,181 @@ fn after_allow_traffic_scripts_past_codedeploys_3600_s_are_a_problem() {
         let mut second = appspec.hooks[0].clone();
         second.location = "scripts/other.sh".into();
         second.timeout = None; // CodeDeploy's default: 3600 s
-        second.script = None;
+        second.script = ScriptFile::Missing;
         appspec.hooks.push(second);
     }
     assert!(one_problem(&facts).contains("add up to 3720 s, above the 3600 s"));
+}
+
+#[test]
+fn an_allow_decided_without_a_condition_key_is_unknown_naming_the_keys() {
+    let mut facts = good();
+    let mut decisions = allowed(&function_simulations_here());
+    // A Deny conditioned on aws:ResourceTag/env that the simulator could not evaluate.
+    decisions[1].missing_context = vec!["aws:ResourceTag/env".into()];
+    let (action, resource) = (decisions[1].action.clone(), decisions[1].resource.clone());
+    facts.function_role = RoleCheck::Simulated(decisions.into());
+    let checks = checklist(&facts);
+    assert_eq!(verdict(&checks), Verdict::Unchecked, "{checks:#?}");
+    let unknown: Vec<_> = checks
+        .iter()
+        .filter(|c| c.status == Status::Unknown)
+        .collect();
+    assert_eq!(unknown.len(), 1, "{unknown:#?}");
+    assert!(
+        unknown[0].finding.contains(&format!(
+            "may call {action} on {resource} only as far as IAM could tell without condition key(s) aws:ResourceTag/env"
+        )),
+        "{unknown:#?}"
+    );
+    assert!(
+        !checks
+            .iter()
+            .any(|c| c.status == Status::Ok && c.finding.contains("the function's role")),
+        "no ok line for a role not settled: {checks:#?}"
+    );
+}
+
+#[test]
+fn a_pattern_that_leaves_the_group_out_still_checks_the_roles_other_calls() {
+    let excluded = || {
+        let mut facts = good();
+        if let Ok(Some(f)) = &mut facts.function {
+            f.environment
+                .insert("DEPLOYMENT_GROUP_PATTERN".into(), "shop/*".into());
+        }
+        let mut decisions = allowed(&function_simulations_here());
+        for d in &mut decisions {
+            if d.resource.contains(":deploymentgroup:") {
+                d.decision = Eval::ImplicitDeny;
+            }
+        }
+        (facts, decisions)
+    };
+    // The other calls allowed: a line says so, and the pattern is the one problem.
+    let (mut facts, decisions) = excluded();
+    facts.function_role = RoleCheck::Simulated(decisions.into());
+    let checks = checklist(&facts);
+    assert!(
+        checks.iter().any(|c| c.status == Status::Ok
+            && c.finding
+                .contains("role/hook may make the function's other calls")
+            && c.finding.contains("wait on DEPLOYMENT_GROUP_PATTERN")),
+        "{checks:#?}"
+    );
+    // Another grant missing too: its own problem, beside the pattern's.
+    let (mut facts, mut decisions) = excluded();
+    let other = decisions
+        .iter_mut()
+        .find(|d| d.resource == TG)
+        .expect("a target group decision");
+    other.decision = Eval::ImplicitDeny;
+    let action = other.action.clone();
+    facts.function_role = RoleCheck::Simulated(decisions.into());
+    let problems = problems(&facts);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems[0]
+        .finding
+        .contains("DEPLOYMENT_GROUP_PATTERN shop/* leaves out web/dg"));
+    assert!(
+        problems[1]
+            .finding
+            .contains(&format!("may not call {action} on {TG}")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_failed_simulator_call_keeps_the_decisions_the_others_made() {
+    let mut facts = good();
+    let mut decisions: Vec<Decision> = allowed(&function_simulations_here())
+        .into_iter()
+        .filter(|d| d.resource != TG)
+        .collect();
+    let denied = decisions
+        .iter_mut()
+        .find(|d| d.resource == "*")
+        .expect("an action on *");
+    denied.decision = Eval::ImplicitDeny;
+    let action = denied.action.clone();
+    facts.function_role = RoleCheck::Simulated(RoleDecisions {
+        decisions,
+        failed: vec![(
+            TG.to_owned(),
+            AwsError {
+                action: "iam:SimulatePrincipalPolicy",
+                code: "Throttling".into(),
+                message: "Rate exceeded".into(),
+            },
+        )],
+    });
+    let checks = checklist(&facts);
+    // The certain problem stands (exit 3), and the unanswered question is unknown beside it.
+    assert_eq!(verdict(&checks), Verdict::NotReady, "{checks:#?}");
+    assert!(checks.iter().any(|c| c.status == Status::Problem
+        && c.finding.contains(&format!("may not call {action} on *"))));
+    assert!(
+        checks.iter().any(|c| c.status == Status::Unknown
+            && c.finding.contains(&format!("on {TG}"))
+            && c.finding.contains("Throttling")),
+        "{checks:#?}"
+    );
+}
+
+#[test]
+fn a_script_that_is_there_but_cannot_be_read_is_unknown_not_missing() {
+    let mut facts = with_hook(Some(120), None);
+    if let Some((_, AppspecRead::Read(Ok(appspec)))) = &mut facts.appspec {
+        appspec.hooks[0].script = ScriptFile::Unreadable("Permission denied (os error 13)".into());
+    }
+    let checks = checklist(&facts);
+    assert_eq!(verdict(&checks), Verdict::Unchecked, "{checks:#?}");
+    assert!(checks.iter().any(|c| c.status == Status::Unknown
+        && c.finding.contains(
+            "AfterAllowTraffic runs scripts/hook.sh, which cannot be read: Permission denied"
+        )));
+    assert!(!checks
+        .iter()
+        .any(|c| c.finding.contains("not in the revision")));
+}
+
+#[test]
+fn a_function_name_the_script_leaves_untold_is_unknown_never_the_default() {
+    let mut facts = good();
+    facts.function_untold = Some(
+        "the appspec script's HOOK_FUNCTION_NAME cannot be told (line 2: it runs `.`, which may set it)"
+            .into(),
+    );
+    // As doctor reads it then: no function, so no role or invokers either.
+    facts.function = Ok(None);
+    facts.function_role = RoleCheck::NotChecked(None);
+    facts.instance_role = InstanceRole::NotChecked(None);
+    facts.invokers = None;
+    facts.audit_function = None;
+    let checks = checklist(&facts);
+    assert!(
+        checks.iter().all(|c| c.status != Status::Problem),
+        "no problem about a function that was never named: {checks:#?}"
+    );
+    assert_eq!(verdict(&checks), Verdict::Unchecked);
+    assert!(checks.iter().any(|c| c.status == Status::Unknown
+        && c.finding
+            .contains("which function it invokes is not known, so none was checked")));
+}
+
+#[test]
+fn a_deployment_group_answer_without_its_platform_is_unknown_not_server() {
+    let mut facts = good();
+    facts
+        .setup
+        .as_mut()
+        .unwrap()
+        .as_mut()
+        .unwrap()
+        .compute_platform = None;
+    let checks = checklist(&facts);
+    assert_eq!(verdict(&checks), Verdict::Unchecked, "{checks:#?}");
+    assert!(checks.iter().any(|c| c.status == Status::Unknown
+        && c.finding
+            .contains("codedeploy:GetDeploymentGroup answered without computePlatform")));
 }

@@ -94,6 +94,27 @@ fn revision_in_mode(name: &str, function: &str, timeout: u32, mode: &str) -> Pat
     root.join("appspec.yml")
 }
 
+/// A revision (`revision`) whose shipped script has `lines` at its top (after the shebang), as the README
+/// says to set its settings; `crlf` saves it with Windows line endings.
+fn revision_with_top(name: &str, function: &str, lines: &str, crlf: bool) -> PathBuf {
+    let appspec = revision(name, function, 120);
+    let script_path = appspec
+        .parent()
+        .unwrap()
+        .join("scripts/after-allow-traffic.sh");
+    let script =
+        std::fs::read_to_string(&script_path)
+            .unwrap()
+            .replacen('\n', &format!("\n{lines}\n"), 1);
+    let script = if crlf {
+        script.replace('\n', "\r\n")
+    } else {
+        script
+    };
+    std::fs::write(script_path, script).unwrap();
+    appspec
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -469,6 +490,142 @@ fn a_load_balancer_answer_without_the_name_is_unknown_not_a_deleted_load_balance
             && c["finding"].as_str().unwrap().contains(
                 "elasticloadbalancing:DescribeLoadBalancers failed: IncompleteAnswer: answered without dr-empty-clb0"
             )),
+        "{checks:#?}"
+    );
+}
+
+/// The README's instruction, followed: the function name set at the script's top is the one the
+/// script invokes, and doctor checks that one (here it does not exist), not the default below it.
+#[test]
+fn settings_at_the_scripts_top_are_read_as_bash_runs_them() {
+    let moto = moto();
+    let w = world(moto, "dr-top", json!({}));
+    let appspec = revision_with_top(
+        "dr-top",
+        "dr-top-hook",
+        "HOOK_FUNCTION_NAME=\"web-hook\"",
+        false,
+    );
+    let (code, checks) = doctor(moto, &w, &["--appspec", path(&appspec)]);
+    assert_eq!(code, 3, "{checks:#?}");
+    assert!(
+        of_status(&checks, "problem")
+            .iter()
+            .any(|c| c["finding"] == "Lambda has no function web-hook"),
+        "{checks:#?}"
+    );
+
+    // Given the real function, the script's own name is the problem.
+    let (code, checks) = doctor(
+        moto,
+        &w,
+        &[
+            "--appspec",
+            path(&appspec),
+            "--function",
+            w["functionName"].as_str().unwrap(),
+        ],
+    );
+    let (finding, _) = the_problem(code, &checks);
+    assert!(
+        finding.contains("invokes web-hook, not dr-top-hook"),
+        "{finding}"
+    );
+
+    // A value from a file doctor cannot read: unknown (exit 1), naming the line; without
+    // --function, no function is checked in its place (not the default's problems).
+    let appspec = revision_with_top(
+        "dr-top-src",
+        "dr-top-hook",
+        ". /etc/codedeploy-hook.env",
+        false,
+    );
+    let (code, checks) = doctor(moto, &w, &["--appspec", path(&appspec)]);
+    assert_eq!(code, 1, "{checks:#?}");
+    assert!(of_status(&checks, "problem").is_empty(), "{checks:#?}");
+    assert!(
+        of_status(&checks, "unknown").iter().any(|c| c["finding"]
+            .as_str()
+            .unwrap()
+            .contains("HOOK_FUNCTION_NAME cannot be told (line 2")),
+        "{checks:#?}"
+    );
+    let (code, checks) = doctor(
+        moto,
+        &w,
+        &[
+            "--appspec",
+            path(&appspec),
+            "--function",
+            w["functionName"].as_str().unwrap(),
+        ],
+    );
+    // (`revision` sets HOOK_MODE plainly below the sourced file, so the mode is known.)
+    assert_eq!(code, 1, "{checks:#?}");
+    assert!(
+        of_status(&checks, "unknown")
+            .iter()
+            .any(|c| c["finding"].as_str().unwrap().contains(
+                "HOOK_FUNCTION_NAME cannot be told from line 2: it runs `.`, which may set it"
+            )),
+        "{checks:#?}"
+    );
+}
+
+#[test]
+fn a_script_saved_with_windows_line_endings_is_one_problem() {
+    let moto = moto();
+    let w = world(moto, "dr-crlf", json!({}));
+    let appspec = revision_with_top("dr-crlf", "dr-crlf-hook", "# saved on Windows", true);
+    let (code, checks) = doctor(
+        moto,
+        &w,
+        &[
+            "--appspec",
+            path(&appspec),
+            "--function",
+            w["functionName"].as_str().unwrap(),
+        ],
+    );
+    let (finding, fix) = the_problem(code, &checks);
+    assert!(
+        finding.contains("has Windows line endings (CR LF)"),
+        "{finding}"
+    );
+    assert!(fix.contains("Unix line endings"), "{fix}");
+}
+
+/// A script that is in the revision but is not text doctor can read is `unknown` with the
+/// reason, not "not in the revision".
+#[test]
+fn a_script_that_is_not_utf8_is_unknown_naming_why() {
+    let moto = moto();
+    let w = world(moto, "dr-bytes", json!({}));
+    let appspec = revision("dr-bytes", "dr-bytes-hook", 120);
+    std::fs::write(
+        appspec
+            .parent()
+            .unwrap()
+            .join("scripts/after-allow-traffic.sh"),
+        b"#!/usr/bin/env bash\n\xff\xfe codedeploy-tg-hook HOOK_MODE\n",
+    )
+    .unwrap();
+    let (code, checks) = doctor(
+        moto,
+        &w,
+        &[
+            "--appspec",
+            path(&appspec),
+            "--function",
+            w["functionName"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{checks:#?}");
+    assert!(
+        of_status(&checks, "unknown").iter().any(|c| c["finding"]
+            .as_str()
+            .unwrap()
+            .contains("AfterAllowTraffic runs scripts/after-allow-traffic.sh, which cannot be read: not UTF-8 text")),
         "{checks:#?}"
     );
 }
