@@ -159,40 +159,48 @@ enum Setting {
 pub fn script(text: &str) -> Script {
     let mut values: Vec<(&'static str, Setting)> =
         SETTINGS.iter().map(|&n| (n, Setting::Unset)).collect();
-    let mut used = [false; SETTINGS.len()];
-    // How deep in an `if`, `case`, loop, `{ }` group or function body the line is: an
-    // assignment there may or may not run, and a use there runs when its caller does.
+    // The line where the script first reads each setting: an assignment after it is not taken
+    // (reads inside a function body count where they are written, which errs towards unknown).
+    let mut first_read: [Option<usize>; SETTINGS.len()] = [None; SETTINGS.len()];
+    // How deep in an `if`, `case`, loop, `{ }`, `( )` or function body the line is: an
+    // assignment there may or may not run.
     let mut depth = 0usize;
+    // The word that ends the here-document being skipped (its body is text, not commands).
+    let mut heredoc: Option<String> = None;
     for (index, raw) in text.lines().enumerate() {
         let number = index + 1;
         let line = raw.trim_end_matches('\r').trim();
+        if let Some(end) = &heredoc {
+            if line == end {
+                heredoc = None;
+            }
+            continue;
+        }
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let opens = opens_block(line);
-        depth = depth.saturating_sub(usize::from(closes_block(line)));
-        let unknown_from_here = |values: &mut Vec<(&'static str, Setting)>, why: &str| {
-            for (slot, (_, value)) in values.iter_mut().enumerate() {
-                if !used[slot] {
-                    *value = Setting::Unknown(number, why.to_owned());
-                }
+        // The line's commands with quoted text blanked and its comment dropped.
+        let bare = unquoted(line);
+        heredoc = heredoc_end(line, &bare);
+        let opens = opens_block(&bare);
+        depth = depth.saturating_sub(usize::from(closes_block(&bare)));
+        let inside = depth > 0 || opens;
+        if let Some(command) = command_that_may_set_anything(&bare) {
+            for (_, value) in values.iter_mut() {
+                *value = Setting::Unknown(number, format!("it runs `{command}`, which may set it"));
             }
-        };
-        if let Some(command) = command_that_may_set_anything(line) {
-            unknown_from_here(
-                &mut values,
-                &format!("it runs `{command}`, which may set it"),
-            );
-        } else if let Some(assignments) = assignments(line) {
-            for (slot, value) in assignments {
-                if used[slot] {
-                    continue;
-                }
-                values[slot].1 = if depth > 0 || opens {
+        } else if let Some(assigned) = assignments(line) {
+            for (slot, value) in assigned {
+                values[slot].1 = if inside {
                     Setting::Unknown(
                         number,
                         "it is set inside an if, case, loop or function, which may not run"
                             .to_owned(),
+                    )
+                } else if let Some(read) = first_read[slot] {
+                    Setting::Unknown(
+                        number,
+                        format!("it is set again after the script reads it (line {read})"),
                     )
                 } else {
                     evaluate(value, number, &values)
@@ -200,19 +208,35 @@ pub fn script(text: &str) -> Script {
             }
         } else {
             for (slot, name) in SETTINGS.iter().enumerate() {
-                let assigning = [format!("${{{name}:="), format!("${{{name}=")]
+                let by_expansion = [format!("${{{name}:="), format!("${{{name}=")]
                     .iter()
                     .any(|form| line.contains(form.as_str()));
-                if assigning && !used[slot] {
+                if by_expansion {
                     values[slot].1 =
                         Setting::Unknown(number, format!("{name} is assigned by a `:=` expansion"));
-                } else if depth == 0
-                    && (line.contains(&format!("${name}")) || line.contains(&format!("${{{name}")))
-                {
-                    // At the top level a line's reads run now, a block's header (`case
-                    // "$HOOK_MODE" in`) included; inside a body, when its caller runs.
-                    used[slot] = true;
+                } else if set_by_command(&bare, name) {
+                    values[slot].1 = Setting::Unknown(
+                        number,
+                        "a command there may set it, which doctor does not evaluate".to_owned(),
+                    );
                 }
+            }
+        }
+        // The line's reads (a `$NAME` anywhere, or a bare name in arithmetic); an assignment's
+        // own `${NAME:-default}` is the value it assigns, not a read before it.
+        let mut own: Vec<usize> = assignments(line)
+            .map(|a| a.into_iter().map(|(slot, _)| slot).collect())
+            .unwrap_or_default();
+        own.extend(SETTINGS.iter().enumerate().filter_map(|(slot, name)| {
+            (line.contains(&format!("${{{name}:=")) || line.contains(&format!("${{{name}=")))
+                .then_some(slot)
+        }));
+        for (slot, name) in SETTINGS.iter().enumerate() {
+            let read = line.contains(&format!("${name}"))
+                || line.contains(&format!("${{{name}"))
+                || in_arithmetic(&bare, name);
+            if read && !own.contains(&slot) {
+                first_read[slot].get_or_insert(number);
             }
         }
         depth += usize::from(opens);
@@ -271,9 +295,9 @@ fn settle<T>(value: Result<Option<T>, Unsettled>, unsettled: &mut Vec<Unsettled>
     })
 }
 
-/// The line's `NAME=value` assignments of settings (`export`, `declare [-x]`, `readonly`
-/// before them too), each with its value's text; `None` when the line is something else, or
-/// when a command follows them (then they are that command's environment, not the script's).
+/// The line's `NAME=value` assignments of settings (`export`, `declare`, `readonly` before
+/// them too), each with its value's text, when the line is only plain assignments (`A=1 B=2`,
+/// a `;` after them); `None` when it is anything else (a command after them, `&&`, a block).
 fn assignments(line: &str) -> Option<Vec<(usize, &str)>> {
     let mut rest = [
         "export ",
@@ -286,7 +310,6 @@ fn assignments(line: &str) -> Option<Vec<(usize, &str)>> {
     .find_map(|p| line.strip_prefix(p))
     .map_or(line, str::trim_start);
     let mut found = Vec::new();
-    let mut any = false;
     while !rest.is_empty() && !rest.starts_with('#') {
         let (name, after) = rest.split_once('=')?;
         if name.is_empty() || !name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
@@ -296,53 +319,180 @@ fn assignments(line: &str) -> Option<Vec<(usize, &str)>> {
         if let Some(slot) = SETTINGS.iter().position(|n| *n == name) {
             found.push((slot, value));
         }
-        any = true;
         rest = after[value.len()..].trim_start();
         if let Some(next) = rest.strip_prefix(';') {
-            // `A=1; B=2` or `A=1;`: more assignments, or nothing after.
             rest = next.trim_start();
         }
     }
-    (any && !found.is_empty()).then_some(found)
+    (!found.is_empty()).then_some(found)
 }
 
-/// A command that may set any variable (`source`, `.`, `eval`, `read`) in a command's place on
-/// the line: first, or after `;`, `&&`, `||`, `|`, `then`, `do`, `else`, `{`, `(`, `!`.
-fn command_that_may_set_anything(line: &str) -> Option<&'static str> {
-    line.split([';', '&', '|'])
+/// A command that may set any variable, in a command's place on the line (first, or after
+/// `;`, `&&`, `||`, `|`, `then`, `do`, `else`, `{`, `(`, `!`, `command`, `builtin`): `source`,
+/// `.`, `eval`, or `export`/`declare` of a command's output.
+fn command_that_may_set_anything(bare: &str) -> Option<&'static str> {
+    bare.split([';', '&', '|'])
         .filter_map(|segment| {
             let mut words = segment.split_whitespace().skip_while(|w| {
                 matches!(
                     *w,
-                    "then" | "do" | "else" | "elif" | "if" | "while" | "until" | "{" | "(" | "!"
+                    "then"
+                        | "do"
+                        | "else"
+                        | "elif"
+                        | "if"
+                        | "while"
+                        | "until"
+                        | "{"
+                        | "("
+                        | "!"
+                        | "command"
+                        | "builtin"
                 )
             });
-            words.next()
+            let first = words.next()?;
+            let second = words.next().unwrap_or_default();
+            Some((first, second))
         })
-        .find_map(|first| {
-            ["source", ".", "eval", "read"]
-                .into_iter()
-                .find(|command| first == *command)
+        .find_map(|(first, second)| match first {
+            "source" => Some("source"),
+            "." => Some("."),
+            "eval" => Some("eval"),
+            "export" | "declare" | "typeset" | "readonly"
+                if second.starts_with("$(") || second.starts_with('`') =>
+            {
+                Some("export of a command's output")
+            }
+            _ => None,
         })
+}
+
+/// Where `name` stands as a whole word in `bare`, and the character before it.
+fn words_named<'a>(
+    bare: &'a str,
+    name: &'a str,
+) -> impl Iterator<Item = (usize, Option<char>)> + 'a {
+    let word = |c: char| c == '_' || c.is_ascii_alphanumeric();
+    bare.match_indices(name).filter_map(move |(at, _)| {
+        let before = bare[..at].chars().next_back();
+        let after = bare[at + name.len()..].chars().next();
+        (!before.is_some_and(word) && !after.is_some_and(word)).then_some((at, before))
+    })
+}
+
+/// `name` is read as a bare word inside arithmetic (`$(( … ))`, `(( … ))`).
+fn in_arithmetic(bare: &str, name: &str) -> bool {
+    words_named(bare, name).any(|(at, _)| {
+        let before = &bare[..at];
+        before
+            .rfind("((")
+            .is_some_and(|open| !before[open..].contains("))"))
+    })
+}
+
+/// A command on the line names `name` bare, outside arithmetic and not as a read (`read -r
+/// NAME`, `unset NAME`, `printf -v NAME`, `[ … ] && NAME=value`, `declare -r NAME=value`): it may
+/// set it. `export NAME` or `readonly NAME` alone changes no value.
+fn set_by_command(bare: &str, name: &str) -> bool {
+    let words: Vec<&str> = bare.split_whitespace().collect();
+    if matches!(words.first(), Some(&"export" | &"readonly"))
+        && words[1..].iter().all(|w| SETTINGS.contains(w))
+    {
+        return false;
+    }
+    words_named(bare, name).any(|(at, before)| {
+        before != Some('$') && before != Some('{') && !in_arithmetic(&bare[..at + name.len()], name)
+    })
+}
+
+/// The line with its quoted text blanked (same length) and its comment dropped.
+fn unquoted(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut previous = ' ';
+    for c in line.chars() {
+        let keep = match quote {
+            _ if escaped => {
+                escaped = false;
+                false
+            }
+            Some('\'') if c == '\'' => {
+                quote = None;
+                false
+            }
+            Some('\'') => false,
+            Some(_) if c == '\\' => {
+                escaped = true;
+                false
+            }
+            Some(_) if c == '"' => {
+                quote = None;
+                false
+            }
+            Some(_) => false,
+            None if c == '\\' => {
+                escaped = true;
+                false
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                false
+            }
+            None if c == '#' && previous.is_whitespace() => break,
+            None => true,
+        };
+        out.extend(std::iter::repeat_n(
+            if keep { c } else { ' ' },
+            c.len_utf8(),
+        ));
+        previous = c;
+    }
+    out
+}
+
+/// The word that ends a here-document the line starts (`<<EOF`, `<<-'EOF'`), if any: a `<<`
+/// outside quotes followed by a word (not a here-string `<<<`, not a shift `1<<2`).
+fn heredoc_end(line: &str, bare: &str) -> Option<String> {
+    let at = bare.find("<<")?;
+    let rest = &line[at + 2..];
+    if rest.starts_with('<') {
+        return None;
+    }
+    let rest = rest.trim_start_matches('-').trim_start();
+    if !rest.starts_with(|c: char| c == '_' || c == '\'' || c == '"' || c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let word: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ';' && *c != '>' && *c != '|')
+        .filter(|c| *c != '\'' && *c != '"')
+        .collect();
+    (!word.is_empty()).then_some(word)
 }
 
 /// The line starts a block whose body may or may not run (or runs later): `if`, `case`,
-/// `for`, `while`, `until`, or a `{` (a function body or a group) left open.
-fn opens_block(line: &str) -> bool {
-    let first = line.split_whitespace().next().unwrap_or_default();
-    let one_line = ["fi", "esac", "done", "}"]
-        .iter()
-        .any(|end| line.trim_end_matches(';').ends_with(end));
-    (matches!(first, "if" | "case" | "for" | "while" | "until") || line.ends_with('{')) && !one_line
+/// `for`, `while`, `until`, a `{` or `(` left open (a function body, a group, a subshell).
+fn opens_block(bare: &str) -> bool {
+    let words: Vec<&str> = bare
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (Some(first), Some(last)) = (words.first(), words.last()) else {
+        return false;
+    };
+    let one_line = matches!(*last, "fi" | "esac" | "done" | "}" | ")");
+    let starts = matches!(*first, "if" | "case" | "for" | "while" | "until");
+    (starts || *last == "(" || last.ends_with('{')) && !one_line
 }
 
-/// The line ends a block: `fi`, `esac`, `done` or `}` first.
-fn closes_block(line: &str) -> bool {
-    let first = line
+/// The line ends a block: `fi`, `esac`, `done`, `}` or `)` first.
+fn closes_block(bare: &str) -> bool {
+    let first = bare
         .split(|c: char| c.is_whitespace() || c == ';')
-        .next()
+        .find(|w| !w.is_empty())
         .unwrap_or_default();
-    matches!(first, "fi" | "esac" | "done" | "}")
+    matches!(first, "fi" | "esac" | "done" | "}" | ")")
 }
 
 /// A value's shell word: a quoted string whole, a command substitution to its end, else up
@@ -477,17 +627,20 @@ mod tests {
         assert_eq!(s.read_timeout, Some(30));
         assert_eq!(s.script_timeout, Some(100));
         assert!(s.unsettled.is_empty(), "{:?}", s.unsettled);
-        // Set empty: `:-` gives the default; an assignment after the script has read the
-        // setting changes nothing the script did.
+        // Set empty: `:-` gives the default. Set again after the script has read it: which
+        // value a read sees is not told by the order of lines alone.
         assert_eq!(
             script(&with_top("HOOK_MODE=")).mode.as_deref(),
             Some("lambda")
         );
-        assert_eq!(
-            script(&format!("{SHIPPED}\nHOOK_MODE=binary\n"))
-                .mode
-                .as_deref(),
-            Some("lambda")
+        let late = script(&format!("{SHIPPED}\nHOOK_MODE=binary\n"));
+        assert_eq!(late.mode, None);
+        assert!(
+            late.unsettled[0]
+                .why
+                .contains("set again after the script reads it (line 169)"),
+            "{:?}",
+            late.unsettled
         );
     }
 
@@ -541,29 +694,51 @@ mod tests {
     fn forms_bash_reads_otherwise_than_a_plain_line_are_unknown_or_read_as_bash_does() {
         let mode = |top: &str| script(&with_top(top)).mode;
         let unsettled = |top: &str| script(&with_top(top)).unsettled;
-        // As bash does: several on a line, `;` after, `declare -x`; a command's own environment
-        // is not the script's.
+        // As bash does: several on a line, `;` after, `declare -x`.
         assert_eq!(mode("X=1 HOOK_MODE=binary").as_deref(), Some("binary"));
         assert_eq!(mode("HOOK_MODE=binary;").as_deref(), Some("binary"));
         assert_eq!(
             mode("declare -x HOOK_MODE=binary").as_deref(),
             Some("binary")
         );
+        // Text, not commands: a quoted message, a here-document, a shift.
         assert_eq!(
-            mode("HOOK_MODE=binary logger started").as_deref(),
+            mode("echo \"set HOOK_MODE=binary to run it\"").as_deref(),
+            Some("lambda")
+        );
+        assert_eq!(
+            mode("cat <<EOF >/tmp/x\nHOOK_MODE=binary\n}\nEOF").as_deref(),
+            Some("lambda")
+        );
+        assert_eq!(
+            mode("echo $((1<<2))\nexport HOOK_MODE").as_deref(),
             Some("lambda")
         );
         // What may or may not run, or sets from elsewhere: unknown, naming the line.
-        for top in [
-            "if [ -e /etc/binary-mode ]; then\n  HOOK_MODE=binary\nfi",
-            "[ -r /etc/hook.env ] && . /etc/hook.env",
-            ": \"${HOOK_MODE:=binary}\"",
-            "eval \"$(cat /etc/hook.env)\"",
-            "setup() {\n  HOOK_MODE=binary\n}",
+        for (top, line) in [
+            (
+                "if [ -e /etc/binary-mode ]; then\n  HOOK_MODE=binary\nfi",
+                3,
+            ),
+            ("setup() {\n  HOOK_MODE=binary\n}", 3),
+            ("for x in ${LIST}\ndo\n  HOOK_MODE=binary\ndone", 4),
+            ("[ -r /etc/hook.env ] && . /etc/hook.env", 2),
+            (": \"${HOOK_MODE:=binary}\"", 2),
+            ("eval \"$(cat /etc/hook.env)\"", 2),
+            ("export $(cat /etc/hook.env | xargs)", 2),
+            ("HOOK_MODE=binary || true", 2),
+            ("[ -e /etc/binary-mode ] && HOOK_MODE=binary", 2),
+            ("if [ -e /etc/b ]; then HOOK_MODE=binary; fi", 2),
+            ("f() { HOOK_MODE=binary; }", 2),
+            ("IFS= read -r HOOK_MODE < /etc/hook-mode", 2),
+            ("declare -r HOOK_MODE=binary", 2),
+            ("HOOK_MODE=binary logger started", 2),
         ] {
             let found = unsettled(top);
             assert!(
-                found.iter().any(|u| u.name == "HOOK_MODE" && u.line >= 2),
+                found
+                    .iter()
+                    .any(|u| u.name == "HOOK_MODE" && u.line == line),
                 "{top:?}: {found:?}"
             );
             assert_eq!(mode(top), None, "{top:?}");

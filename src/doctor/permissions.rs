@@ -259,22 +259,21 @@ enum Cause {
     NotGranted,
 }
 
-/// The cause for one action's decisions, or `None` when every one is a settled `allowed`.
-fn cause(decisions: &[&Decision]) -> Option<Cause> {
-    let worst = decisions.iter().copied().max_by_key(|d| d.decision)?;
-    let missing: BTreeSet<&str> = decisions
+/// The cause for one action's decisions, with the decisions it is about, or `None` when every
+/// one is a settled `allowed`. A certain denial on one resource (no condition key missing, or an
+/// explicit Deny) is the cause even when another resource's decision is unsettled: a problem is
+/// certain, and wins.
+fn cause<'a>(decisions: &[&'a Decision]) -> Option<(Cause, Vec<&'a Decision>)> {
+    let certain: Vec<&Decision> = decisions
         .iter()
-        .flat_map(|d| d.missing_context.iter().map(String::as_str))
+        .copied()
+        .filter(|d| {
+            d.decision != Eval::Allowed
+                && (d.missing_context.is_empty() || d.decision == Eval::ExplicitDeny)
+        })
         .collect();
-    Some(
-        if worst.decision != Eval::ExplicitDeny && !missing.is_empty() {
-            Cause::Unsettled {
-                eval: worst.decision,
-                missing: missing.into_iter().map(str::to_owned).collect(),
-            }
-        } else if worst.decision == Eval::Allowed {
-            return None;
-        } else if worst.boundary_allows == Some(false) {
+    if let Some(worst) = certain.iter().copied().max_by_key(|d| d.decision) {
+        let cause = if worst.boundary_allows == Some(false) {
             Cause::Boundary
         } else if worst.organizations_allow == Some(false) {
             Cause::OrganizationPolicy
@@ -282,8 +281,26 @@ fn cause(decisions: &[&Decision]) -> Option<Cause> {
             Cause::Deny
         } else {
             Cause::NotGranted
+        };
+        return Some((cause, certain));
+    }
+    let unsettled: Vec<&Decision> = decisions
+        .iter()
+        .copied()
+        .filter(|d| !d.missing_context.is_empty())
+        .collect();
+    let worst = unsettled.iter().map(|d| d.decision).max()?;
+    let missing: BTreeSet<&str> = unsettled
+        .iter()
+        .flat_map(|d| d.missing_context.iter().map(String::as_str))
+        .collect();
+    Some((
+        Cause::Unsettled {
+            eval: worst,
+            missing: missing.into_iter().map(str::to_owned).collect(),
         },
-    )
+        unsettled,
+    ))
 }
 
 /// One ok line for a role that may make every call; otherwise one line per cause: a problem
@@ -357,7 +374,7 @@ fn role_checks(
     let mut causes = 0;
     let mut plain: Vec<(&str, Vec<String>)> = Vec::new();
     for (action, decisions) in &by_action {
-        let Some(cause) = cause(decisions) else {
+        let Some((cause, about)) = cause(decisions) else {
             continue;
         };
         if pattern_excludes_the_group
@@ -368,13 +385,8 @@ fn role_checks(
             continue;
         }
         causes += 1;
-        // The resources the cause is about: those not settled as allowed.
-        let resources: Vec<String> = decisions
-            .iter()
-            .filter(|d| d.decision != Eval::Allowed || !d.missing_context.is_empty())
-            .map(|d| shown(&d.resource))
-            .collect();
-        let worst = decisions
+        let resources: Vec<String> = about.iter().map(|d| shown(&d.resource)).collect();
+        let worst = about
             .iter()
             .map(|d| d.decision)
             .max()

@@ -978,3 +978,32 @@ fn a_deployment_group_answer_without_its_platform_is_unknown_not_server() {
         && c.finding
             .contains("codedeploy:GetDeploymentGroup answered without computePlatform")));
 }
+
+#[test]
+fn a_certain_denial_on_one_resource_is_a_problem_beside_an_unsettled_allow_on_another() {
+    let mut facts = good();
+    let mut decisions = allowed(&function_simulations_here());
+    let on_tg = decisions
+        .iter()
+        .position(|d| d.resource == TG)
+        .expect("a target group decision");
+    let mut other = decisions[on_tg].clone();
+    other.resource = format!("{TG}-other");
+    other.missing_context = vec!["aws:ResourceTag/env".into()];
+    decisions[on_tg].decision = Eval::ImplicitDeny;
+    let action = decisions[on_tg].action.clone();
+    decisions.push(other);
+    facts.function_role = RoleCheck::Simulated(decisions.into());
+    let checks = checklist(&facts);
+    assert_eq!(verdict(&checks), Verdict::NotReady, "{checks:#?}");
+    let problem = checks
+        .iter()
+        .find(|c| c.status == Status::Problem)
+        .expect("the certain denial");
+    assert!(
+        problem
+            .finding
+            .ends_with(&format!("may not call {action} on {TG} (implicitDeny)")),
+        "only the denied resource is named: {problem:#?}"
+    );
+}

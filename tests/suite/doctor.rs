@@ -629,3 +629,50 @@ fn a_script_that_is_not_utf8_is_unknown_naming_why() {
         "{checks:#?}"
     );
 }
+
+/// A mode the script leaves untold decides what the instance role needs: that role is
+/// `unknown`, not checked for lambda mode's one call by default.
+#[test]
+fn a_mode_the_script_leaves_untold_leaves_the_instance_role_unknown() {
+    let moto = moto();
+    let w = world(moto, "dr-mode", json!({}));
+    let appspec = revision("dr-mode", "dr-mode-hook", 120);
+    // The shipped script as it is, but for a sourced file at its top.
+    let script = std::fs::read_to_string(repo().join("infra/hooks/after-allow-traffic.sh"))
+        .unwrap()
+        .replacen('\n', "\n. /etc/codedeploy-hook.env\n", 1);
+    std::fs::write(
+        appspec
+            .parent()
+            .unwrap()
+            .join("scripts/after-allow-traffic.sh"),
+        script,
+    )
+    .unwrap();
+    let (code, checks) = doctor(
+        moto,
+        &w,
+        &[
+            "--appspec",
+            path(&appspec),
+            "--function",
+            w["functionName"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{checks:#?}");
+    assert!(of_status(&checks, "problem").is_empty(), "{checks:#?}");
+    assert!(
+        of_status(&checks, "unknown").iter().any(|c| c["finding"]
+            .as_str()
+            .unwrap()
+            .contains("the instance role: not checked (the appspec script's HOOK_MODE cannot be told (line 2: it runs `.`, which may set it), and what the role needs depends on it)")),
+        "{checks:#?}"
+    );
+    assert!(
+        !checks.iter().any(|c| c["finding"]
+            .as_str()
+            .unwrap()
+            .contains("may call lambda:InvokeFunction")),
+        "{checks:#?}"
+    );
+}
