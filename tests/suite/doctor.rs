@@ -115,6 +115,20 @@ fn revision_with_top(name: &str, function: &str, lines: &str, crlf: bool) -> Pat
     appspec
 }
 
+/// `doctor` with `--appspec` and the world's own `--function`.
+fn doctor_appspec_function(moto: &Moto, world: &Value, appspec: &Path) -> (i32, Vec<Value>) {
+    doctor(
+        moto,
+        world,
+        &[
+            "--appspec",
+            path(appspec),
+            "--function",
+            world["functionName"].as_str().unwrap(),
+        ],
+    )
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -516,16 +530,7 @@ fn settings_at_the_scripts_top_are_read_as_bash_runs_them() {
     );
 
     // Given the real function, the script's own name is the problem.
-    let (code, checks) = doctor(
-        moto,
-        &w,
-        &[
-            "--appspec",
-            path(&appspec),
-            "--function",
-            w["functionName"].as_str().unwrap(),
-        ],
-    );
+    let (code, checks) = doctor_appspec_function(moto, &w, &appspec);
     let (finding, _) = the_problem(code, &checks);
     assert!(
         finding.contains("invokes web-hook, not dr-top-hook"),
@@ -550,16 +555,7 @@ fn settings_at_the_scripts_top_are_read_as_bash_runs_them() {
             .contains("HOOK_FUNCTION_NAME cannot be told (line 2")),
         "{checks:#?}"
     );
-    let (code, checks) = doctor(
-        moto,
-        &w,
-        &[
-            "--appspec",
-            path(&appspec),
-            "--function",
-            w["functionName"].as_str().unwrap(),
-        ],
-    );
+    let (code, checks) = doctor_appspec_function(moto, &w, &appspec);
     // (`revision` sets HOOK_MODE plainly below the sourced file, so the mode is known.)
     assert_eq!(code, 1, "{checks:#?}");
     assert!(
@@ -577,16 +573,7 @@ fn a_script_saved_with_windows_line_endings_is_one_problem() {
     let moto = moto();
     let w = world(moto, "dr-crlf", json!({}));
     let appspec = revision_with_top("dr-crlf", "dr-crlf-hook", "# saved on Windows", true);
-    let (code, checks) = doctor(
-        moto,
-        &w,
-        &[
-            "--appspec",
-            path(&appspec),
-            "--function",
-            w["functionName"].as_str().unwrap(),
-        ],
-    );
+    let (code, checks) = doctor_appspec_function(moto, &w, &appspec);
     let (finding, fix) = the_problem(code, &checks);
     assert!(
         finding.contains("has Windows line endings (CR LF)"),
@@ -610,16 +597,7 @@ fn a_script_that_is_not_utf8_is_unknown_naming_why() {
         b"#!/usr/bin/env bash\n\xff\xfe codedeploy-tg-hook HOOK_MODE\n",
     )
     .unwrap();
-    let (code, checks) = doctor(
-        moto,
-        &w,
-        &[
-            "--appspec",
-            path(&appspec),
-            "--function",
-            w["functionName"].as_str().unwrap(),
-        ],
-    );
+    let (code, checks) = doctor_appspec_function(moto, &w, &appspec);
     assert_eq!(code, 1, "{checks:#?}");
     assert!(
         of_status(&checks, "unknown").iter().any(|c| c["finding"]
@@ -649,16 +627,7 @@ fn a_mode_the_script_leaves_untold_leaves_the_instance_role_unknown() {
         script,
     )
     .unwrap();
-    let (code, checks) = doctor(
-        moto,
-        &w,
-        &[
-            "--appspec",
-            path(&appspec),
-            "--function",
-            w["functionName"].as_str().unwrap(),
-        ],
-    );
+    let (code, checks) = doctor_appspec_function(moto, &w, &appspec);
     assert_eq!(code, 1, "{checks:#?}");
     assert!(of_status(&checks, "problem").is_empty(), "{checks:#?}");
     assert!(
