@@ -99,8 +99,8 @@ pub enum Command {
         /// The revision's appspec.yml (the hook script is read beside it).
         #[arg(long, value_name = "FILE")]
         appspec: Option<PathBuf>,
-        /// The replacement instances' IAM instance profile (name or ARN), for a group that
-        /// launches from a launch template [default: the launch configuration's].
+        /// The replacement instances' IAM instance profile (name or ARN), in place of what
+        /// each group's launch configuration or launch template gives [default: theirs].
         #[arg(long, value_name = "NAME", value_parser = non_blank)]
         instance_profile: Option<String>,
         /// Output format.

@@ -81,6 +81,7 @@ pub const DOCTOR_ONLY_ACTIONS: &[&str] = &[
     "lambda:GetFunctionConfiguration",
     "lambda:GetPolicy",
     "autoscaling:DescribeLaunchConfigurations",
+    "ec2:DescribeLaunchTemplateVersions",
     "elasticloadbalancing:DescribeLoadBalancers",
 ];
 

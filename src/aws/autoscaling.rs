@@ -50,14 +50,44 @@ async fn describe_raw(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LaunchSource {
     LaunchConfiguration(String),
-    /// A launch template's name or id (directly, or in a mixed instances policy), and the
-    /// version the group uses (`$Default`, `$Latest` or a number).
-    LaunchTemplate {
-        template: String,
-        version: String,
-    },
+    /// The launch template (directly, or a mixed instances policy's), then each other template
+    /// a mixed instances policy's overrides launch some instance types from.
+    LaunchTemplates(Vec<LaunchTemplate>),
     /// Neither named (Auto Scaling always names one of them).
     Unknown,
+}
+
+/// A launch template as a group names it: by id or name (Auto Scaling's answer usually carries
+/// both), and the version it launches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchTemplate {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// `$Default`, `$Latest` or a version number. Auto Scaling's API reference
+    /// (LaunchTemplateSpecification): "The default value is `$Default`".
+    pub version: String,
+}
+
+impl LaunchTemplate {
+    /// The name, else the id: how a line names it.
+    pub fn shown(&self) -> &str {
+        self.name.as_deref().or(self.id.as_deref()).unwrap_or("")
+    }
+
+    fn from_specification(
+        t: &aws_sdk_autoscaling::types::LaunchTemplateSpecification,
+    ) -> Option<Self> {
+        let present = |v: Option<&str>| v.filter(|v| !v.is_empty()).map(str::to_owned);
+        let (id, name) = (
+            present(t.launch_template_id()),
+            present(t.launch_template_name()),
+        );
+        (id.is_some() || name.is_some()).then(|| LaunchTemplate {
+            id,
+            name,
+            version: present(t.version()).unwrap_or_else(|| "$Default".to_owned()),
+        })
+    }
 }
 
 /// A group as `doctor` reads it: its state, its ARN, and what it launches from.
@@ -76,31 +106,43 @@ pub async fn describe_groups_and_launch_sources(
     let groups = describe_raw(client, Some(names.to_vec())).await?;
     Ok(groups
         .iter()
-        .map(|group| {
-            let template = group.launch_template().or_else(|| {
-                group
-                    .mixed_instances_policy()
-                    .and_then(|m| m.launch_template())
-                    .and_then(|t| t.launch_template_specification())
-            });
-            let launch = match (group.launch_configuration_name(), template) {
-                (Some(name), _) => LaunchSource::LaunchConfiguration(name.to_owned()),
-                (None, Some(t)) => match t.launch_template_name().or(t.launch_template_id()) {
-                    Some(template) if !template.is_empty() => LaunchSource::LaunchTemplate {
-                        template: template.to_owned(),
-                        version: t.version().unwrap_or("$Default").to_owned(),
-                    },
-                    _ => LaunchSource::Unknown,
-                },
-                (None, None) => LaunchSource::Unknown,
-            };
-            GroupSetup {
-                state: group_state(group),
-                arn: group.auto_scaling_group_arn().map(str::to_owned),
-                launch,
-            }
+        .map(|group| GroupSetup {
+            state: group_state(group),
+            arn: group.auto_scaling_group_arn().map(str::to_owned),
+            launch: launch_source(group),
         })
         .collect())
+}
+
+fn launch_source(group: &aws_sdk_autoscaling::types::AutoScalingGroup) -> LaunchSource {
+    if let Some(name) = group.launch_configuration_name().filter(|n| !n.is_empty()) {
+        return LaunchSource::LaunchConfiguration(name.to_owned());
+    }
+    let mixed = group
+        .mixed_instances_policy()
+        .and_then(|m| m.launch_template());
+    let base = group
+        .launch_template()
+        .or_else(|| mixed.and_then(|t| t.launch_template_specification()));
+    let overrides = mixed
+        .map(|t| t.overrides())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|o| o.launch_template_specification());
+    let mut templates: Vec<LaunchTemplate> = Vec::new();
+    for specification in base.into_iter().chain(overrides) {
+        match LaunchTemplate::from_specification(specification) {
+            Some(t) if !templates.contains(&t) => templates.push(t),
+            Some(_) => {}
+            // A template named by neither id nor name: nothing to read it by.
+            None => return LaunchSource::Unknown,
+        }
+    }
+    if templates.is_empty() {
+        LaunchSource::Unknown
+    } else {
+        LaunchSource::LaunchTemplates(templates)
+    }
 }
 
 /// The instance profile (name or ARN) a launch configuration gives its instances: `Ok(None)`

@@ -5,6 +5,8 @@ pub mod actions;
 pub mod autoscaling;
 pub mod calls;
 pub mod codedeploy;
+#[cfg(feature = "launch-templates")]
+pub mod ec2;
 pub mod elb;
 pub mod elbv2;
 pub mod iam;
@@ -410,6 +412,8 @@ struct Built {
     elb: OnceLock<aws_sdk_elasticloadbalancing::Client>,
     iam: OnceLock<aws_sdk_iam::Client>,
     lambda: OnceLock<aws_sdk_lambda::Client>,
+    #[cfg(feature = "launch-templates")]
+    ec2: OnceLock<aws_sdk_ec2::Client>,
 }
 
 /// A hung endpoint costs one attempt; a connection that cannot be made, less.
@@ -480,6 +484,8 @@ impl Clients {
             elb: OnceLock::new(),
             iam: OnceLock::new(),
             lambda: OnceLock::new(),
+            #[cfg(feature = "launch-templates")]
+            ec2: OnceLock::new(),
         }))
     }
 
@@ -520,6 +526,14 @@ impl Clients {
         self.0
             .lambda
             .get_or_init(|| client!(&self.0, aws_sdk_lambda, "lambda"))
+    }
+
+    /// EC2, for `doctor`'s reading of a launch template.
+    #[cfg(feature = "launch-templates")]
+    pub fn ec2(&self) -> &aws_sdk_ec2::Client {
+        self.0
+            .ec2
+            .get_or_init(|| client!(&self.0, aws_sdk_ec2, "ec2"))
     }
 }
 

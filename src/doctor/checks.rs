@@ -90,7 +90,9 @@ pub struct Facts {
     pub audit_function: Option<Result<Option<AuditFunction>, AwsError>>,
     /// IAM's decisions for the function's role on every call the function makes here.
     pub function_role: RoleCheck,
-    pub instance_role: InstanceRole,
+    /// The instance role of every group the deployment group names (one line of reasoning per
+    /// launch source, then per instance profile), or the one `--instance-profile` gives.
+    pub instance_roles: Vec<InstanceRole>,
     /// `--appspec`: its path and what it says.
     pub appspec: Option<(String, AppspecRead)>,
 }
@@ -137,41 +139,51 @@ pub enum RoleCheck {
     Simulated(RoleDecisions),
 }
 
-/// What is known of the role the replacement instances run the appspec script with.
+/// What is known of the role the replacement instances run the appspec script with: the
+/// replacement group copies the original's launch source, so each original group's launch
+/// configuration or launch templates give it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InstanceRole {
     /// Why it was not checked (no function to invoke, no original group); `None`: another line
     /// says why.
     NotChecked(Option<String>),
-    /// The group launches from a launch template, which doctor does not read.
-    LaunchTemplate {
+    /// The group launches from a launch template, which this build does not read (built
+    /// without the `launch-templates` feature).
+    LaunchTemplateNotRead {
         group: String,
         template: String,
         version: String,
     },
     /// The group names neither a launch configuration nor a launch template.
-    NoLaunchSource {
-        group: String,
-    },
-    /// The group's launch configuration gives no instance profile.
-    NoProfile {
-        group: String,
-        configuration: String,
-    },
+    NoLaunchSource { group: String },
+    /// The group's launch source (`launch configuration lc`, `launch template lt version 3`)
+    /// gives no instance profile.
+    NoProfile { group: String, source: String },
     ProfileNotFound {
         profile: String,
+        source: ProfileSource,
     },
     NoRole {
         profile: String,
+        source: ProfileSource,
     },
-    Unread(AwsError),
+    /// What could not be read (`the instance role of blue`), and why.
+    Unread { what: String, error: AwsError },
     /// Each role of the instance profile, with IAM's decisions for it.
     Simulated {
         profile: String,
-        /// The profile came from `--instance-profile`, not from the group.
-        given: bool,
+        source: ProfileSource,
         roles: Vec<(String, RoleDecisions)>,
     },
+}
+
+/// Where an instance profile was named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileSource {
+    /// `--instance-profile`.
+    Given,
+    /// The launch sources of these groups (`blue`, or `blue's launch template web version 3`).
+    Groups(Vec<String>),
 }
 
 /// The appspec file as read: its text could not be read (`unknown`), or what it says.

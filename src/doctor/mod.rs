@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use futures_util::future::join_all;
 
 use crate::aws::actions::{HOOK_REPORT_ACTION, INVOKE_FUNCTION};
-use crate::aws::autoscaling::{self, GroupSetup, LaunchSource};
+use crate::aws::autoscaling::{self, GroupSetup, LaunchSource, LaunchTemplate};
 use crate::aws::lambda::FunctionConfiguration;
 use crate::aws::{codedeploy, elb, elbv2, iam, lambda, Clients};
 pub use checks::{verdict, Check, Status, Topic, Verdict};
-use checks::{AppspecRead, Facts, InstanceRole, RoleCheck, RoleDecisions};
+use checks::{AppspecRead, Facts, InstanceRole, ProfileSource, RoleCheck, RoleDecisions};
 use permissions::Simulation;
 
 /// What to check: `doctor`'s command line.
@@ -32,8 +32,8 @@ pub struct Request {
     /// The hook function; default: the one the appspec's script invokes, else the template's.
     pub function: Option<String>,
     pub appspec: Option<PathBuf>,
-    /// The replacement instances' instance profile, for a group that launches from a launch
-    /// template (which doctor does not read).
+    /// The replacement instances' instance profile, in place of what each group's launch
+    /// source gives.
     pub instance_profile: Option<String>,
 }
 
@@ -196,7 +196,7 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
             )
         })
         .unwrap_or_default();
-    let (function_role, instance_role) = tokio::join!(
+    let (function_role, instance_roles) = tokio::join!(
         async {
             match &function {
                 Ok(Some(f)) => {
@@ -209,11 +209,11 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         },
         async {
             match &mode_untold {
-                Some(why) => InstanceRole::NotChecked(Some(format!(
+                Some(why) => vec![InstanceRole::NotChecked(Some(format!(
                     "{why}, and what the role needs depends on it"
-                ))),
+                )))],
                 None => {
-                    instance_role(
+                    instance_roles(
                         clients,
                         request,
                         groups,
@@ -240,7 +240,7 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         invokers,
         audit_function,
         function_role,
-        instance_role,
+        instance_roles,
         appspec,
     }
 }
@@ -263,22 +263,22 @@ async fn simulate_all(clients: &Clients, role: &str, simulations: &[Simulation])
     all
 }
 
-/// The instance profile the replacement instances get (`--instance-profile`, else the original
-/// group's launch configuration's), its roles, and IAM's decisions for each: on the function's
-/// invoke, or in binary mode on every call the function makes.
-async fn instance_role(
+/// The instance profiles the replacement instances get (`--instance-profile`, else each original
+/// group's launch configuration's or launch templates'), their roles, and IAM's decisions for
+/// each: on the function's invoke, or in binary mode on every call the function makes.
+async fn instance_roles(
     clients: &Clients,
     request: &Request,
     groups: &[GroupSetup],
     function: Option<&FunctionConfiguration>,
     binary: bool,
     function_simulations: &[Simulation],
-) -> InstanceRole {
+) -> Vec<InstanceRole> {
     let simulations = match (binary, function) {
         (true, _) if function_simulations.is_empty() => {
-            return InstanceRole::NotChecked(Some(
+            return vec![InstanceRole::NotChecked(Some(
                 "no ARN of the account and region was read to ask IAM about".to_owned(),
-            ))
+            ))]
         }
         // `attach` makes every call of the function but the hook report (it has no hook
         // execution to report on).
@@ -300,60 +300,150 @@ async fn instance_role(
             context: Vec::new(),
         }],
         // No function to invoke: its own line says so.
-        (false, None) => return InstanceRole::NotChecked(None),
+        (false, None) => return vec![InstanceRole::NotChecked(None)],
     };
-    let (profile, given) = match &request.instance_profile {
-        Some(profile) => (profile.clone(), true),
+    let mut lines = Vec::new();
+    let profiles = match &request.instance_profile {
+        Some(profile) => vec![(profile.clone(), ProfileSource::Given)],
+        // A missing or unread group has its own line.
+        None if groups.is_empty() => return vec![InstanceRole::NotChecked(None)],
         None => {
-            // A missing or unread group has its own line.
-            let Some(group) = groups.first() else {
-                return InstanceRole::NotChecked(None);
-            };
-            let name = group.state.name.clone();
-            match &group.launch {
-                LaunchSource::LaunchConfiguration(configuration) => {
-                    match autoscaling::launch_configuration_profile(
-                        clients.autoscaling(),
-                        configuration,
-                    )
-                    .await
-                    {
-                        Ok(Some(profile)) => (profile, false),
-                        Ok(None) => {
-                            return InstanceRole::NoProfile {
-                                group: name,
-                                configuration: configuration.clone(),
-                            }
-                        }
-                        Err(e) => return InstanceRole::Unread(e),
-                    }
+            // Each profile once (by its name: a launch source may give the ARN), with the
+            // groups that launch with it.
+            let mut profiles: Vec<(String, ProfileSource)> = Vec::new();
+            let found = join_all(groups.iter().map(|g| launch_profiles(clients, g))).await;
+            for (profile, group) in found.into_iter().flatten().filter_map(|found| match found {
+                Ok(found) => Some(found),
+                Err(line) => {
+                    lines.push(line);
+                    None
                 }
-                LaunchSource::LaunchTemplate { template, version } => {
-                    return InstanceRole::LaunchTemplate {
-                        group: name,
-                        template: template.clone(),
-                        version: version.clone(),
+            }) {
+                let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_owned();
+                match profiles.iter_mut().find(|(p, _)| name(p) == name(&profile)) {
+                    Some((_, ProfileSource::Groups(named))) if !named.contains(&group) => {
+                        named.push(group)
                     }
+                    Some(_) => {}
+                    None => profiles.push((profile, ProfileSource::Groups(vec![group]))),
                 }
-                LaunchSource::Unknown => return InstanceRole::NoLaunchSource { group: name },
             }
+            profiles
         }
     };
+    let checked = join_all(
+        profiles
+            .into_iter()
+            .map(|(profile, source)| check_profile(clients, profile, source, &simulations)),
+    )
+    .await;
+    lines.extend(checked);
+    lines
+}
+
+/// The instance profile of each of the group's launch sources, with the group's name, or the
+/// line saying why there is none to check.
+async fn launch_profiles(
+    clients: &Clients,
+    group: &GroupSetup,
+) -> Vec<Result<(String, String), InstanceRole>> {
+    let name = group.state.name.clone();
+    match &group.launch {
+        LaunchSource::LaunchConfiguration(configuration) => {
+            vec![match autoscaling::launch_configuration_profile(
+                clients.autoscaling(),
+                configuration,
+            )
+            .await
+            {
+                Ok(Some(profile)) => Ok((profile, name)),
+                Ok(None) => Err(InstanceRole::NoProfile {
+                    group: name,
+                    source: format!("launch configuration {configuration}"),
+                }),
+                Err(error) => Err(InstanceRole::Unread {
+                    what: format!("the instance role of {name}"),
+                    error,
+                }),
+            }]
+        }
+        LaunchSource::LaunchTemplates(templates) => {
+            join_all(
+                templates
+                    .iter()
+                    .map(|t| template_profile(clients, &name, t)),
+            )
+            .await
+        }
+        LaunchSource::Unknown => vec![Err(InstanceRole::NoLaunchSource { group: name })],
+    }
+}
+
+/// The instance profile the group's launch template version gives.
+#[cfg(feature = "launch-templates")]
+async fn template_profile(
+    clients: &Clients,
+    group: &str,
+    template: &LaunchTemplate,
+) -> Result<(String, String), InstanceRole> {
+    match crate::aws::ec2::launch_template_profile(clients.ec2(), template).await {
+        Ok(Some(profile)) => Ok((profile, group.to_owned())),
+        Ok(None) => Err(InstanceRole::NoProfile {
+            group: group.to_owned(),
+            source: format!(
+                "launch template {} (version {})",
+                template.shown(),
+                template.version
+            ),
+        }),
+        Err(error) => Err(InstanceRole::Unread {
+            what: format!("the instance role of {group}"),
+            error,
+        }),
+    }
+}
+
+/// Built without EC2 (feature `launch-templates`): the template is not read.
+#[cfg(not(feature = "launch-templates"))]
+async fn template_profile(
+    _: &Clients,
+    group: &str,
+    template: &LaunchTemplate,
+) -> Result<(String, String), InstanceRole> {
+    Err(InstanceRole::LaunchTemplateNotRead {
+        group: group.to_owned(),
+        template: template.shown().to_owned(),
+        version: template.version.clone(),
+    })
+}
+
+/// The instance profile's roles, and IAM's decisions for each.
+async fn check_profile(
+    clients: &Clients,
+    profile: String,
+    source: ProfileSource,
+    simulations: &[Simulation],
+) -> InstanceRole {
     let roles = match iam::instance_profile_roles(clients.iam(), &profile).await {
-        Ok(Some(roles)) if roles.is_empty() => return InstanceRole::NoRole { profile },
+        Ok(Some(roles)) if roles.is_empty() => return InstanceRole::NoRole { profile, source },
         Ok(Some(roles)) => roles,
-        Ok(None) => return InstanceRole::ProfileNotFound { profile },
-        Err(e) => return InstanceRole::Unread(e),
+        Ok(None) => return InstanceRole::ProfileNotFound { profile, source },
+        Err(error) => {
+            return InstanceRole::Unread {
+                what: format!("instance profile {profile}"),
+                error,
+            }
+        }
     };
     let decisions = join_all(
         roles
             .iter()
-            .map(|role| simulate_all(clients, role, &simulations)),
+            .map(|role| simulate_all(clients, role, simulations)),
     )
     .await;
     InstanceRole::Simulated {
         profile,
-        given,
+        source,
         roles: roles.into_iter().zip(decisions).collect(),
     }
 }

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::checks::{
-    line, problem, unread, Check, Facts, InstanceRole, RoleCheck, RoleDecisions, Status, Topic,
+    line, problem, unread, Check, Facts, InstanceRole, ProfileSource, RoleCheck, RoleDecisions,
+    Status, Topic,
 };
 use crate::aws::actions::{ResourceType, FUNCTION_ACTIONS};
 use crate::aws::iam::{Decision, Eval};
@@ -144,18 +145,33 @@ pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
             unasked_line(facts, "the function's role", checks);
         }
     }
-    match &facts.instance_role {
+    for role in &facts.instance_roles {
+        instance_role(facts, role, checks);
+    }
+}
+
+/// Where a profile was named, as a line says it.
+fn named_by(source: &ProfileSource) -> String {
+    match source {
+        ProfileSource::Given => ", as given by --instance-profile".to_owned(),
+        ProfileSource::Groups(groups) => format!(", from {}", groups.join(", ")),
+    }
+}
+
+fn instance_role(facts: &Facts, role: &InstanceRole, checks: &mut Vec<Check>) {
+    let topic = Topic::Permissions;
+    match role {
         InstanceRole::NotChecked(Some(why)) => checks.push(line(
             topic,
             Status::Unknown,
             format!("the instance role: not checked ({why})"),
         )),
         InstanceRole::NotChecked(None) => {}
-        InstanceRole::LaunchTemplate { group, template, version } => checks.push(Check {
+        InstanceRole::LaunchTemplateNotRead { group, template, version } => checks.push(Check {
             topic,
             status: Status::Unknown,
             finding: format!(
-                "the instance role: {group} launches from launch template {template} (version {version}), which doctor does not read"
+                "the instance role: {group} launches from launch template {template} (version {version}), which this build of doctor does not read (built without the launch-templates feature)"
             ),
             fix: Some(format!(
                 "pass --instance-profile NAME, the template's instance profile: aws ec2 describe-launch-template-versions --launch-template-{} {template} --versions '{version}' --query 'LaunchTemplateVersions[0].LaunchTemplateData.IamInstanceProfile'",
@@ -168,24 +184,24 @@ pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
             finding: format!("the instance role: {group} names no launch configuration or launch template doctor can read"),
             fix: Some("pass --instance-profile NAME, the instance profile its instances get".to_owned()),
         }),
-        InstanceRole::NoProfile { group, configuration } => checks.push(problem(
+        InstanceRole::NoProfile { group, source } => checks.push(problem(
             topic,
-            format!("{group}'s launch configuration {configuration} gives its instances no instance profile: the appspec script has no credentials"),
+            format!("{group}'s {source} gives its instances no instance profile: the appspec script has no credentials"),
             "give it an instance profile whose role has the stack's InvokeFunctionPolicyArn output attached".to_owned(),
         )),
-        InstanceRole::ProfileNotFound { profile } => checks.push(problem(
+        InstanceRole::ProfileNotFound { profile, source } => checks.push(problem(
             topic,
-            format!("instance profile {profile} does not exist"),
+            format!("instance profile {profile}{} does not exist", named_by(source)),
             "create it, or name the one the instances use".to_owned(),
         )),
-        InstanceRole::NoRole { profile } => checks.push(problem(
+        InstanceRole::NoRole { profile, source } => checks.push(problem(
             topic,
-            format!("instance profile {profile} holds no role: the appspec script has no credentials"),
-            format!("add a role to it: aws iam add-role-to-instance-profile --instance-profile-name {profile} --role-name ROLE"),
+            format!("instance profile {profile}{} holds no role: the appspec script has no credentials", named_by(source)),
+            format!("add a role to it: aws iam add-role-to-instance-profile --instance-profile-name {} --role-name ROLE", profile.rsplit('/').next().unwrap_or(profile)),
         )),
-        InstanceRole::Unread(e) => checks.push(unread(topic, "the instance role", e)),
-        InstanceRole::Simulated { profile, given, roles } => {
-            let source = if *given { ", as given by --instance-profile" } else { "" };
+        InstanceRole::Unread { what, error } => checks.push(unread(topic, what, error)),
+        InstanceRole::Simulated { profile, source, roles } => {
+            let source = named_by(source);
             for (role, decisions) in roles {
                 let (what, fix) = if facts.binary {
                     (

@@ -91,14 +91,14 @@ fn good() -> Facts {
         invokers: Some(Ok(Vec::new())),
         audit_function: Some(Ok(None)),
         function_role: RoleCheck::Simulated(allowed(&function_simulations_here()).into()),
-        instance_role: InstanceRole::Simulated {
+        instance_roles: vec![InstanceRole::Simulated {
             profile: "web".into(),
-            given: false,
+            source: ProfileSource::Groups(vec!["blue".into()]),
             roles: vec![(
                 "arn:aws:iam::123456789012:role/web".into(),
                 allowed(&[invoke]).into(),
             )],
-        },
+        }],
         appspec: Some((
             "appspec.yml".into(),
             AppspecRead::Read(Ok(Appspec {
@@ -250,7 +250,7 @@ fn setup_faults_are_each_one_problem() {
     let mut facts = good();
     facts.function = Ok(None);
     facts.function_role = RoleCheck::NotChecked(None);
-    facts.instance_role = InstanceRole::NotChecked(None);
+    facts.instance_roles = vec![InstanceRole::NotChecked(None)];
     assert!(one_problem(&facts).contains("Lambda has no function codedeploy-tg-hook"));
 
     // The template scopes the role by the same pattern: its deployment-group denials are the
@@ -270,10 +270,10 @@ fn setup_faults_are_each_one_problem() {
     assert!(one_problem(&facts).contains("DEPLOYMENT_GROUP_PATTERN shop/* leaves out web/dg"));
 
     let mut facts = good();
-    facts.instance_role = InstanceRole::NoProfile {
+    facts.instance_roles = vec![InstanceRole::NoProfile {
         group: "blue".into(),
-        configuration: "lc".into(),
-    };
+        source: "launch configuration lc".into(),
+    }];
     assert!(one_problem(&facts).contains("gives its instances no instance profile"));
 }
 
@@ -440,11 +440,11 @@ fn a_script_bash_cannot_start_is_a_problem_and_an_unsettled_setting_is_unknown()
 #[test]
 fn a_problem_wins_over_what_could_not_be_checked_and_unknown_alone_exits_1() {
     let mut facts = good();
-    facts.instance_role = InstanceRole::LaunchTemplate {
+    facts.instance_roles = vec![InstanceRole::LaunchTemplateNotRead {
         group: "blue".into(),
         template: "lt".into(),
         version: "$Default".into(),
-    };
+    }];
     assert_eq!(verdict(&checklist(&facts)), Verdict::Unchecked);
     facts.load_balancers = vec![("classic".into(), Ok(false))];
     assert_eq!(verdict(&checklist(&facts)), Verdict::NotReady);
@@ -568,14 +568,14 @@ fn in_binary_mode_a_missing_function_is_reported_and_the_instance_role_needs_eve
     );
     let mut decisions = allowed(&sims);
     decisions[0].decision = Eval::ImplicitDeny;
-    facts.instance_role = InstanceRole::Simulated {
+    facts.instance_roles = vec![InstanceRole::Simulated {
         profile: "web".into(),
-        given: true,
+        source: ProfileSource::Given,
         roles: vec![(
             "arn:aws:iam::123456789012:role/web".into(),
             decisions.into(),
         )],
-    };
+    }];
     facts.appspec = None;
     let finding = one_problem(&facts);
     assert!(
@@ -744,7 +744,7 @@ fn an_unknown_hook_mode_is_a_problem_and_the_read_timeout_is_checked_without_a_f
         message: "slow down".into(),
     });
     facts.function_role = RoleCheck::NotChecked(Some("the function could not be read".into()));
-    facts.instance_role = InstanceRole::NotChecked(None);
+    facts.instance_roles = vec![InstanceRole::NotChecked(None)];
     assert!(one_problem(&facts).contains("may run 100 s"));
     assert!(one_problem(&facts).contains("less than 5 s below the hook's timeout 80 s"));
 }
@@ -948,7 +948,7 @@ fn a_function_name_the_script_leaves_untold_is_unknown_never_the_default() {
     // As doctor reads it then: no function, so no role or invokers either.
     facts.function = Ok(None);
     facts.function_role = RoleCheck::NotChecked(None);
-    facts.instance_role = InstanceRole::NotChecked(None);
+    facts.instance_roles = vec![InstanceRole::NotChecked(None)];
     facts.invokers = None;
     facts.audit_function = None;
     let checks = checklist(&facts);

@@ -166,7 +166,7 @@ fn a_deployment_group_set_up_as_the_template_and_readme_say_is_all_ok() {
         "CodeDeployDefault.OneAtATime: traffic moves to one replacement instance at a time",
         "dr-ok-hook exists: timeout 60 s",
         "role/dr-ok-function may make every call the function makes on this deployment group's resources (14 action(s), allowed)",
-        "role/dr-ok-instance (instance profile dr-ok-profile) may call lambda:InvokeFunction",
+        "role/dr-ok-instance (instance profile dr-ok-profile, from dr-ok-blue) may call lambda:InvokeFunction",
         "AfterAllowTraffic runs scripts/after-allow-traffic.sh (HOOK_MODE=lambda), timeout 120 s",
         "a DeploymentSuccess trigger publishes to arn:aws:sns:us-east-1:123456789012:dr-ok-deployments, which may invoke the function",
         "an EventBridge rule may invoke the function on success",
@@ -425,31 +425,179 @@ fn answers_that_are_not_aws_s_leave_the_check_unknown_naming_the_call() {
     ));
 }
 
+/// The ok line for the instance role a group's launch source gave, or the checklist.
+fn instance_role_ok(checks: &[Value], name: &str, group: &str) -> bool {
+    checks.iter().any(|c| {
+        c["status"] == "ok"
+            && c["finding"].as_str().unwrap().contains(&format!(
+                "role/{name}-instance (instance profile {name}-profile, from {group}) may call lambda:InvokeFunction"
+            ))
+    })
+}
+
 #[test]
-fn a_launch_template_group_needs_its_instance_profile_named_then_is_checked() {
+fn a_launch_template_group_s_instance_role_is_read_from_the_version_it_launches() {
     let moto = moto();
-    let w = world(moto, "dr-template", json!({"launchTemplate": true}));
-    let (code, checks) = doctor(moto, &w, &with_function(&w));
-    assert_eq!(code, 1, "{checks:#?}");
-    let unknown = of_status(&checks, "unknown");
-    assert_eq!(unknown.len(), 1, "{checks:#?}");
-    assert!(
-        unknown[0]["fix"]
-            .as_str()
-            .unwrap()
-            .contains("--instance-profile"),
-        "{unknown:#?}"
-    );
+    // Each: how the group names its template, and the role is checked without --instance-profile.
+    for (name, template) in [
+        ("dr-lt-default", json!(true)),
+        // Version 1 (the default) gives no profile, version 2 does: $Latest is version 2.
+        (
+            "dr-lt-latest",
+            json!({"versions": ["none", "profile"], "version": "$Latest", "by": "id"}),
+        ),
+        (
+            "dr-lt-number",
+            json!({"versions": ["none", "profile"], "version": "2"}),
+        ),
+        // Named without a version: Auto Scaling's default, $Default.
+        (
+            "dr-lt-unversioned",
+            json!({"versions": ["profile", "none"], "version": null}),
+        ),
+        // The profile given by ARN; the template in a mixed instances policy.
+        ("dr-lt-mixed", json!({"versions": ["arn"], "mixed": true})),
+    ] {
+        let w = world(moto, name, json!({"launchTemplate": template}));
+        let (code, checks) = doctor(moto, &w, &with_function(&w));
+        assert_eq!(code, 0, "{name}: {checks:#?}");
+        let group = w["originalGroup"].as_str().unwrap();
+        let found = if name == "dr-lt-mixed" {
+            checks.iter().any(|c| {
+                c["status"] == "ok"
+                    && c["finding"].as_str().unwrap().contains(&format!(
+                        "(instance profile arn:aws:iam::123456789012:instance-profile/{name}-profile, from {group}) may call lambda:InvokeFunction"
+                    ))
+            })
+        } else {
+            instance_role_ok(&checks, name, group)
+        };
+        assert!(found, "{name}: {checks:#?}");
+    }
+
+    // --instance-profile still names the profile in place of the template's.
+    let w = world(moto, "dr-lt-given", json!({"launchTemplate": true}));
     let mut args = with_function(&w).to_vec();
-    args.extend(["--instance-profile", "dr-template-profile"]);
+    args.extend(["--instance-profile", "dr-lt-given-profile"]);
     let (code, checks) = doctor(moto, &w, &args);
     assert_eq!(code, 0, "{checks:#?}");
     assert!(
         checks.iter().any(|c| c["status"] == "ok"
             && c["finding"].as_str().unwrap().contains(
-                "(instance profile dr-template-profile, as given by --instance-profile) may call lambda:InvokeFunction"
+                "(instance profile dr-lt-given-profile, as given by --instance-profile) may call lambda:InvokeFunction"
             )),
         "{checks:#?}"
+    );
+}
+
+#[test]
+fn a_launch_template_version_without_an_instance_profile_is_one_problem() {
+    let moto = moto();
+    for (name, template, said) in [
+        // The default version gives none (a later one does, but the group launches $Default).
+        (
+            "dr-lt-noprofile",
+            json!({"versions": ["none", "profile"]}),
+            "dr-lt-noprofile-blue's launch template dr-lt-noprofile-lt (version $Default) gives its instances no instance profile",
+        ),
+        (
+            "dr-lt-v1",
+            json!({"versions": ["profile", "none"], "version": "2", "by": "id"}),
+            "(version 2) gives its instances no instance profile",
+        ),
+        // A mixed instances policy's override launches one instance type from a template
+        // without a profile.
+        (
+            "dr-lt-override",
+            json!({"mixed": true, "override": "dr-lt-override-small"}),
+            "dr-lt-override-blue's launch template dr-lt-override-small (version $Latest) gives its instances no instance profile",
+        ),
+    ] {
+        let w = world(moto, name, json!({"launchTemplate": template}));
+        let (code, checks) = doctor(moto, &w, &with_function(&w));
+        let (finding, fix) = the_problem(code, &checks);
+        assert!(finding.contains(said), "{name}: {finding}");
+        assert!(fix.contains("InvokeFunctionPolicyArn"), "{fix}");
+    }
+}
+
+#[test]
+fn every_group_the_deployment_group_names_has_its_instance_role_checked() {
+    let moto = moto();
+    // The second group launches from a launch template whose profile's role may not invoke.
+    let w = world(
+        moto,
+        "dr-two",
+        json!({"secondGroup": {"invoke": false, "launchTemplate": true}}),
+    );
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    let (finding, fix) = the_problem(code, &checks);
+    assert!(
+        finding.contains("role/dr-two-instance2 (instance profile dr-two-profile2, from dr-two-blue2) may not call lambda:InvokeFunction"),
+        "{finding}"
+    );
+    assert!(fix.contains("--role-name dr-two-instance2"), "{fix}");
+    assert!(
+        instance_role_ok(&checks, "dr-two", "dr-two-blue"),
+        "{checks:#?}"
+    );
+
+    // Both groups launching with the same profile: one line, naming both.
+    let w = world(moto, "dr-same", json!({"secondGroup": {}}));
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    assert_eq!(code, 0, "{checks:#?}");
+    assert!(
+        instance_role_ok(&checks, "dr-same", "dr-same-blue"),
+        "{checks:#?}"
+    );
+    assert!(
+        checks.iter().any(|c| c["finding"]
+            .as_str()
+            .unwrap()
+            .contains("(instance profile dr-same-profile2, from dr-same-blue2) may call")),
+        "{checks:#?}"
+    );
+}
+
+#[test]
+fn a_launch_template_doctor_cannot_read_is_unknown_naming_the_call() {
+    let moto = moto();
+    // EC2 refuses the caller.
+    let w = world(moto, "dr-lt-denied", json!({"launchTemplate": true}));
+    moto.fault_with(
+        "DescribeLaunchTemplateVersions",
+        "access-denied",
+        100,
+        &[w["launchTemplateId"].as_str().unwrap()],
+        json!({"service": "ec2"}),
+    );
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    assert_eq!(code, 1, "{checks:#?}");
+    let unknown = of_status(&checks, "unknown");
+    assert_eq!(unknown.len(), 1, "{checks:#?}");
+    let finding = unknown[0]["finding"].as_str().unwrap();
+    assert!(
+        finding.contains("could not read the instance role of dr-lt-denied-blue")
+            && finding.contains("ec2:DescribeLaunchTemplateVersions")
+            && finding.contains("UnauthorizedOperation"),
+        "{finding}"
+    );
+
+    // The template is gone from under the group.
+    let w = world(
+        moto,
+        "dr-lt-gone",
+        json!({"launchTemplate": true, "deleteLaunchTemplate": true}),
+    );
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    assert_eq!(code, 1, "{checks:#?}");
+    let unknown = of_status(&checks, "unknown");
+    assert_eq!(unknown.len(), 1, "{checks:#?}");
+    let finding = unknown[0]["finding"].as_str().unwrap();
+    assert!(
+        finding.contains("could not read the instance role of dr-lt-gone-blue")
+            && finding.contains("ec2:DescribeLaunchTemplateVersions"),
+        "{finding}"
     );
 }
 

@@ -12,6 +12,7 @@ fn actions_in(text: &str) -> BTreeSet<String> {
     let services = [
         "codedeploy:",
         "autoscaling:",
+        "ec2:",
         "elasticloadbalancing:",
         "iam:",
         "lambda:",

@@ -707,6 +707,17 @@ def injected(fault, action, protocol):
     if kind == "server-error":
         code = "InternalFailure" if protocol == "json" else "InternalFailure"
         return error_response(protocol, "500 Internal Server Error", code, "We encountered an internal error")
+    if kind == "access-denied" and fault.get("service") == "ec2":
+        # EC2's own error shape and code (EC2 API reference, "Error codes": UnauthorizedOperation).
+        message = (
+            f"You are not authorized to perform this operation. User: arn:aws:sts::{ACCOUNT}:assumed-role/operator/me "
+            f"is not authorized to perform: ec2:{action} because no identity-based policy allows the ec2:{action} action"
+        )
+        body = (
+            f"<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>{message}</Message></Error></Errors>"
+            f"<RequestID>{uuid.uuid4()}</RequestID></Response>"
+        ).encode()
+        return "403 Forbidden", [("Content-Type", "text/xml")], body
     if kind == "access-denied":
         service = {"json": "codedeploy"}.get(protocol, fault.get("service", "autoscaling"))
         code = "AccessDeniedException" if protocol == "json" else "AccessDenied"
@@ -1077,11 +1088,7 @@ def build_world(endpoint, spec):
     autoscaling.create_launch_configuration(**launch_configuration)
     launch = {"LaunchConfigurationName": f"{name}-lc"}
     if spec.get("launchTemplate"):
-        data = {"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
-        if spec.get("instanceProfile"):
-            data["IamInstanceProfile"] = {"Name": spec["instanceProfile"]}
-        ec2.create_launch_template(LaunchTemplateName=f"{name}-lt", LaunchTemplateData=data)
-        launch = {"LaunchTemplate": {"LaunchTemplateName": f"{name}-lt", "Version": "$Default"}}
+        launch = launch_from_template(ec2, f"{name}-lt", spec.get("instanceProfile"), spec["launchTemplate"])
 
     def group(group_name, tgs, lbs):
         autoscaling.create_auto_scaling_group(
@@ -1157,9 +1164,47 @@ def build_world(endpoint, spec):
         "originalGroup": original,
         "replacementGroup": replacement,
         "unrelatedGroup": unrelated,
+        # The group's launch template's id (what doctor reads it by), with `launchTemplate`.
+        **({"launchTemplateId": ec2.describe_launch_templates(LaunchTemplateNames=[f"{name}-lt"])["LaunchTemplates"][0]["LaunchTemplateId"]}
+           if spec.get("launchTemplate") else {}),
         "targetGroups": target_groups,
         "loadBalancers": classic,
     }
+
+
+def launch_from_template(ec2, template_name, profile, options):
+    """A launch template and how a group names it. `options` (or `true`: one version giving
+    `profile` by name, the group naming it by name at `$Default`): `versions`, each `profile`,
+    `arn` (the profile by ARN) or `none` (no profile), in order, version 1 first (the default
+    version); `by`: `name` or `id`; `version`: what the group names (`$Default`, `$Latest`, a
+    number; None leaves it out, as AWS's default); `mixed`: through a mixed instances policy,
+    with `override` the name of a second template (no profile) one instance type launches
+    from."""
+    options = options if isinstance(options, dict) else {}
+
+    def data(kind):
+        data = {"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
+        if kind == "profile" and profile:
+            data["IamInstanceProfile"] = {"Name": profile}
+        elif kind == "arn" and profile:
+            data["IamInstanceProfile"] = {"Arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/{profile}"}
+        return data
+
+    versions = options.get("versions", ["profile"])
+    template = ec2.create_launch_template(LaunchTemplateName=template_name, LaunchTemplateData=data(versions[0]))["LaunchTemplate"]
+    for kind in versions[1:]:
+        ec2.create_launch_template_version(LaunchTemplateName=template_name, LaunchTemplateData=data(kind))
+    named = {"LaunchTemplateId": template["LaunchTemplateId"]} if options.get("by") == "id" else {"LaunchTemplateName": template_name}
+    version = options.get("version", "$Default")
+    if version is not None:
+        named["Version"] = version
+    if not options.get("mixed"):
+        return {"LaunchTemplate": named}
+    overrides = [{"InstanceType": "t3.micro"}]
+    if options.get("override"):
+        ec2.create_launch_template(LaunchTemplateName=options["override"], LaunchTemplateData=data("none"))
+        overrides.append({"InstanceType": "t3.small", "LaunchTemplateSpecification": {"LaunchTemplateName": options["override"], "Version": "$Latest"}})
+    return {"MixedInstancesPolicy": {"LaunchTemplate": {"LaunchTemplateSpecification": named, "Overrides": overrides}}}
 
 
 def instance_ids(autoscaling, group_name):
@@ -1272,7 +1317,9 @@ def build_doctor_world(endpoint, spec):
     and an instance role with the template's InvokeFunctionPolicy. One fault at a time:
     `functionRoleWithout` (actions left out of the function's policy), `scopedToDeploymentGroup`
     (actions moved to a statement on the deployment group's ARN), `instanceRoleInvoke: false`,
-    `deleteTargetGroup`. Safety nets: `successTopic`, `eventBridgeRule`, `audit`."""
+    `deleteTargetGroup`, `deleteLaunchTemplate`; `secondGroup` (a second original group, see
+    below). Safety nets:
+    `successTopic`, `eventBridgeRule`, `audit`."""
     import io
     import zipfile
 
@@ -1289,10 +1336,10 @@ def build_doctor_world(endpoint, spec):
     instance_role = iam.create_role(RoleName=f"{name}-instance", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))["Role"]
     iam.create_instance_profile(InstanceProfileName=profile)
     iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=f"{name}-instance")
+    invoke = rendered("InvokeFunctionPolicy", "PolicyDocument", parameters, function_arn)
+    invoke_arn = iam.create_policy(PolicyName=f"{name}-invoke", PolicyDocument=json.dumps(invoke))["Policy"]["Arn"]
     if spec.get("instanceRoleInvoke", True):
-        invoke = rendered("InvokeFunctionPolicy", "PolicyDocument", parameters, function_arn)
-        policy = iam.create_policy(PolicyName=f"{name}-invoke", PolicyDocument=json.dumps(invoke))
-        iam.attach_role_policy(RoleName=f"{name}-instance", PolicyArn=policy["Policy"]["Arn"])
+        iam.attach_role_policy(RoleName=f"{name}-instance", PolicyArn=invoke_arn)
 
     triggers = []
     if spec.get("successTopic"):
@@ -1346,6 +1393,35 @@ def build_doctor_world(endpoint, spec):
                            Principal="events.amazonaws.com", SourceArn=f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{name}-audit-schedule")
     if spec.get("deleteTargetGroup"):
         aws_client(endpoint, "elbv2").delete_target_group(TargetGroupArn=world["targetGroups"][0]["arn"])
+    if spec.get("secondGroup") is not None:
+        # A second original group in the deployment group, its instances with their own
+        # profile (`<name>-profile2`, role `<name>-instance2`): `invoke` (default true) gives
+        # that role the invoke policy; `launchTemplate` as for the first group, else a launch
+        # configuration.
+        second = spec["secondGroup"]
+        iam.create_role(RoleName=f"{name}-instance2", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))
+        iam.create_instance_profile(InstanceProfileName=f"{name}-profile2")
+        iam.add_role_to_instance_profile(InstanceProfileName=f"{name}-profile2", RoleName=f"{name}-instance2")
+        if second.get("invoke", True):
+            iam.attach_role_policy(RoleName=f"{name}-instance2", PolicyArn=invoke_arn)
+        autoscaling = aws_client(endpoint, "autoscaling")
+        if second.get("launchTemplate"):
+            launch = launch_from_template(aws_client(endpoint, "ec2"), f"{name}-lt2", f"{name}-profile2", second["launchTemplate"])
+        else:
+            autoscaling.create_launch_configuration(LaunchConfigurationName=f"{name}-lc2", ImageId="ami-12c6146b",
+                                                    InstanceType="t3.micro", IamInstanceProfile=f"{name}-profile2")
+            launch = {"LaunchConfigurationName": f"{name}-lc2"}
+        # With the deployment group's load balancers, as an original group has them.
+        autoscaling.create_auto_scaling_group(AutoScalingGroupName=f"{name}-blue2", **launch, MinSize=0, MaxSize=1,
+                                              DesiredCapacity=0, AvailabilityZones=["us-east-1a"],
+                                              TargetGroupARNs=[t["arn"] for t in world["targetGroups"]],
+                                              LoadBalancerNames=world["loadBalancers"])
+        group = codedeploy_backends[ACCOUNT]["us-east-1"].deployment_groups[world["applicationName"]][world["deploymentGroupName"]]
+        group.auto_scaling_groups = [world["originalGroup"], f"{name}-blue2"]
+        world = {**world, "secondGroup": f"{name}-blue2"}
+    if spec.get("deleteLaunchTemplate"):
+        # The group keeps naming it (a template deleted under a running group).
+        aws_client(endpoint, "ec2").delete_launch_template(LaunchTemplateName=f"{name}-lt")
     return {
         **world,
         "functionName": function_name,
