@@ -74,6 +74,14 @@ impl LaunchTemplate {
         self.name.as_deref().or(self.id.as_deref()).unwrap_or("")
     }
 
+    /// The same template and version, however each names the template (one by id, the other
+    /// by name only is taken as the same when either matches).
+    fn same_as(&self, other: &LaunchTemplate) -> bool {
+        let matches = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
+        self.version == other.version
+            && (matches(&self.id, &other.id) || matches(&self.name, &other.name))
+    }
+
     fn from_specification(
         t: &aws_sdk_autoscaling::types::LaunchTemplateSpecification,
     ) -> Option<Self> {
@@ -114,6 +122,8 @@ pub async fn describe_groups_and_launch_sources(
         .collect())
 }
 
+/// What the group launches from: its launch configuration, else its launch templates (the group's
+/// own or its mixed instances policy's, then each other one an override names), else `Unknown`.
 fn launch_source(group: &aws_sdk_autoscaling::types::AutoScalingGroup) -> LaunchSource {
     if let Some(name) = group.launch_configuration_name().filter(|n| !n.is_empty()) {
         return LaunchSource::LaunchConfiguration(name.to_owned());
@@ -129,10 +139,13 @@ fn launch_source(group: &aws_sdk_autoscaling::types::AutoScalingGroup) -> Launch
         .unwrap_or_default()
         .iter()
         .filter_map(|o| o.launch_template_specification());
+    // An override without a template launches from the base one (Auto Scaling API reference,
+    // LaunchTemplateOverrides.LaunchTemplateSpecification: "If not provided, Amazon EC2 Auto
+    // Scaling uses the launch template that's specified in the LaunchTemplate definition").
     let mut templates: Vec<LaunchTemplate> = Vec::new();
     for specification in base.into_iter().chain(overrides) {
         match LaunchTemplate::from_specification(specification) {
-            Some(t) if !templates.contains(&t) => templates.push(t),
+            Some(t) if !templates.iter().any(|known| known.same_as(&t)) => templates.push(t),
             Some(_) => {}
             // A template named by neither id nor name: nothing to read it by.
             None => return LaunchSource::Unknown,
@@ -259,4 +272,110 @@ pub async fn describe_attachments(
             state: s.state().unwrap_or_default().to_owned(),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_autoscaling::types::{
+        AutoScalingGroup, LaunchTemplate as MixedTemplate, LaunchTemplateOverrides,
+        LaunchTemplateSpecification, MixedInstancesPolicy,
+    };
+
+    use super::*;
+
+    fn spec(
+        id: Option<&str>,
+        name: Option<&str>,
+        version: Option<&str>,
+    ) -> LaunchTemplateSpecification {
+        LaunchTemplateSpecification::builder()
+            .set_launch_template_id(id.map(str::to_owned))
+            .set_launch_template_name(name.map(str::to_owned))
+            .set_version(version.map(str::to_owned))
+            .build()
+    }
+
+    fn template(id: Option<&str>, name: Option<&str>, version: &str) -> LaunchTemplate {
+        LaunchTemplate {
+            id: id.map(str::to_owned),
+            name: name.map(str::to_owned),
+            version: version.to_owned(),
+        }
+    }
+
+    fn mixed(
+        base: LaunchTemplateSpecification,
+        overrides: Vec<LaunchTemplateOverrides>,
+    ) -> AutoScalingGroup {
+        AutoScalingGroup::builder()
+            .mixed_instances_policy(
+                MixedInstancesPolicy::builder()
+                    .launch_template(
+                        MixedTemplate::builder()
+                            .launch_template_specification(base)
+                            .set_overrides(Some(overrides))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn a_group_launches_from_its_configuration_else_its_templates_else_unknown() {
+        let group = AutoScalingGroup::builder()
+            .launch_configuration_name("lc")
+            .launch_template(spec(Some("lt-1"), None, None))
+            .build();
+        assert_eq!(
+            launch_source(&group),
+            LaunchSource::LaunchConfiguration("lc".into())
+        );
+        // Without a version, Auto Scaling's default: $Default.
+        let group = AutoScalingGroup::builder()
+            .launch_template(spec(Some("lt-1"), Some("web"), None))
+            .build();
+        assert_eq!(
+            launch_source(&group),
+            LaunchSource::LaunchTemplates(vec![template(Some("lt-1"), Some("web"), "$Default")])
+        );
+        assert_eq!(
+            launch_source(&AutoScalingGroup::builder().build()),
+            LaunchSource::Unknown
+        );
+        // A template named by neither id nor name has nothing to be read by.
+        let group = AutoScalingGroup::builder()
+            .launch_template(spec(None, None, Some("3")))
+            .build();
+        assert_eq!(launch_source(&group), LaunchSource::Unknown);
+    }
+
+    #[test]
+    fn a_mixed_instances_policy_launches_from_its_template_and_each_other_one_an_override_names() {
+        let group = mixed(
+            spec(Some("lt-1"), Some("web"), Some("$Latest")),
+            vec![
+                // No template: the base one.
+                LaunchTemplateOverrides::builder()
+                    .instance_type("t3.micro")
+                    .build(),
+                // The base template again, by name only: read once.
+                LaunchTemplateOverrides::builder()
+                    .instance_type("t3.small")
+                    .launch_template_specification(spec(None, Some("web"), Some("$Latest")))
+                    .build(),
+                LaunchTemplateOverrides::builder()
+                    .instance_type("m7g.large")
+                    .launch_template_specification(spec(Some("lt-2"), None, None))
+                    .build(),
+            ],
+        );
+        assert_eq!(
+            launch_source(&group),
+            LaunchSource::LaunchTemplates(vec![
+                template(Some("lt-1"), Some("web"), "$Latest"),
+                template(Some("lt-2"), None, "$Default"),
+            ])
+        );
+    }
 }

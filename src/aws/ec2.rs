@@ -56,6 +56,22 @@ pub async fn launch_template_profile(
             output.launch_template_versions().len()
         )));
     };
+    // An answer for another template or another numbered version is not this one's.
+    let asked_number = template.version.parse::<i64>().ok();
+    if template
+        .id
+        .as_deref()
+        .is_some_and(|id| version.launch_template_id() != Some(id))
+        || asked_number.is_some_and(|n| version.version_number() != Some(n))
+    {
+        return Err(incomplete(&format!(
+            "template {} version {}",
+            version.launch_template_id().unwrap_or("(none)"),
+            version
+                .version_number()
+                .map_or("(none)".to_owned(), |n| n.to_string())
+        )));
+    }
     let data = version
         .launch_template_data()
         .ok_or_else(|| incomplete("without LaunchTemplateData"))?;
@@ -96,6 +112,10 @@ mod tests {
                 "without LaunchTemplateData for launch template web version $Latest",
             ),
             ("", "0 versions for launch template web version $Latest"),
+            (
+                "<item><launchTemplateId>lt-0other</launchTemplateId><versionNumber>3</versionNumber><launchTemplateData/></item>",
+                "template lt-0other version 3 for launch template web version $Latest",
+            ),
         ] {
             let stub = Stub::default();
             stub.always("DescribeLaunchTemplateVersions", answer(versions));
@@ -106,6 +126,30 @@ mod tests {
             assert_eq!((error.action, error.code.as_str()), (ACTION, "IncompleteAnswer"));
             assert!(error.message.contains(said), "{error}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_numbered_version_answered_with_another_number_is_incomplete() {
+        let stub = Stub::default();
+        stub.always(
+            "DescribeLaunchTemplateVersions",
+            answer("<item><launchTemplateId>lt-0abc</launchTemplateId><versionNumber>4</versionNumber><launchTemplateData/></item>"),
+        );
+        let clients = stub.clients().await;
+        let asked = LaunchTemplate {
+            version: "3".into(),
+            ..template()
+        };
+        let error = launch_template_profile(clients.ec2(), &asked)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code, "IncompleteAnswer");
+        assert!(
+            error
+                .message
+                .contains("answered template lt-0abc version 4 for launch template web version 3"),
+            "{error}"
+        );
     }
 
     #[tokio::test]

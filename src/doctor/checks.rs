@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::appspec::Appspec;
-use crate::aws::autoscaling::GroupSetup;
+use crate::aws::autoscaling::{GroupSetup, LaunchTemplate};
 use crate::aws::codedeploy::DeploymentGroupSetup;
 use crate::aws::iam::Decision;
 use crate::aws::lambda::{FunctionConfiguration, Invoker};
@@ -151,12 +151,11 @@ pub enum InstanceRole {
     /// without the `launch-templates` feature).
     LaunchTemplateNotRead {
         group: String,
-        template: String,
-        version: String,
+        template: LaunchTemplate,
     },
     /// The group names neither a launch configuration nor a launch template.
     NoLaunchSource { group: String },
-    /// The group's launch source (`launch configuration lc`, `launch template lt version 3`)
+    /// The group's launch source (`launch configuration lc`, `launch template lt (version 3)`)
     /// gives no instance profile.
     NoProfile { group: String, source: String },
     ProfileNotFound {
@@ -182,7 +181,8 @@ pub enum InstanceRole {
 pub enum ProfileSource {
     /// `--instance-profile`.
     Given,
-    /// The launch sources of these groups (`blue`, or `blue's launch template web version 3`).
+    /// The launch sources of these groups (`blue`; for a group that launches from several
+    /// templates, `blue's launch template web (version 3)`).
     Groups(Vec<String>),
 }
 

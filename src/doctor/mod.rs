@@ -368,10 +368,11 @@ async fn launch_profiles(
             }]
         }
         LaunchSource::LaunchTemplates(templates) => {
+            let several = templates.len() > 1;
             join_all(
                 templates
                     .iter()
-                    .map(|t| template_profile(clients, &name, t)),
+                    .map(|t| template_profile(clients, &name, t, several)),
             )
             .await
         }
@@ -379,25 +380,39 @@ async fn launch_profiles(
     }
 }
 
-/// The instance profile the group's launch template version gives.
+/// How a line names a launch template version.
+#[cfg(feature = "launch-templates")]
+fn template_shown(template: &LaunchTemplate) -> String {
+    format!(
+        "launch template {} (version {})",
+        template.shown(),
+        template.version
+    )
+}
+
+/// The instance profile the group's launch template version gives, with the group's name (and
+/// the template's, when the group launches from `several`).
 #[cfg(feature = "launch-templates")]
 async fn template_profile(
     clients: &Clients,
     group: &str,
     template: &LaunchTemplate,
+    several: bool,
 ) -> Result<(String, String), InstanceRole> {
     match crate::aws::ec2::launch_template_profile(clients.ec2(), template).await {
+        Ok(Some(profile)) if several => {
+            Ok((profile, format!("{group}'s {}", template_shown(template))))
+        }
         Ok(Some(profile)) => Ok((profile, group.to_owned())),
         Ok(None) => Err(InstanceRole::NoProfile {
             group: group.to_owned(),
-            source: format!(
-                "launch template {} (version {})",
-                template.shown(),
-                template.version
-            ),
+            source: template_shown(template),
         }),
         Err(error) => Err(InstanceRole::Unread {
-            what: format!("the instance role of {group}"),
+            what: format!(
+                "the instance role of {group} ({})",
+                template_shown(template)
+            ),
             error,
         }),
     }
@@ -409,11 +424,11 @@ async fn template_profile(
     _: &Clients,
     group: &str,
     template: &LaunchTemplate,
+    _: bool,
 ) -> Result<(String, String), InstanceRole> {
     Err(InstanceRole::LaunchTemplateNotRead {
         group: group.to_owned(),
-        template: template.shown().to_owned(),
-        version: template.version.clone(),
+        template: template.clone(),
     })
 }
 

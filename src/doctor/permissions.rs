@@ -167,15 +167,20 @@ fn instance_role(facts: &Facts, role: &InstanceRole, checks: &mut Vec<Check>) {
             format!("the instance role: not checked ({why})"),
         )),
         InstanceRole::NotChecked(None) => {}
-        InstanceRole::LaunchTemplateNotRead { group, template, version } => checks.push(Check {
+        InstanceRole::LaunchTemplateNotRead { group, template } => checks.push(Check {
             topic,
             status: Status::Unknown,
             finding: format!(
-                "the instance role: {group} launches from launch template {template} (version {version}), which this build of doctor does not read (built without the launch-templates feature)"
+                "the instance role: {group} launches from launch template {} (version {}), which this build of doctor does not read (built without the launch-templates feature)",
+                template.shown(), template.version
             ),
             fix: Some(format!(
-                "pass --instance-profile NAME, the template's instance profile: aws ec2 describe-launch-template-versions --launch-template-{} {template} --versions '{version}' --query 'LaunchTemplateVersions[0].LaunchTemplateData.IamInstanceProfile'",
-                if template.starts_with("lt-") { "id" } else { "name" }
+                "pass --instance-profile NAME, the template's instance profile: aws ec2 describe-launch-template-versions {} --versions '{}' --query 'LaunchTemplateVersions[0].LaunchTemplateData.IamInstanceProfile'",
+                match (&template.id, &template.name) {
+                    (Some(id), _) => format!("--launch-template-id {id}"),
+                    (None, name) => format!("--launch-template-name {}", name.as_deref().unwrap_or_default()),
+                },
+                template.version
             )),
         }),
         InstanceRole::NoLaunchSource { group } => checks.push(Check {

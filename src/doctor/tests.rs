@@ -7,7 +7,7 @@ use super::checklist;
 use super::checks::*;
 use super::permissions::{function_simulations, Simulation};
 use crate::aws::actions::{FUNCTION_ACTIONS, INVOKE_FUNCTION};
-use crate::aws::autoscaling::{GroupSetup, LaunchSource};
+use crate::aws::autoscaling::{GroupSetup, LaunchSource, LaunchTemplate};
 use crate::aws::codedeploy::DeploymentGroupSetup;
 use crate::aws::iam::{Decision, Eval};
 use crate::aws::lambda::{FunctionConfiguration, Invoker};
@@ -442,9 +442,17 @@ fn a_problem_wins_over_what_could_not_be_checked_and_unknown_alone_exits_1() {
     let mut facts = good();
     facts.instance_roles = vec![InstanceRole::LaunchTemplateNotRead {
         group: "blue".into(),
-        template: "lt".into(),
-        version: "$Default".into(),
+        template: LaunchTemplate {
+            id: Some("lt-0abc".into()),
+            name: Some("lt-web".into()),
+            version: "$Default".into(),
+        },
     }];
+    // The template is found by its id, whatever its name looks like.
+    assert!(checklist(&facts).iter().any(|c| c
+        .fix
+        .as_deref()
+        .is_some_and(|f| f.contains("--launch-template-id lt-0abc --versions '$Default'"))));
     assert_eq!(verdict(&checklist(&facts)), Verdict::Unchecked);
     facts.load_balancers = vec![("classic".into(), Ok(false))];
     assert_eq!(verdict(&checklist(&facts)), Verdict::NotReady);
@@ -1006,4 +1014,36 @@ fn a_certain_denial_on_one_resource_is_a_problem_beside_an_unsettled_allow_on_an
             .ends_with(&format!("may not call {action} on {TG} (implicitDeny)")),
         "only the denied resource is named: {problem:#?}"
     );
+}
+
+/// A build without the `launch-templates` feature (the zip's) makes no EC2 call: the line says the
+/// template was not read, and how to name its profile.
+#[cfg(not(feature = "launch-templates"))]
+#[tokio::test]
+async fn without_the_launch_templates_feature_a_template_is_not_read_and_the_line_says_so() {
+    let stub = crate::aws::stub::Stub::default();
+    let clients = stub.clients().await;
+    let group = GroupSetup {
+        state: GroupState {
+            name: "blue".into(),
+            ..GroupState::default()
+        },
+        arn: None,
+        launch: LaunchSource::LaunchTemplates(vec![LaunchTemplate {
+            id: None,
+            name: Some("web".into()),
+            version: "$Latest".into(),
+        }]),
+    };
+    let found = super::launch_profiles(&clients, &group).await;
+    assert!(stub.calls().is_empty(), "{:?}", stub.calls());
+    let [Err(role @ InstanceRole::LaunchTemplateNotRead { .. })] = &found[..] else {
+        panic!("{found:?}");
+    };
+    let mut facts = good();
+    facts.instance_roles = vec![role.clone()];
+    let checks = checklist(&facts);
+    assert!(checks.iter().any(|c| c.status == Status::Unknown
+        && c.finding.contains("blue launches from launch template web (version $Latest), which this build of doctor does not read")
+        && c.fix.as_deref().is_some_and(|f| f.contains("--launch-template-name web --versions '$Latest'"))));
 }

@@ -542,20 +542,47 @@ fn every_group_the_deployment_group_names_has_its_instance_role_checked() {
         "{checks:#?}"
     );
 
-    // Both groups launching with the same profile: one line, naming both.
-    let w = world(moto, "dr-same", json!({"secondGroup": {}}));
+    // A second group with its own profile, whose role may invoke: its own ok line.
+    let w = world(moto, "dr-own", json!({"secondGroup": {}}));
     let (code, checks) = doctor(moto, &w, &with_function(&w));
     assert_eq!(code, 0, "{checks:#?}");
     assert!(
-        instance_role_ok(&checks, "dr-same", "dr-same-blue"),
+        instance_role_ok(&checks, "dr-own", "dr-own-blue"),
         "{checks:#?}"
     );
     assert!(
-        checks.iter().any(|c| c["finding"]
-            .as_str()
-            .unwrap()
-            .contains("(instance profile dr-same-profile2, from dr-same-blue2) may call")),
+        checks.iter().any(|c| c["status"] == "ok"
+            && c["finding"]
+                .as_str()
+                .unwrap()
+                .contains("(instance profile dr-own-profile2, from dr-own-blue2) may call")),
         "{checks:#?}"
+    );
+
+    // Both groups launching with the same profile (the second's template gives it by ARN):
+    // checked once, its line naming both groups.
+    let w = world(
+        moto,
+        "dr-same",
+        json!({"secondGroup": {"sameProfile": true, "launchTemplate": {"versions": ["arn"]}}}),
+    );
+    let (code, checks) = doctor(moto, &w, &with_function(&w));
+    assert_eq!(code, 0, "{checks:#?}");
+    let profile_lines: Vec<_> = checks
+        .iter()
+        .filter(|c| {
+            c["finding"]
+                .as_str()
+                .unwrap()
+                .contains("(instance profile ")
+        })
+        .collect();
+    assert_eq!(profile_lines.len(), 1, "{checks:#?}");
+    assert!(
+        profile_lines[0]["finding"].as_str().unwrap().contains(
+            "role/dr-same-instance (instance profile dr-same-profile, from dr-same-blue, dr-same-blue2) may call lambda:InvokeFunction"
+        ),
+        "{profile_lines:#?}"
     );
 }
 
@@ -577,7 +604,7 @@ fn a_launch_template_doctor_cannot_read_is_unknown_naming_the_call() {
     assert_eq!(unknown.len(), 1, "{checks:#?}");
     let finding = unknown[0]["finding"].as_str().unwrap();
     assert!(
-        finding.contains("could not read the instance role of dr-lt-denied-blue")
+        finding.contains("could not read the instance role of dr-lt-denied-blue (launch template dr-lt-denied-lt (version $Default))")
             && finding.contains("ec2:DescribeLaunchTemplateVersions")
             && finding.contains("UnauthorizedOperation"),
         "{finding}"

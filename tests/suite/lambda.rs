@@ -93,7 +93,14 @@ fn watch() -> &'static Mutex<Watch> {
             args.push("--only-lambda-apis".into());
         } else {
             let list: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            args.extend(["--bin".into(), function.into()]);
+            // Built as the zip builds it (Cargo.toml's [package.metadata.lambda.build]): without
+            // the default features, which the Lambda binary never uses; with them, the
+            // emulator's build would compile doctor's EC2 client again, for minutes.
+            args.extend([
+                "--bin".into(),
+                function.into(),
+                "--no-default-features".into(),
+            ]);
             args.extend(["--env-var".into(), list.join(",")]);
         }
         let mut children = vec![spawn_owned(

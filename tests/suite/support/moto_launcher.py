@@ -1318,8 +1318,7 @@ def build_doctor_world(endpoint, spec):
     `functionRoleWithout` (actions left out of the function's policy), `scopedToDeploymentGroup`
     (actions moved to a statement on the deployment group's ARN), `instanceRoleInvoke: false`,
     `deleteTargetGroup`, `deleteLaunchTemplate`; `secondGroup` (a second original group, see
-    below). Safety nets:
-    `successTopic`, `eventBridgeRule`, `audit`."""
+    below). Safety nets: `successTopic`, `eventBridgeRule`, `audit`."""
     import io
     import zipfile
 
@@ -1395,21 +1394,23 @@ def build_doctor_world(endpoint, spec):
         aws_client(endpoint, "elbv2").delete_target_group(TargetGroupArn=world["targetGroups"][0]["arn"])
     if spec.get("secondGroup") is not None:
         # A second original group in the deployment group, its instances with their own
-        # profile (`<name>-profile2`, role `<name>-instance2`): `invoke` (default true) gives
-        # that role the invoke policy; `launchTemplate` as for the first group, else a launch
-        # configuration.
+        # profile (`<name>-profile2`, role `<name>-instance2`), or with `sameProfile` the first
+        # group's: `invoke` (default true) gives that role the invoke policy; `launchTemplate`
+        # as for the first group, else a launch configuration.
         second = spec["secondGroup"]
-        iam.create_role(RoleName=f"{name}-instance2", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))
-        iam.create_instance_profile(InstanceProfileName=f"{name}-profile2")
-        iam.add_role_to_instance_profile(InstanceProfileName=f"{name}-profile2", RoleName=f"{name}-instance2")
-        if second.get("invoke", True):
-            iam.attach_role_policy(RoleName=f"{name}-instance2", PolicyArn=invoke_arn)
+        profile2 = profile if second.get("sameProfile") else f"{name}-profile2"
+        if not second.get("sameProfile"):
+            iam.create_role(RoleName=f"{name}-instance2", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))
+            iam.create_instance_profile(InstanceProfileName=profile2)
+            iam.add_role_to_instance_profile(InstanceProfileName=profile2, RoleName=f"{name}-instance2")
+            if second.get("invoke", True):
+                iam.attach_role_policy(RoleName=f"{name}-instance2", PolicyArn=invoke_arn)
         autoscaling = aws_client(endpoint, "autoscaling")
         if second.get("launchTemplate"):
-            launch = launch_from_template(aws_client(endpoint, "ec2"), f"{name}-lt2", f"{name}-profile2", second["launchTemplate"])
+            launch = launch_from_template(aws_client(endpoint, "ec2"), f"{name}-lt2", profile2, second["launchTemplate"])
         else:
             autoscaling.create_launch_configuration(LaunchConfigurationName=f"{name}-lc2", ImageId="ami-12c6146b",
-                                                    InstanceType="t3.micro", IamInstanceProfile=f"{name}-profile2")
+                                                    InstanceType="t3.micro", IamInstanceProfile=profile2)
             launch = {"LaunchConfigurationName": f"{name}-lc2"}
         # With the deployment group's load balancers, as an original group has them.
         autoscaling.create_auto_scaling_group(AutoScalingGroupName=f"{name}-blue2", **launch, MinSize=0, MaxSize=1,
