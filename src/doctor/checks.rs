@@ -87,7 +87,7 @@ pub struct Facts {
     /// Who the function's resource policy lets invoke it.
     pub invokers: Option<Result<Vec<Invoker>, AwsError>>,
     /// The scheduled audit's function (`<function>-audit`) and its invokers.
-    pub audit_function: Option<Result<Option<AuditFunction>, AwsError>>,
+    pub audit_function: AuditFunctionRead,
     /// IAM's decisions for the function's role on every call the function makes here.
     pub function_role: RoleCheck,
     /// The instance role of every group the deployment group names (one line of reasoning per
@@ -95,6 +95,17 @@ pub struct Facts {
     pub instance_roles: Vec<InstanceRole>,
     /// `--appspec`: its path and what it says.
     pub appspec: Option<(String, AppspecRead)>,
+}
+
+/// The scheduled audit's function (`<function>-audit`) as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditFunctionRead {
+    /// Not looked for (the appspec script leaves the function's name untold).
+    NotAsked,
+    /// Lambda has no such function.
+    Missing,
+    Found(AuditFunction),
+    Unread(AwsError),
 }
 
 /// The target groups that exist (name -> ARN), and the names that do not.

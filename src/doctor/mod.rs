@@ -21,7 +21,9 @@ use crate::aws::autoscaling::{self, GroupSetup, LaunchSource, LaunchTemplate};
 use crate::aws::lambda::FunctionConfiguration;
 use crate::aws::{codedeploy, elb, elbv2, iam, lambda, Clients};
 pub use checks::{verdict, Check, Status, Topic, Verdict};
-use checks::{AppspecRead, Facts, InstanceRole, ProfileSource, RoleCheck, RoleDecisions};
+use checks::{
+    AppspecRead, AuditFunctionRead, Facts, InstanceRole, ProfileSource, RoleCheck, RoleDecisions,
+};
 use permissions::Simulation;
 
 /// What to check: `doctor`'s command line.
@@ -152,16 +154,16 @@ async fn read(clients: &Clients, request: &Request) -> Facts {
         },
         async {
             if function_untold.is_some() {
-                return None;
+                return AuditFunctionRead::NotAsked;
             }
-            Some(
-                match lambda::function_configuration(clients.lambda(), &audit_name).await {
-                    Ok(Some(audit)) => lambda::invokers(clients.lambda(), &audit_name)
-                        .await
-                        .map(|invokers| Some((audit, invokers))),
-                    other => other.map(|_| None),
+            match lambda::function_configuration(clients.lambda(), &audit_name).await {
+                Ok(Some(audit)) => match lambda::invokers(clients.lambda(), &audit_name).await {
+                    Ok(invokers) => AuditFunctionRead::Found((audit, invokers)),
+                    Err(e) => AuditFunctionRead::Unread(e),
                 },
-            )
+                Ok(None) => AuditFunctionRead::Missing,
+                Err(e) => AuditFunctionRead::Unread(e),
+            }
         },
     );
 

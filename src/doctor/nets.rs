@@ -1,7 +1,9 @@
 //! `doctor`'s report of the safety nets: what else would catch a group the hook left without its
 //! load balancers. Reported only, never a problem (no I/O).
 
-use super::checks::{bare_function_name, line, Check, Facts, Status, Topic, AUDIT_FUNCTION_SUFFIX};
+use super::checks::{
+    bare_function_name, line, AuditFunctionRead, Check, Facts, Status, Topic, AUDIT_FUNCTION_SUFFIX,
+};
 
 pub(super) fn safety_nets(facts: &Facts, checks: &mut Vec<Check>) {
     let topic = Topic::SafetyNets;
@@ -55,14 +57,14 @@ pub(super) fn safety_nets(facts: &Facts, checks: &mut Vec<Check>) {
         bare_function_name(&facts.function_name)
     );
     match &facts.audit_function {
-        None => {}
-        Some(Err(e)) => checks.push(info(format!(
+        AuditFunctionRead::NotAsked => {}
+        AuditFunctionRead::Unread(e) => checks.push(info(format!(
             "could not read the scheduled audit's function {audit_name}: {e}"
         ))),
-        Some(Ok(None)) => checks.push(info(format!(
+        AuditFunctionRead::Missing => checks.push(info(format!(
             "no scheduled audit (no function {audit_name}; optional: the stack's AuditSchedule)"
         ))),
-        Some(Ok(Some((audit, invokers)))) => {
+        AuditFunctionRead::Found((audit, invokers)) => {
             let env = |key: &str| audit.environment.get(key).map(String::as_str);
             let schedule: Vec<&str> = invokers
                 .iter()

@@ -89,7 +89,7 @@ fn good() -> Facts {
         }])),
         function: Ok(Some(function)),
         invokers: Some(Ok(Vec::new())),
-        audit_function: Some(Ok(None)),
+        audit_function: AuditFunctionRead::Missing,
         function_role: RoleCheck::Simulated(allowed(&function_simulations_here()).into()),
         instance_roles: vec![InstanceRole::Simulated {
             profile: "web".into(),
@@ -958,7 +958,7 @@ fn a_function_name_the_script_leaves_untold_is_unknown_never_the_default() {
     facts.function_role = RoleCheck::NotChecked(None);
     facts.instance_roles = vec![InstanceRole::NotChecked(None)];
     facts.invokers = None;
-    facts.audit_function = None;
+    facts.audit_function = AuditFunctionRead::NotAsked;
     let checks = checklist(&facts);
     assert!(
         checks.iter().all(|c| c.status != Status::Problem),

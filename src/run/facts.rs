@@ -29,6 +29,13 @@ pub(super) struct Facts {
     pub(super) plans: Vec<GroupPlan>,
 }
 
+/// What reading the facts comes to: facts to act on, or the run's answer without acting.
+pub(super) enum Read {
+    Act(Facts),
+    /// The run ends here, successfully: `Skipped` or `Waiting`.
+    Stop(Repair),
+}
+
 /// Reads the deployment, judges its moment, and reads what the plan needs: the facts, or what
 /// stops the run here (`Skipped`, `Waiting`). A run that is not the one to act makes only the
 /// calls that tell it so: for a deployment under way the reroute is judged before the plan's
@@ -39,7 +46,7 @@ pub(super) async fn read(
     job: &Job<'_>,
     reads: &Reads,
     progress: &Progress,
-) -> Result<Result<Facts, Repair>, RunError> {
+) -> Result<Read, RunError> {
     let deployment_id = job.deployment_id;
     // Boxed, so that dropping it (a deployment not under way) stops it and frees its connection.
     let mut early_reroute =
@@ -57,11 +64,11 @@ pub(super) async fn read(
     };
     let mut work = match plan::assess(&deployment) {
         Ok(work) => work,
-        Err(skip) => return Ok(Err(Repair::Skipped(skip))),
+        Err(skip) => return Ok(Read::Stop(Repair::Skipped(skip))),
     };
     if let Some(listed) = job.listed_group {
         if !work.replacement_groups.contains(&listed.name) {
-            return Ok(Err(Repair::Skipped(Skip::OtherReplacementGroups {
+            return Ok(Read::Stop(Repair::Skipped(Skip::OtherReplacementGroups {
                 deployment_id: deployment_id.to_owned(),
                 groups: work.replacement_groups,
             })));
@@ -87,7 +94,7 @@ pub(super) async fn read(
             };
             let work = match plan::at_moment(work, &facts) {
                 Ok(work) => work,
-                Err(hold) => return Ok(Err(hold.into())),
+                Err(hold) => return Ok(Read::Stop(hold.into())),
             };
             let plan_reads = plan_reads(clients, &work, job.listed_group).await;
             (work, plan_reads)
@@ -103,7 +110,7 @@ pub(super) async fn read(
             let plan_reads = async { Ok(plan_reads(clients, &work, job.listed_group).await) };
             match tokio::try_join!(judged, plan_reads) {
                 Ok(both) => both,
-                Err(Hand::Hold(hold)) => return Ok(Err(hold.into())),
+                Err(Hand::Hold(hold)) => return Ok(Read::Stop(hold.into())),
                 Err(Hand::Failed(error)) => return Err(error),
             }
         }
@@ -114,7 +121,7 @@ pub(super) async fn read(
     let groups = groups?;
     let target_groups = target_groups?;
     let plans = plan_groups(&work, &target_groups, &groups)?;
-    Ok(Ok(Facts {
+    Ok(Read::Act(Facts {
         work,
         target_groups,
         groups,

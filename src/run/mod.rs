@@ -31,7 +31,7 @@ pub use boundary::{guard, work_deadline};
 pub use confirm::after_unread;
 use confirm::{confirm, ConfirmWindow, Confirmed};
 pub use error::RunError;
-use facts::{read_moment, Facts, Fleets, Listings};
+use facts::{read_moment, Facts, Fleets, Listings, Read};
 pub use outcome::ALREADY_COMPLETED;
 pub use progress::Progress;
 use serve::{check_registration, serve, Served};
@@ -151,8 +151,8 @@ pub async fn repair(
         groups,
         plans,
     } = match facts::read(clients, job, reads, progress).await? {
-        Ok(facts) => facts,
-        Err(hold) => return Ok(hold),
+        Read::Act(facts) => facts,
+        Read::Stop(answer) => return Ok(answer),
     };
     if job.mode == Mode::Repair {
         // 2. Attach what is missing and 3. confirm it, then 4. after a success, serve the live
