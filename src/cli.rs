@@ -25,6 +25,36 @@ pub mod exit {
     /// whose `InService` instances a load balancer lacks (`unregistered`); `doctor` found a
     /// problem in the setup.
     pub const MISSING: u8 = 3;
+
+    /// Every code and what it means: the README's table (`### Exit codes`, held to this list by
+    /// a test) and the `--help` text are made from it.
+    pub const MEANINGS: &[(u8, &str)] = &[
+        (
+            OK,
+            "attached, already attached, skipped, waiting, ignored, or a dry run; `audit`: nothing missing (after `--fix`: everything repaired)",
+        ),
+        (
+            FAILED,
+            "the work failed (and `Failed` was reported where a hook waits); `audit`: a group could not be checked or repaired (wins over 3; every group is still listed), or the groups could not be listed; `doctor`: something could not be checked, and no problem was found",
+        ),
+        (
+            INVALID_INPUT,
+            "the input is not a valid event, or the command line is wrong",
+        ),
+        (
+            MISSING,
+            "`audit` without `--fix` only: replacement groups are missing traffic sources, or live groups' `InService` instances are not registered; `doctor`: a problem in the setup",
+        ),
+    ];
+
+    /// The `--help` paragraph on exit codes, one line per code.
+    pub fn help() -> String {
+        let lines: Vec<String> = MEANINGS
+            .iter()
+            .map(|(code, meaning)| format!("  {code}  {}", meaning.replace('`', "")))
+            .collect();
+        format!("Exit codes:\n{}", lines.join("\n"))
+    }
 }
 
 #[derive(Debug, Parser)]
@@ -35,10 +65,7 @@ pub mod exit {
     long_about = "Gives CodeDeploy blue/green replacement Auto Scaling groups (COPY_AUTO_SCALING_GROUP) the \
 target groups and classic load balancers of their deployment group, after traffic has moved to them.\n\n\
 With AWS_LAMBDA_RUNTIME_API set and no command, serves Lambda events. AWS settings come from the \
-standard chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, ...).\n\n\
-Exit codes: 0 success (attached, already attached, skipped, ignored, dry run); 1 the work failed \
-(Failed was reported where a hook waits), or doctor could not check something; 2 invalid event or \
-usage; 3 audit found missing attachments or unregistered instances, or doctor found a problem."
+standard chain (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, ...)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -3,14 +3,18 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use codedeploy_tg_hook::cli::{self, Cli};
 use codedeploy_tg_hook::entry;
 
 fn main() -> ExitCode {
     let in_lambda = entry::in_lambda();
     entry::start(in_lambda);
-    let cli = Cli::parse();
+    // The exit codes' paragraph comes from their one list (cli::exit::MEANINGS).
+    let matches = Cli::command()
+        .after_long_help(cli::exit::help())
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let runtime = match entry::runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,

@@ -433,3 +433,44 @@ fn the_lambda_binary_outside_lambda_names_the_command_line_and_exits_2() {
         "{stderr}"
     );
 }
+
+/// The exit codes are decided by one list (`cli::exit::MEANINGS`): the README's table is that
+/// list, row for row, and `--help` gives every code with its meaning.
+#[test]
+fn the_readme_s_exit_codes_are_the_list_the_code_decides_by_and_help_gives_them() {
+    use codedeploy_tg_hook::cli::exit;
+    let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
+    let table = &readme[readme
+        .find("### Exit codes")
+        .expect("the README's exit codes")..];
+    let rows: Vec<(u8, String)> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("| 0 |"))
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let (code, meaning) = l.trim_matches('|').split_once('|').unwrap();
+            (code.trim().parse().unwrap(), meaning.trim().to_owned())
+        })
+        .collect();
+    let listed: Vec<(u8, String)> = exit::MEANINGS
+        .iter()
+        .map(|(code, meaning)| (*code, (*meaning).to_owned()))
+        .collect();
+    assert_eq!(
+        rows, listed,
+        "README.md's table (left), cli::exit::MEANINGS (right)"
+    );
+
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_codedeploy-tg-hook"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8(help.stdout).unwrap();
+    for (code, meaning) in exit::MEANINGS {
+        assert!(
+            text.contains(&format!("  {code}  {}", meaning.replace('`', ""))),
+            "{code} in --help: {text}"
+        );
+    }
+}
