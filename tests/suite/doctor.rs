@@ -65,6 +65,14 @@ fn the_problem(code: i32, checks: &[Value]) -> (String, String) {
     )
 }
 
+/// The one unknown line of a checklist that has no problem and exactly one unknown (exit 1).
+fn the_unknown(code: i32, checks: &[Value]) -> String {
+    let unknown = of_status(checks, "unknown");
+    assert_eq!(unknown.len(), 1, "exactly one unknown: {checks:#?}");
+    assert_eq!(code, 1, "{checks:#?}");
+    unknown[0]["finding"].as_str().unwrap().to_owned()
+}
+
 /// A revision folder: appspec.yml with the AfterAllowTraffic hook (`timeout`), and the shipped
 /// script beside it invoking `function`.
 fn revision(name: &str, function: &str, timeout: u32) -> PathBuf {
@@ -599,10 +607,7 @@ fn a_launch_template_doctor_cannot_read_is_unknown_naming_the_call() {
         json!({"service": "ec2"}),
     );
     let (code, checks) = doctor(moto, &w, &with_function(&w));
-    assert_eq!(code, 1, "{checks:#?}");
-    let unknown = of_status(&checks, "unknown");
-    assert_eq!(unknown.len(), 1, "{checks:#?}");
-    let finding = unknown[0]["finding"].as_str().unwrap();
+    let finding = the_unknown(code, &checks);
     assert!(
         finding.contains("could not read the instance role of dr-lt-denied-blue (launch template dr-lt-denied-lt (version $Default))")
             && finding.contains("ec2:DescribeLaunchTemplateVersions")
@@ -617,10 +622,7 @@ fn a_launch_template_doctor_cannot_read_is_unknown_naming_the_call() {
         json!({"launchTemplate": true, "deleteLaunchTemplate": true}),
     );
     let (code, checks) = doctor(moto, &w, &with_function(&w));
-    assert_eq!(code, 1, "{checks:#?}");
-    let unknown = of_status(&checks, "unknown");
-    assert_eq!(unknown.len(), 1, "{checks:#?}");
-    let finding = unknown[0]["finding"].as_str().unwrap();
+    let finding = the_unknown(code, &checks);
     assert!(
         finding.contains("could not read the instance role of dr-lt-gone-blue")
             && finding.contains("ec2:DescribeLaunchTemplateVersions"),
