@@ -192,7 +192,7 @@ def deployment_group_info(deployment_group):
     # As AWS fills them: the group's newest deployment, and its newest successful one (moto
     # leaves both empty). Creation order is the backend's insertion order.
     backend = codedeploy_backends[ACCOUNT]["us-east-1"]
-    mine = [d for d in backend.deployments.values() if d.deployment_group is deployment_group]
+    mine = [d for d in list(backend.deployments.values()) if d.deployment_group is deployment_group]
     info.pop("lastAttemptedDeployment", None)
     info.pop("lastSuccessfulDeployment", None)
     if mine:
@@ -475,11 +475,13 @@ AutoScalingBackend.update_attached_target_groups = update_attached_target_groups
 def update_attached_elbs(self, group_name):
     group = self.autoscaling_groups[group_name]
     group_ids = {state.instance.id for state in group.active_instances()}
+    # Snapshots: another request's thread may create a group meanwhile (seen in CI: "OrderedDict
+    # mutated during iteration", a 500 to a concurrent test's world).
     other_ids = {
         state.instance.id
-        for name, other in self.autoscaling_groups.items()
+        for name, other in list(self.autoscaling_groups.items())
         if name != group_name
-        for state in other.instance_states
+        for state in list(other.instance_states)
     }
     names = sources_of(group, "elb")
     if not names:
