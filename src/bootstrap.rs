@@ -4,19 +4,20 @@
 
 use std::process::ExitCode;
 
-use codedeploy_tg_hook::entry;
+use codedeploy_tg_hook::entry::{self, cli::exit, Config};
 
 fn main() -> ExitCode {
-    if !entry::in_lambda() {
+    let config = Config::from_env();
+    if !config.in_lambda {
         eprintln!(
             "error: this is the Lambda function's bootstrap and AWS_LAMBDA_RUNTIME_API is not set; \
              the command line is codedeploy-tg-hook"
         );
-        return ExitCode::from(codedeploy_tg_hook::cli::exit::INVALID_INPUT);
+        return ExitCode::from(exit::INVALID_INPUT);
     }
-    entry::start(true);
+    entry::start(&config);
     match entry::runtime() {
-        Ok(runtime) => entry::serve_lambda(&runtime),
+        Ok(runtime) => entry::serve_lambda(&runtime, &config),
         Err(code) => code,
     }
 }

@@ -2,11 +2,9 @@
 
 pub mod audit;
 pub mod aws;
-pub mod cli;
 pub mod doctor;
 pub mod entry;
 pub mod event;
-pub mod lambda;
 pub mod metrics;
 pub mod plan;
 pub mod report;

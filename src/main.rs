@@ -4,12 +4,12 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
-use codedeploy_tg_hook::cli::{self, Cli};
-use codedeploy_tg_hook::entry;
+use codedeploy_tg_hook::entry::cli::{self, Cli};
+use codedeploy_tg_hook::entry::{self, Config};
 
 fn main() -> ExitCode {
-    let in_lambda = entry::in_lambda();
-    entry::start(in_lambda);
+    let config = Config::from_env();
+    entry::start(&config);
     // The exit codes' paragraph comes from their one list (cli::exit::MEANINGS).
     let matches = Cli::command()
         .after_long_help(cli::exit::help())
@@ -21,13 +21,13 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(command) => {
-            let code = runtime.block_on(cli::run(command));
+            let code = runtime.block_on(cli::run(command, &config));
             // Do not wait for blocking tasks (a stuck DNS lookup): the deadline has been kept,
             // and the process must exit now, inside the appspec hook's timeout.
             runtime.shutdown_background();
             ExitCode::from(code)
         }
-        None if in_lambda => entry::serve_lambda(&runtime),
+        None if config.in_lambda => entry::serve_lambda(&runtime, &config),
         None => {
             eprintln!(
                 "error: no command given (and AWS_LAMBDA_RUNTIME_API is not set); see --help"

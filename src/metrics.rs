@@ -3,6 +3,7 @@
 //! no permission is needed. One namespace, one dimension per document. A leaf: callers pass
 //! plain figures.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
@@ -88,10 +89,17 @@ pub fn now_ms() -> u64 {
 }
 
 /// Whether documents are written: only where logs are JSON lines that CloudWatch Logs reads
-/// (in Lambda, or with `LOG_FORMAT=json`); a person's terminal gets none.
-pub fn enabled() -> bool {
-    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
-        || std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json")
+/// (in Lambda, or with `LOG_FORMAT=json`); a person's terminal gets none. Set once, by the entry
+/// layer from its configuration (`entry::Config::metrics`), before any work starts.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Turns the documents on or off for this process (the entry layer's start).
+pub fn set_enabled(enabled: bool) {
+    ENABLED.store(enabled, Ordering::Relaxed);
+}
+
+fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
 }
 
 /// Writes one document as one line on stderr, beside the JSON log lines (Lambda sends both to

@@ -373,33 +373,6 @@ async fn repair_group(
     })
 }
 
-/// `DEPLOYMENT_GROUP_PATTERN`, the template's `DeploymentGroupPattern` given to the audit
-/// function: unset or empty is `*`, the template's default (every deployment group in scope).
-pub fn deployment_group_pattern_from_env() -> String {
-    std::env::var("DEPLOYMENT_GROUP_PATTERN")
-        .ok()
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
-        .unwrap_or_else(|| "*".to_owned())
-}
-
-/// `AUDIT_FIX`: `true` repairs; unset or `false` only reports; anything else only reports, with a
-/// warning (a typo must not start repairs, nor silently stop them without a word).
-pub fn fix_from_env() -> bool {
-    match std::env::var("AUDIT_FIX") {
-        Ok(value) if value.trim().eq_ignore_ascii_case("true") => true,
-        Ok(value) if value.trim().is_empty() || value.trim().eq_ignore_ascii_case("false") => false,
-        Ok(value) => {
-            tracing::warn!(
-                value,
-                "AUDIT_FIX is neither true nor false; the audit only reports"
-            );
-            false
-        }
-        Err(_) => false,
-    }
-}
-
 /// Why a scheduled audit did not finish.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduledError {

@@ -99,3 +99,43 @@ pub const INVOKE_FUNCTION: &str = "lambda:InvokeFunction";
 /// The one call only a lifecycle hook makes: `attach` (the appspec script's `binary` mode) has
 /// no hook execution to report on.
 pub const HOOK_REPORT_ACTION: &str = "codedeploy:PutLifecycleEventHookExecutionStatus";
+
+/// The IAM action for an operation of one of our services (`Auto Scaling` is `autoscaling`; both
+/// load balancing services are `elasticloadbalancing`).
+pub fn iam_action(service: &str, operation: &str) -> String {
+    let prefix = match service {
+        "CodeDeploy" => "codedeploy",
+        "Auto Scaling" => "autoscaling",
+        "IAM" => "iam",
+        "Lambda" => "lambda",
+        "EC2" => "ec2",
+        s if s.starts_with("Elastic Load Balancing") => "elasticloadbalancing",
+        other => return format!("{other}:{operation}"),
+    };
+    format!("{prefix}:{operation}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_named_as_iam_names_them() {
+        assert_eq!(
+            iam_action("CodeDeploy", "GetDeployment"),
+            "codedeploy:GetDeployment"
+        );
+        assert_eq!(
+            iam_action("Auto Scaling", "AttachTrafficSources"),
+            "autoscaling:AttachTrafficSources"
+        );
+        assert_eq!(
+            iam_action("Elastic Load Balancing v2", "DescribeTargetGroups"),
+            "elasticloadbalancing:DescribeTargetGroups"
+        );
+        assert_eq!(
+            iam_action("Elastic Load Balancing", "DescribeInstanceHealth"),
+            "elasticloadbalancing:DescribeInstanceHealth"
+        );
+    }
+}

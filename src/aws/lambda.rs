@@ -172,7 +172,7 @@ mod tests {
             "{error}"
         );
 
-        // Without Policy, the answer check (aws::calls) refuses it before this module sees it.
+        // Without Policy, the answer check (aws::answers) refuses it before this module sees it.
         for (policy, code, says) in [
             (r#"{"RevisionId":"1"}"#, "MalformedAnswer", "Policy"),
             (

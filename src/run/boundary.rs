@@ -5,7 +5,7 @@ use std::future::Future;
 
 use tokio::time::Instant;
 
-use crate::aws::calls::CallLog;
+use crate::aws::CallLog;
 
 use super::error::RunError;
 use super::settings::REPORT_MARGIN;

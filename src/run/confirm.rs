@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::aws::calls::{CallLog, StillRetried};
 use crate::aws::{self, Clients};
+use crate::aws::{CallLog, StillRetried};
 use crate::plan::{self, GroupPlan};
 
 use super::error::RunError;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::aws::calls::StillRetried;
 use crate::aws::AwsError;
+use crate::aws::StillRetried;
 use crate::plan::TrafficSource;
 
 use super::settings::REPORT_MARGIN;

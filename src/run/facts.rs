@@ -104,14 +104,14 @@ pub(super) async fn read(
             let judged = async {
                 let facts = read_moment(clients, &work, &reads.fleets)
                     .await
-                    .map_err(Hand::Failed)?;
-                plan::at_moment(work.clone(), &facts).map_err(Hand::Hold)
+                    .map_err(MomentStop::Failed)?;
+                plan::at_moment(work.clone(), &facts).map_err(MomentStop::Hold)
             };
             let plan_reads = async { Ok(plan_reads(clients, &work, job.listed_group).await) };
             match tokio::try_join!(judged, plan_reads) {
                 Ok(both) => both,
-                Err(Hand::Hold(hold)) => return Ok(Read::Stop(hold.into())),
-                Err(Hand::Failed(error)) => return Err(error),
+                Err(MomentStop::Hold(hold)) => return Ok(Read::Stop(hold.into())),
+                Err(MomentStop::Failed(error)) => return Err(error),
             }
         }
     };
@@ -130,7 +130,7 @@ pub(super) async fn read(
 }
 
 /// Why a judged moment stops the run: it holds, or its facts could not be read.
-enum Hand {
+enum MomentStop {
     Hold(Hold),
     Failed(RunError),
 }

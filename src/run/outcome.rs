@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::aws::calls::CallLog;
+use crate::aws::CallLog;
 use crate::aws::{self, Clients};
 use crate::event::Trigger;
 use crate::plan::Registration;

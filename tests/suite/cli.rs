@@ -438,7 +438,7 @@ fn the_lambda_binary_outside_lambda_names_the_command_line_and_exits_2() {
 /// list, row for row, and `--help` gives every code with its meaning.
 #[test]
 fn the_readme_s_exit_codes_are_the_list_the_code_decides_by_and_help_gives_them() {
-    use codedeploy_tg_hook::cli::exit;
+    use codedeploy_tg_hook::entry::cli::exit;
     let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
     let table = &readme[readme
         .find("### Exit codes")

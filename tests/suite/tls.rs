@@ -70,7 +70,7 @@ fn https_endpoint_with_a_trusted_certificate_works_and_an_untrusted_one_is_refus
     // certificate; and no SSL_CERT_FILE or SSL_CERT_DIR at all (moto.cli() clears the
     // environment), where the HTTPS endpoint override selects the system store, read from its
     // bundle file alone, which does not hold the throwaway CA. (The compiled-in AWS roots are
-    // for AWS's own endpoints: unit tests in src/aws/mod.rs check them and the policy.)
+    // for AWS's own endpoints: unit tests in src/aws/tls.rs check them and the policy.)
     for store in [Some(dir.join("other-ca.crt")), None] {
         let mut command = moto.cli();
         command.env("AWS_ENDPOINT_URL", &https);

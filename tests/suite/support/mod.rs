@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_codedeploy::config::Credentials;
-use codedeploy_tg_hook::aws::{config_loader, Clients};
+use codedeploy_tg_hook::aws::{config_loader, Clients, Setup};
 use codedeploy_tg_hook::event::{Source, Trigger};
 use codedeploy_tg_hook::report::Outcome;
 use codedeploy_tg_hook::run::{execute, Settings};
@@ -530,7 +530,7 @@ impl Moto {
 
     /// Clients with the product's own retry and timeout policy, pointed at this moto.
     pub async fn clients(&self) -> Clients {
-        let config = config_loader(false)
+        let config = config_loader(&Setup::default(), false)
             .region(aws_config::Region::new(REGION))
             .endpoint_url(self.endpoint())
             .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
@@ -741,20 +741,24 @@ pub fn row<'a>(report: &'a Value, group: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row for {group}: {report}"))
 }
 
-/// Decodes one event and runs every trigger in it, as the Lambda does (less the scope filter and
-/// the scheduled audit). An invalid event makes no AWS call.
+/// Decodes one event and runs it through the one dispatch, as the Lambda does, with every
+/// deployment group in scope and no scheduled audit. An invalid event makes no AWS call.
 pub async fn handle_event(
     clients: &codedeploy_tg_hook::aws::Clients,
     payload: Value,
     deadline: tokio::time::Instant,
     settings: &codedeploy_tg_hook::run::Settings,
 ) -> Result<Vec<codedeploy_tg_hook::report::Outcome>, codedeploy_tg_hook::event::EventError> {
-    let decoded = codedeploy_tg_hook::event::decode(payload)?;
-    Ok(codedeploy_tg_hook::run::handle_decoded(
-        decoded,
-        || std::future::ready(clients.clone()),
-        deadline,
-        settings,
-    )
-    .await)
+    use codedeploy_tg_hook::entry::dispatch::{dispatch, Handled, Rules};
+    let request = codedeploy_tg_hook::event::request(payload)?;
+    let rules = Rules {
+        scheduled_audit: false,
+        audit_fix: false,
+        deployment_group_pattern: "*".to_owned(),
+    };
+    let clients = || std::future::ready(clients.clone());
+    match dispatch(request, &rules, clients, clients, deadline, settings).await {
+        Handled::Outcomes(outcomes) => Ok(outcomes),
+        Handled::Audit(_) => unreachable!("these rules run no audit"),
+    }
 }

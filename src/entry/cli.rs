@@ -1,4 +1,5 @@
-//! The command line: clap definitions, output, and exit codes (all in one place, below).
+//! The command line: clap definitions, one function per command, and the exit codes, decided in
+//! one place (`exit`) from what each command came to.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -6,14 +7,22 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use tokio::time::Instant;
 
+use crate::audit::{self, Report};
 use crate::aws::Clients;
 use crate::doctor;
 use crate::event::{Request, Source, Trigger};
 use crate::report::Outcome;
 use crate::run::{self, seconds, Settings};
 
+use super::config::Config;
+use super::dispatch::{dispatch, Handled, Rules};
+
 /// Exit codes of every command.
 pub mod exit {
+    use crate::audit::{self, Report, ScheduledError, Status};
+    use crate::doctor;
+    use crate::report::Outcome;
+
     /// Success: attached, already attached, skipped, ignored, or a dry run.
     pub const OK: u8 = 0;
     /// The work failed (and `Failed` was reported where a lifecycle hook waits), or an audit
@@ -46,6 +55,45 @@ pub mod exit {
             "`audit` without `--fix` only: replacement groups are missing traffic sources, or live groups' `InService` instances are not registered; `doctor`: a problem in the setup",
         ),
     ];
+
+    /// Outcomes: 1 when one failed.
+    pub fn of_outcomes(outcomes: &[Outcome]) -> u8 {
+        if outcomes.iter().any(Outcome::failed) {
+            FAILED
+        } else {
+            OK
+        }
+    }
+
+    /// `audit`: 1 when a group could not be checked or repaired (it wins), 3 when one is missing
+    /// a source or registrations.
+    pub fn of_audit(report: &Report) -> u8 {
+        if report.count(Status::Error) > 0 {
+            FAILED
+        } else if report.count(Status::Missing) + report.count(Status::Unregistered) > 0 {
+            MISSING
+        } else {
+            OK
+        }
+    }
+
+    /// A scheduled audit, as the function judges it: 1 when it did not finish or a group could
+    /// not be checked.
+    pub fn of_scheduled(report: &Result<Report, ScheduledError>) -> u8 {
+        match report {
+            Ok(report) if audit::unchecked(report).is_none() => OK,
+            _ => FAILED,
+        }
+    }
+
+    /// `doctor`'s verdict.
+    pub fn of_doctor(verdict: doctor::Verdict) -> u8 {
+        match verdict {
+            doctor::Verdict::Ready => OK,
+            doctor::Verdict::NotReady => MISSING,
+            doctor::Verdict::Unchecked => FAILED,
+        }
+    }
 
     /// The `--help` paragraph on exit codes, one line per code.
     pub fn help() -> String {
@@ -208,36 +256,20 @@ fn non_blank(text: &str) -> Result<String, String> {
 }
 
 /// Runs one command; returns the exit code.
-pub async fn run(command: Command) -> u8 {
+pub async fn run(command: Command, config: &Config) -> u8 {
     match command {
-        Command::Handle { file, timing } => handle(&file, &timing).await,
+        Command::Handle { file, timing } => handle(&file, &timing, config).await,
         Command::Attach {
             deployment_id,
             dry_run,
             timing,
-        } => {
-            let clients = Clients::from_env(false).await;
-            let trigger = Trigger {
-                deployment_id,
-                source: Source::Direct,
-                hook_execution_id: None,
-                deployment_group: None,
-            };
-            let outcome = run::execute(
-                &clients,
-                &trigger,
-                timing.deadline(PERSON_TIMEOUT),
-                &timing.settings(dry_run),
-            )
-            .await;
-            print_outcomes(&[outcome])
-        }
+        } => attach(deployment_id, dry_run, &timing, config).await,
         Command::Audit {
             fix,
             output,
             concurrency,
             timing,
-        } => audit(fix, output, concurrency, &timing).await,
+        } => audit(fix, output, concurrency, &timing, config).await,
         Command::Doctor {
             application,
             deployment_group,
@@ -253,48 +285,105 @@ pub async fn run(command: Command) -> u8 {
                 appspec,
                 instance_profile,
             };
-            // The audit's retry mode: a bounded number of attempts, each call within its own
-            // timeout, so a check that cannot be made ends as `unknown`, not a wait.
-            let clients = Clients::from_env(true).await;
-            let checks = doctor::doctor(&clients, &request).await;
-            let code = match doctor::verdict(&checks) {
-                doctor::Verdict::Ready => exit::OK,
-                doctor::Verdict::NotReady => exit::MISSING,
-                doctor::Verdict::Unchecked => exit::FAILED,
-            };
-            match output {
-                DoctorOutput::Text => print!(
-                    "{}",
-                    doctor::print::text(
-                        &format!(
-                            "codedeploy-tg-hook doctor: deployment group {}/{}",
-                            request.application, request.deployment_group
-                        ),
-                        &checks,
-                        code
-                    )
-                ),
-                DoctorOutput::Json => println!(
-                    "{}",
-                    doctor::print::json(
-                        &request.application,
-                        &request.deployment_group,
-                        &checks,
-                        code
-                    )
-                ),
-            }
-            code
+            doctor(&request, output, config).await
         }
     }
 }
 
-async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Timing) -> u8 {
-    use crate::audit::{self, Status};
+/// `handle`: one event, exactly as the function runs it (one dispatch), but a scheduled event
+/// always runs the audit (`AUDIT_FIX` decides whether it repairs, `DEPLOYMENT_GROUP_PATTERN` what
+/// is in scope): the outcomes as JSON lines, or the report as JSON.
+async fn handle(file: &PathBuf, timing: &Timing, config: &Config) -> u8 {
+    let bytes = match read_input(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return exit::INVALID_INPUT;
+        }
+    };
+    // Decoded before anything else: an invalid or only-ignored event builds no client and makes
+    // no AWS call.
+    let request = match crate::event::request_bytes(&bytes) {
+        Ok(request) => request,
+        Err(e) => {
+            eprintln!("error: invalid event: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let deadline = match request {
+        // The audit's own default: it may check hundreds of groups.
+        Request::ScheduledAudit => {
+            config.log_warnings_of("AUDIT_FIX");
+            timing.deadline(AUDIT_TIMEOUT)
+        }
+        Request::Deployments(_) => timing.deadline(PERSON_TIMEOUT),
+    };
+    let rules = Rules {
+        scheduled_audit: true,
+        audit_fix: config.audit_fix,
+        deployment_group_pattern: config.deployment_group_pattern.clone(),
+    };
+    let handled = dispatch(
+        request,
+        &rules,
+        || Clients::load(&config.aws, false),
+        || Clients::load(&config.aws, true),
+        deadline,
+        &timing.settings(false),
+    )
+    .await;
+    match handled {
+        Handled::Outcomes(outcomes) => {
+            print_outcomes(&outcomes);
+            exit::of_outcomes(&outcomes)
+        }
+        Handled::Audit(report) => {
+            match &report {
+                Ok(report) => {
+                    print_json(report);
+                    if let Some(message) = audit::unchecked(report) {
+                        eprintln!("error: {message}");
+                    }
+                }
+                Err(e) => eprintln!("error: {e}"),
+            }
+            exit::of_scheduled(&report)
+        }
+    }
+}
+
+/// `attach`: one deployment's run, now.
+async fn attach(deployment_id: String, dry_run: bool, timing: &Timing, config: &Config) -> u8 {
+    let clients = Clients::load(&config.aws, false).await;
+    let trigger = Trigger {
+        deployment_id,
+        source: Source::Direct,
+        hook_execution_id: None,
+        deployment_group: None,
+    };
+    let outcome = run::execute(
+        &clients,
+        &trigger,
+        timing.deadline(PERSON_TIMEOUT),
+        &timing.settings(dry_run),
+    )
+    .await;
+    print_outcomes(std::slice::from_ref(&outcome));
+    exit::of_outcomes(&[outcome])
+}
+
+/// `audit`: every replacement group of the account and region, as a table or JSON.
+async fn audit(
+    fix: bool,
+    output: Option<Output>,
+    concurrency: u16,
+    timing: &Timing,
+    config: &Config,
+) -> u8 {
     use std::io::IsTerminal;
 
     // One audit fans out many calls: adaptive retry rate-limits the client instead of hammering.
-    let clients = Clients::from_env(true).await;
+    let clients = Clients::load(&config.aws, true).await;
     let options = audit::Options {
         fix,
         concurrency: usize::from(concurrency),
@@ -326,79 +415,48 @@ async fn audit(fix: bool, output: Option<Output>, concurrency: u16, timing: &Tim
     });
     match format {
         Output::Table => println!("{}", audit::table(&report)),
-        Output::Json => match serde_json::to_string_pretty(&report) {
-            Ok(json) => println!("{json}"),
-            Err(e) => eprintln!("error: cannot print report: {e}"),
-        },
+        Output::Json => print_json(&report),
     }
     audit::log_finished(&report);
-    if report.count(Status::Error) > 0 {
-        exit::FAILED
-    } else if report.count(Status::Missing) + report.count(Status::Unregistered) > 0 {
-        exit::MISSING
-    } else {
-        exit::OK
+    exit::of_audit(&report)
+}
+
+/// `doctor`: the checklist, as text or JSON.
+async fn doctor(request: &doctor::Request, output: DoctorOutput, config: &Config) -> u8 {
+    // The audit's retry mode: a bounded number of attempts, each call within its own timeout,
+    // so a check that cannot be made ends as `unknown`, not a wait.
+    let clients = Clients::load(&config.aws, true).await;
+    let checks = doctor::doctor(&clients, request).await;
+    let code = exit::of_doctor(doctor::verdict(&checks));
+    match output {
+        DoctorOutput::Text => print!(
+            "{}",
+            doctor::print::text(
+                &format!(
+                    "codedeploy-tg-hook doctor: deployment group {}/{}",
+                    request.application, request.deployment_group
+                ),
+                &checks,
+                code
+            )
+        ),
+        DoctorOutput::Json => println!(
+            "{}",
+            doctor::print::json(
+                &request.application,
+                &request.deployment_group,
+                &checks,
+                code
+            )
+        ),
     }
+    code
 }
 
-async fn handle(file: &PathBuf, timing: &Timing) -> u8 {
-    let bytes = match read_input(file) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
-            return exit::INVALID_INPUT;
-        }
-    };
-    // Decoded before anything else: an invalid or only-ignored event builds no client and makes
-    // no AWS call.
-    let decoded = match crate::event::request_bytes(&bytes) {
-        Ok(Request::Deployments(decoded)) => decoded,
-        // The audit's own default: it may check hundreds of groups.
-        Ok(Request::ScheduledAudit) => {
-            return scheduled_audit(timing.deadline(AUDIT_TIMEOUT)).await
-        }
-        Err(e) => {
-            eprintln!("error: invalid event: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
-    // Notifications outside DEPLOYMENT_GROUP_PATTERN are ignored, as the function does.
-    let decoded = crate::event::scoped(decoded, &crate::audit::deployment_group_pattern_from_env());
-    let outcomes = run::handle_decoded(
-        decoded,
-        || Clients::from_env(false),
-        timing.deadline(PERSON_TIMEOUT),
-        &timing.settings(false),
-    )
-    .await;
-    print_outcomes(&outcomes)
-}
-
-/// A scheduled event, exactly as the function runs it (`AUDIT_FIX` decides whether it repairs,
-/// `DEPLOYMENT_GROUP_PATTERN` what is in its scope):
-/// the report as JSON; exit 1 when it did not finish or a group could not be checked.
-async fn scheduled_audit(deadline: Instant) -> u8 {
-    use crate::audit;
-    let clients = Clients::from_env(true).await;
-    let pattern = audit::deployment_group_pattern_from_env();
-    match audit::scheduled(&clients, audit::fix_from_env(), pattern, deadline).await {
-        Ok(report) => {
-            match serde_json::to_string_pretty(&report) {
-                Ok(json) => println!("{json}"),
-                Err(e) => eprintln!("error: cannot print report: {e}"),
-            }
-            match audit::unchecked(&report) {
-                Some(message) => {
-                    eprintln!("error: {message}");
-                    exit::FAILED
-                }
-                None => exit::OK,
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::FAILED
-        }
+fn print_json(report: &Report) {
+    match serde_json::to_string_pretty(report) {
+        Ok(json) => println!("{json}"),
+        Err(e) => eprintln!("error: cannot print report: {e}"),
     }
 }
 
@@ -413,16 +471,11 @@ fn read_input(file: &PathBuf) -> std::io::Result<Vec<u8>> {
 }
 
 /// One JSON object per line, one line per trigger (SNS may carry several).
-fn print_outcomes(outcomes: &[Outcome]) -> u8 {
+fn print_outcomes(outcomes: &[Outcome]) {
     for outcome in outcomes {
         match serde_json::to_string(outcome) {
             Ok(line) => println!("{line}"),
             Err(e) => eprintln!("error: cannot print outcome: {e}"),
         }
-    }
-    if outcomes.iter().any(Outcome::failed) {
-        exit::FAILED
-    } else {
-        exit::OK
     }
 }

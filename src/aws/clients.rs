@@ -1,0 +1,294 @@
+//! The service clients: the SDK's configuration with the retry policy (`retry`), the trust store
+//! (`tls`) and the attempt watcher on every client, each client built on its first use.
+
+use std::sync::{Arc, OnceLock};
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+
+use super::retry::{
+    AttemptWatcher, RetryByCause, ATTEMPT_TIMEOUT, AUDIT_MAX_ATTEMPTS, AUDIT_OPERATION_TIMEOUT,
+    CONNECT_TIMEOUT, MAX_BACKOFF, RETRY_QUOTA, UNTIL_THE_DEADLINE,
+};
+use super::tls::{tls_context, Trust};
+
+/// What the clients take from the process's environment beyond the SDK's own chain, read once by
+/// the entry layer (`entry::Config`). The default is an empty environment's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Setup {
+    /// The HTTPS trust store (`tls::trust`).
+    pub trust: Trust,
+    /// Both `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` set and not blank: the default
+    /// chain's first provider answers, and no other is asked (nor built).
+    pub credentials_in_environment: bool,
+}
+
+/// The standard chain with `retry`'s policy (`adaptive`: the audit's) and `setup`'s trust store;
+/// tests add an endpoint and credentials.
+pub fn config_loader(setup: &Setup, adaptive: bool) -> aws_config::ConfigLoader {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .tls_context(tls_context(setup.trust))
+        .build_https();
+    let https = SharedHttpClient::new(BuiltOnFirstUse(https));
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT);
+    let (retry, timeouts) = if adaptive {
+        (
+            RetryConfig::adaptive().with_max_attempts(AUDIT_MAX_ATTEMPTS),
+            timeouts.operation_timeout(AUDIT_OPERATION_TIMEOUT),
+        )
+    } else {
+        (
+            RetryConfig::standard()
+                .with_max_attempts(UNTIL_THE_DEADLINE)
+                .with_max_backoff(MAX_BACKOFF),
+            timeouts,
+        )
+    };
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .retry_config(retry)
+        .timeout_config(timeouts.build());
+    if setup.credentials_in_environment {
+        // What the default chain would pick first anyway (Lambda always sets them), without
+        // building the chain's other providers (an STS client, SSO, ...) at every cold start;
+        // and no identity cache: reading two variables costs less than the cache's bookkeeping
+        // on every request.
+        loader
+            .credentials_provider(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            )
+            .identity_cache(aws_config::identity::IdentityCache::no_cache())
+    } else {
+        loader
+    }
+}
+
+/// The SDK's HTTPS client, minus the connector it builds, checks and throws away at each service
+/// client's construction (`validate_base_client_config`, there to load the system's certificates
+/// early): a whole TLS configuration, its trust store parsed from PEM, per client. The connector
+/// the calls use is built once, at the first call, and cached by the client as before.
+#[derive(Debug)]
+struct BuiltOnFirstUse(SharedHttpClient);
+
+impl HttpClient for BuiltOnFirstUse {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        bag: &aws_sdk_codedeploy::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.validate_final_config(components, bag)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+/// The service clients, each built on first use (a client's construction costs about as much
+/// CPU as one call: a waiting hook needs only CodeDeploy's, and a deployment without classic
+/// load balancers never builds theirs). Cheap to clone: clones share the built clients.
+#[derive(Clone, Debug)]
+pub struct Clients(Arc<Built>);
+
+#[derive(Debug)]
+struct Built {
+    config: aws_config::SdkConfig,
+    /// The audit's retry mode: the SDK's own retry partitions (their rate limiter is what
+    /// adaptive mode adapts). Otherwise each client gets a partition of its own.
+    adaptive: bool,
+    codedeploy: OnceLock<aws_sdk_codedeploy::Client>,
+    autoscaling: OnceLock<aws_sdk_autoscaling::Client>,
+    elbv2: OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
+    elb: OnceLock<aws_sdk_elasticloadbalancing::Client>,
+    iam: OnceLock<aws_sdk_iam::Client>,
+    lambda: OnceLock<aws_sdk_lambda::Client>,
+    #[cfg(feature = "launch-templates")]
+    ec2: OnceLock<aws_sdk_ec2::Client>,
+}
+
+/// One service's client with the retry policy of `built`, every call watched (`AttemptWatcher`)
+/// and classified for retries by its cause (`RetryByCause`); each non-adaptive client gets a retry
+/// partition of its own with a quota that does not run out first (`retry`'s policy).
+macro_rules! client {
+    ($built:expr, $sdk:ident, $name:literal) => {{
+        use $sdk::config::retry::{RetryPartition, TokenBucket};
+        let built: &Built = $built;
+        let config = $sdk::config::Builder::from(&built.config)
+            .interceptor(AttemptWatcher)
+            .retry_classifier(RetryByCause);
+        if built.adaptive {
+            $sdk::Client::from_conf(config.build())
+        } else {
+            let partition = RetryPartition::custom(concat!("codedeploy-tg-hook/", $name))
+                .token_bucket(TokenBucket::new(RETRY_QUOTA))
+                .build();
+            $sdk::Client::from_conf(config.retry_partition(partition).build())
+        }
+    }};
+}
+
+impl Clients {
+    /// Loads region, credentials and endpoints (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`)
+    /// from the standard chain, with the entry layer's `setup`. `adaptive` picks the client-side
+    /// rate-limiting retry mode, for the audit's fan-out; otherwise calls retry until the deadline.
+    pub async fn load(setup: &Setup, adaptive: bool) -> Self {
+        let config = config_loader(setup, adaptive).load().await;
+        Clients::new(config, adaptive)
+    }
+
+    /// Clients over a loaded configuration (`config_loader`'s, or a test's), retrying until the
+    /// deadline.
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        Clients::new(config.clone(), false)
+    }
+
+    fn new(config: aws_config::SdkConfig, adaptive: bool) -> Self {
+        Clients(Arc::new(Built {
+            config,
+            adaptive,
+            codedeploy: OnceLock::new(),
+            autoscaling: OnceLock::new(),
+            elbv2: OnceLock::new(),
+            elb: OnceLock::new(),
+            iam: OnceLock::new(),
+            lambda: OnceLock::new(),
+            #[cfg(feature = "launch-templates")]
+            ec2: OnceLock::new(),
+        }))
+    }
+
+    pub fn codedeploy(&self) -> &aws_sdk_codedeploy::Client {
+        self.0
+            .codedeploy
+            .get_or_init(|| client!(&self.0, aws_sdk_codedeploy, "codedeploy"))
+    }
+
+    pub fn autoscaling(&self) -> &aws_sdk_autoscaling::Client {
+        self.0
+            .autoscaling
+            .get_or_init(|| client!(&self.0, aws_sdk_autoscaling, "autoscaling"))
+    }
+
+    pub fn elbv2(&self) -> &aws_sdk_elasticloadbalancingv2::Client {
+        self.0
+            .elbv2
+            .get_or_init(|| client!(&self.0, aws_sdk_elasticloadbalancingv2, "elbv2"))
+    }
+
+    /// Classic load balancers.
+    pub fn elb(&self) -> &aws_sdk_elasticloadbalancing::Client {
+        self.0
+            .elb
+            .get_or_init(|| client!(&self.0, aws_sdk_elasticloadbalancing, "elb"))
+    }
+
+    /// IAM, for `doctor`'s policy simulation.
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        self.0
+            .iam
+            .get_or_init(|| client!(&self.0, aws_sdk_iam, "iam"))
+    }
+
+    /// Lambda, for `doctor`'s reading of the function.
+    pub fn lambda(&self) -> &aws_sdk_lambda::Client {
+        self.0
+            .lambda
+            .get_or_init(|| client!(&self.0, aws_sdk_lambda, "lambda"))
+    }
+
+    /// EC2, for `doctor`'s reading of a launch template.
+    #[cfg(feature = "launch-templates")]
+    pub fn ec2(&self) -> &aws_sdk_ec2::Client {
+        self.0
+            .ec2
+            .get_or_init(|| client!(&self.0, aws_sdk_ec2, "ec2"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_sdk_codedeploy::config::ConfigBag;
+    use aws_smithy_runtime_api::box_error::BoxError;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+
+    use super::*;
+
+    /// An HTTP client that counts the connectors it is asked to build at a client's
+    /// construction (`validate_base_client_config`).
+    #[derive(Debug)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl HttpClient for Counting {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            unreachable!("no call is made")
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn connectors_built_at_construction(built_on_first_use: bool) -> usize {
+        let built = Arc::new(AtomicUsize::new(0));
+        let mut http = SharedHttpClient::new(Counting(built.clone()));
+        if built_on_first_use {
+            http = SharedHttpClient::new(BuiltOnFirstUse(http));
+        }
+        let config = aws_sdk_codedeploy::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_sdk_codedeploy::config::Region::new("us-east-1"))
+            .http_client(http)
+            .build();
+        let _client = aws_sdk_codedeploy::Client::from_conf(config);
+        built.load(Ordering::SeqCst)
+    }
+
+    /// The SDK has each service client's construction build (and drop) a connector; ours do not,
+    /// because the configuration every client is built from carries the wrapped client.
+    #[test]
+    fn a_service_client_builds_no_connector_at_construction() {
+        assert_eq!(connectors_built_at_construction(false), 1, "the SDK's way");
+        assert_eq!(connectors_built_at_construction(true), 0);
+        let config = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(
+                config_loader(&Setup::default(), false)
+                    .region(aws_sdk_codedeploy::config::Region::new("us-east-1"))
+                    .load(),
+            );
+        let http = format!("{:?}", config.http_client().expect("an HTTP client"));
+        assert!(http.contains("BuiltOnFirstUse"), "{http}");
+    }
+}
