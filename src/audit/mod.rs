@@ -1,7 +1,10 @@
 //! The hook's planner over every replacement group of an account and region: discover, plan, report or fix.
 
+mod log;
 mod table;
 
+pub use log::log_finished;
+use log::log_row;
 pub use table::{table, TABLE_WIDTH};
 
 use std::collections::HashMap;
@@ -13,12 +16,12 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
-use crate::plan::{self, GroupState, Registration, Scope, TrafficSource};
-use crate::run::{self, Job, Mode, Progress, Reads, Repair, RunError, Settings};
+use crate::plan::{self, GroupState, Hold, Registration, Scope, TrafficSource};
+use crate::run::{self, Checked, Found, Job, Mode, Progress, Reads, RunError, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub enum RowStatus {
     /// Every traffic source of the deployment is on the group.
     Ok,
     /// A traffic source is missing (and `--fix` was not given).
@@ -44,7 +47,7 @@ pub struct Row {
     pub auto_scaling_group: String,
     pub deployment_id: String,
     pub deployment_group: String,
-    pub status: Status,
+    pub status: RowStatus,
     /// Target group names missing from the group (with `--fix`: the ones attached).
     pub target_groups: Vec<String>,
     /// Classic load balancers missing from the group (with `--fix`: the ones attached).
@@ -65,7 +68,7 @@ impl Row {
             auto_scaling_group: group.to_owned(),
             deployment_id: deployment_id.to_owned(),
             deployment_group: deployment_group.to_owned(),
-            status: Status::Error,
+            status: RowStatus::Error,
             target_groups: vec![],
             load_balancers: vec![],
             unregistered: vec![],
@@ -85,7 +88,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn count(&self, status: Status) -> usize {
+    pub fn count(&self, status: RowStatus) -> usize {
         self.rows.iter().filter(|r| r.status == status).count()
     }
 
@@ -94,13 +97,13 @@ impl Report {
             "scanned {} Auto Scaling groups, {} replacement groups: {} ok, {} missing, {} unregistered, {} repaired, {} skipped, {} waiting, {} error",
             self.scanned,
             self.rows.len(),
-            self.count(Status::Ok),
-            self.count(Status::Missing),
-            self.count(Status::Unregistered),
-            self.count(Status::Repaired),
-            self.count(Status::Skipped),
-            self.count(Status::Waiting),
-            self.count(Status::Error),
+            self.count(RowStatus::Ok),
+            self.count(RowStatus::Missing),
+            self.count(RowStatus::Unregistered),
+            self.count(RowStatus::Repaired),
+            self.count(RowStatus::Skipped),
+            self.count(RowStatus::Waiting),
+            self.count(RowStatus::Error),
         )
     }
 }
@@ -194,46 +197,51 @@ async fn check_group(
     let pattern = options.deployment_group_pattern.as_deref();
     let scope = pattern.map(|pattern| plan::scope(pattern, deployment_group));
     if scope == Some(Scope::Outside) {
-        row.status = Status::Skipped;
+        row.status = RowStatus::Skipped;
         row.reason = Some(format!(
             "deployment group {deployment_group} is outside DeploymentGroupPattern ({}): not this function's to check",
             pattern.unwrap_or_default()
         ));
         return row;
     }
-    match repair_group(clients, &group, &deployment_id, options, reads).await {
-        Ok(GroupResult::Skipped(reason)) => {
-            row.status = Status::Skipped;
-            row.reason = Some(reason);
+    let job = Job {
+        deployment_id: &deployment_id,
+        mode: if options.fix {
+            Mode::CheckThenRepair
+        } else {
+            Mode::DryRun
+        },
+        expect_reroute: false,
+        listed_group: Some(&group),
+        work_deadline: run::work_deadline(options.deadline),
+    };
+    // The one workflow's check (`run::check_deployment`): checked, and with `--fix` repaired, by
+    // the hook's own rules. The audit adds only the group it found, its shared reads, the row.
+    let checked = run::check_deployment(
+        clients,
+        &job,
+        reads,
+        &options.settings,
+        &Progress::default(),
+    )
+    .await
+    .and_then(|checked| match checked {
+        // The run is narrowed to the listed group: without its plan it was not found.
+        Checked::Found(check) if check.plans.is_empty() => Err(RunError::MissingGroups {
+            groups: vec![group.name.clone()],
+        }),
+        checked => Ok(checked),
+    });
+    match checked {
+        Ok(Checked::Held(Hold::Skipped(skip))) => {
+            row.status = RowStatus::Skipped;
+            row.reason = Some(skip.to_string());
         }
-        Ok(GroupResult::Waiting(reason)) => {
-            row.status = Status::Waiting;
-            row.reason = Some(reason);
+        Ok(Checked::Held(Hold::Waiting(waiting))) => {
+            row.status = RowStatus::Waiting;
+            row.reason = Some(waiting.to_string());
         }
-        Ok(GroupResult::Checked {
-            target_groups,
-            load_balancers,
-            unregistered,
-            repaired,
-            pending,
-            unread,
-        }) => {
-            let sources_missing = !(target_groups.is_empty() && load_balancers.is_empty());
-            row.status = match (sources_missing, !unregistered.is_empty(), repaired) {
-                (false, false, _) => Status::Ok,
-                (_, _, true) => Status::Repaired,
-                (true, _, false) => Status::Missing,
-                (false, true, false) => Status::Unregistered,
-            };
-            row.unregistered = unregistered;
-            if !pending.is_empty() && unread.is_empty() {
-                row.reason = Some(format!("still Adding: {}", pending.join(", ")));
-            } else if !pending.is_empty() {
-                row.reason = Some(run::after_unread(&pending, &unread));
-            }
-            row.target_groups = target_groups;
-            row.load_balancers = load_balancers;
-        }
+        Ok(Checked::Found(check)) => fill_row(&mut row, check),
         // Only a denied GetDeployment: a denial of the reroute's or the fleet's reads (their own
         // actions) is a fault to show, not a scope to take it as.
         Err(RunError::Deployment { source, .. })
@@ -241,7 +249,7 @@ async fn check_group(
                 && source.is_access_denied()
                 && source.action == "codedeploy:GetDeployment" =>
         {
-            row.status = Status::Skipped;
+            row.status = RowStatus::Skipped;
             row.reason = Some(format!(
                 "taken as outside DeploymentGroupPattern ({}), which may leave out its application: {source}",
                 pattern.unwrap_or_default()
@@ -267,62 +275,12 @@ async fn check_group(
     row
 }
 
-enum GroupResult {
-    Skipped(String),
-    Waiting(String),
-    Checked {
-        target_groups: Vec<String>,
-        load_balancers: Vec<String>,
-        unregistered: Vec<Registration>,
-        repaired: bool,
-        pending: Vec<String>,
-        unread: Vec<String>,
-    },
-}
-
-/// One group through the one workflow (`run::repair`): checked, and with `--fix` repaired, by
-/// the hook's own rules. The audit adds only the group it found, its shared reads, and the row.
-async fn repair_group(
-    clients: &Clients,
-    group: &GroupState,
-    deployment_id: &str,
-    options: &Options,
-    reads: &Reads,
-) -> Result<GroupResult, RunError> {
-    let job = Job {
-        deployment_id,
-        mode: if options.fix {
-            Mode::CheckThenRepair
-        } else {
-            Mode::DryRun
-        },
-        expect_reroute: false,
-        listed_group: Some(group),
-        work_deadline: run::work_deadline(options.deadline),
-    };
-    let check = match run::repair(
-        clients,
-        &job,
-        reads,
-        &options.settings,
-        &Progress::default(),
-    )
-    .await?
-    {
-        Repair::Skipped(skip) => return Ok(GroupResult::Skipped(skip.to_string())),
-        Repair::Waiting(waiting) => return Ok(GroupResult::Waiting(waiting.to_string())),
-        Repair::Checked(check) => check,
-        // Only `Mode::Repair` ends in `Done`: an error row, never a quiet skip.
-        Repair::Done { .. } => {
-            return Err(RunError::Internal(
-                "the audit's run ended as a repair, not a check".to_owned(),
-            ))
-        }
-    };
+/// The row of a checked group: what it lacks (with `--fix`: what was attached and registered),
+/// its status, and what is still pending; a group the fleet left since the check is skipped,
+/// saying what this run attached before it moved.
+fn fill_row(row: &mut Row, check: Found) {
     let Some(group_plan) = check.plans.first() else {
-        return Err(RunError::MissingGroups {
-            groups: vec![group.name.clone()],
-        });
+        return; // Not reached: `check_group` makes a check without plans an error.
     };
     // A target group as the row names it: by name (its ARN if unknown).
     let name_of = |arn: &String| {
@@ -338,10 +296,9 @@ async fn repair_group(
         .map(name_of)
         .collect();
     let load_balancers = group_plan.missing_load_balancer_names.clone();
-    // No longer live since the check: said so, not hidden behind `ok`, with what this run
-    // attached before the fleet moved.
     if let Some(reason) = check.no_longer_live {
-        return Ok(GroupResult::Skipped(if check.repaired {
+        row.status = RowStatus::Skipped;
+        row.reason = Some(if check.repaired {
             format!(
                 "{reason} (after this run attached {})",
                 [&target_groups[..], &load_balancers[..]]
@@ -350,27 +307,39 @@ async fn repair_group(
             )
         } else {
             reason
-        }));
+        });
+        return;
     }
     let by_name = |source: &TrafficSource| match source {
         TrafficSource::TargetGroup(arn) => TrafficSource::TargetGroup(name_of(arn)),
         other => other.clone(),
     };
-    Ok(GroupResult::Checked {
-        target_groups,
-        load_balancers,
-        unregistered: check
-            .unregistered
-            .iter()
-            .map(|r| Registration {
-                traffic_source: by_name(&r.traffic_source),
-                instance_ids: r.instance_ids.clone(),
-            })
-            .collect(),
-        repaired: check.repaired,
-        pending: check.pending,
-        unread: check.unread,
-    })
+    let sources_missing = !(target_groups.is_empty() && load_balancers.is_empty());
+    row.status = match (
+        sources_missing,
+        !check.unregistered.is_empty(),
+        check.repaired,
+    ) {
+        (false, false, _) => RowStatus::Ok,
+        (_, _, true) => RowStatus::Repaired,
+        (true, _, false) => RowStatus::Missing,
+        (false, true, false) => RowStatus::Unregistered,
+    };
+    row.unregistered = check
+        .unregistered
+        .iter()
+        .map(|r| Registration {
+            traffic_source: by_name(&r.traffic_source),
+            instance_ids: r.instance_ids.clone(),
+        })
+        .collect();
+    if !check.pending.is_empty() && check.unread.is_empty() {
+        row.reason = Some(format!("still Adding: {}", check.pending.join(", ")));
+    } else if !check.pending.is_empty() {
+        row.reason = Some(run::after_unread(&check.pending, &check.unread));
+    }
+    row.target_groups = target_groups;
+    row.load_balancers = load_balancers;
 }
 
 /// Why a scheduled audit did not finish.
@@ -410,74 +379,12 @@ pub async fn scheduled(
     Ok(report)
 }
 
-/// The metric name of each status's group count.
-const AUDIT_METRICS: [(Status, &str); 7] = [
-    (Status::Ok, "GroupsOk"),
-    (Status::Missing, "GroupsMissing"),
-    (Status::Unregistered, "GroupsUnregistered"),
-    (Status::Repaired, "GroupsRepaired"),
-    (Status::Skipped, "GroupsSkipped"),
-    (Status::Waiting, "GroupsWaiting"),
-    (Status::Error, "GroupsError"),
-];
-
-/// One row as one log line, each field its own (the whole row as JSON in `row`).
-fn log_row(row: &Row) {
-    let status = crate::report::wire_name(&row.status);
-    let unregistered_instances: usize = row.unregistered.iter().map(|r| r.instance_ids.len()).sum();
-    let fields = serde_json::to_string(row).unwrap_or_default();
-    let reason = row.reason.as_deref().unwrap_or("");
-    if row.status == Status::Error {
-        tracing::error!(
-            auto_scaling_group = row.auto_scaling_group,
-            deployment_id = row.deployment_id,
-            status,
-            reason,
-            row = fields,
-            "audit row"
-        );
-    } else {
-        tracing::info!(
-            auto_scaling_group = row.auto_scaling_group,
-            deployment_id = row.deployment_id,
-            status,
-            target_groups = row.target_groups.join(","),
-            load_balancers = row.load_balancers.join(","),
-            unregistered_instances,
-            reason,
-            row = fields,
-            "audit row"
-        );
-    }
-}
-
-/// The audit's last log line and its metrics document.
-pub fn log_finished(report: &Report) {
-    tracing::info!(
-        summary = report.summary(),
-        fix = report.fix,
-        "audit finished"
-    );
-    crate::metrics::emit(|| {
-        let groups: Vec<(&str, usize)> = AUDIT_METRICS
-            .iter()
-            .map(|(status, name)| (*name, report.count(*status)))
-            .collect();
-        crate::metrics::audit_document(
-            report.fix,
-            report.scanned,
-            &groups,
-            crate::metrics::now_ms(),
-        )
-    });
-}
-
 /// Groups the audit could not check, as one message (a function error), or `None`.
 pub fn unchecked(report: &Report) -> Option<String> {
     let errors: Vec<String> = report
         .rows
         .iter()
-        .filter(|r| r.status == Status::Error)
+        .filter(|r| r.status == RowStatus::Error)
         .map(|r| {
             format!(
                 "{}: {}",

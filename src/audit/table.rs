@@ -105,7 +105,7 @@ fn instance_count(registrations: &[Registration]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Row, Status};
+    use super::super::{Row, RowStatus};
     use super::*;
     use crate::plan::TrafficSource;
 
@@ -113,7 +113,11 @@ mod tests {
     fn the_table_fits_120_columns_and_shortens_reasons_that_json_keeps_whole() {
         let long = "a later deployment, d-NEXT00001, is InProgress: it is replacing CodeDeploy_checkout-web-production_d-ABCDEF123, so that fleet is on its way out of the load balancer and is not attached";
         let mut rows = Vec::new();
-        for status in [Status::Missing, Status::Skipped, Status::Unregistered] {
+        for status in [
+            RowStatus::Missing,
+            RowStatus::Skipped,
+            RowStatus::Unregistered,
+        ] {
             let mut row = Row::unchecked("CodeDeploy_checkout-web-production_d-ABCDEF123");
             row.status = status;
             row.target_groups = vec![

@@ -22,7 +22,7 @@ use super::tls::{tls_context, Trust};
 /// What the clients take from the process's environment beyond the SDK's own chain, read once by
 /// the entry layer (`entry::Config`). The default is an empty environment's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Setup {
+pub struct ClientSettings {
     /// The HTTPS trust store (`tls::trust`).
     pub trust: Trust,
     /// Both `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` set and not blank: the default
@@ -30,14 +30,14 @@ pub struct Setup {
     pub credentials_in_environment: bool,
 }
 
-/// The standard chain with `retry`'s policy (`adaptive`: the audit's) and `setup`'s trust store;
+/// The standard chain with `retry`'s policy (`adaptive`: the audit's) and `settings`' trust store;
 /// tests add an endpoint and credentials.
-pub fn config_loader(setup: &Setup, adaptive: bool) -> aws_config::ConfigLoader {
+pub fn config_loader(settings: &ClientSettings, adaptive: bool) -> aws_config::ConfigLoader {
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
-        .tls_context(tls_context(setup.trust))
+        .tls_context(tls_context(settings.trust))
         .build_https();
     let https = SharedHttpClient::new(BuiltOnFirstUse(https));
     let timeouts = TimeoutConfig::builder()
@@ -60,7 +60,7 @@ pub fn config_loader(setup: &Setup, adaptive: bool) -> aws_config::ConfigLoader 
         .http_client(https)
         .retry_config(retry)
         .timeout_config(timeouts.build());
-    if setup.credentials_in_environment {
+    if settings.credentials_in_environment {
         // What the default chain would pick first anyway (Lambda always sets them), without
         // building the chain's other providers (an STS client, SSO, ...) at every cold start;
         // and no identity cache: reading two variables costs less than the cache's bookkeeping
@@ -149,10 +149,10 @@ macro_rules! client {
 
 impl Clients {
     /// Loads region, credentials and endpoints (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`)
-    /// from the standard chain, with the entry layer's `setup`. `adaptive` picks the client-side
+    /// from the standard chain, with the entry layer's `settings`. `adaptive` picks the client-side
     /// rate-limiting retry mode, for the audit's fan-out; otherwise calls retry until the deadline.
-    pub async fn load(setup: &Setup, adaptive: bool) -> Self {
-        let config = config_loader(setup, adaptive).load().await;
+    pub async fn load(settings: &ClientSettings, adaptive: bool) -> Self {
+        let config = config_loader(settings, adaptive).load().await;
         Clients::new(config, adaptive)
     }
 
@@ -284,7 +284,7 @@ mod tests {
             .build()
             .expect("a runtime")
             .block_on(
-                config_loader(&Setup::default(), false)
+                config_loader(&ClientSettings::default(), false)
                     .region(aws_sdk_codedeploy::config::Region::new("us-east-1"))
                     .load(),
             );

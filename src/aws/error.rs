@@ -7,7 +7,6 @@ use aws_smithy_runtime_api::client::interceptors::context::Error as AttemptError
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
 
 use super::answers::MalformedAnswer;
-use super::retry::ATTEMPT_TIMEOUT;
 
 /// One failed AWS call, with what a user needs to act: the IAM action, AWS's error code, its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,11 +33,13 @@ pub struct Unreached {
     pub gave_up: bool,
 }
 
-/// An attempt that got no answer within `retry::ATTEMPT_TIMEOUT`, with the endpoint it waited on.
+/// An attempt that got no answer within its timeout (`retry::ATTEMPT_TIMEOUT`), with the
+/// endpoint it waited on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", no_answer(.endpoint.as_deref()))]
+#[error("no answer within {seconds} s{}", .endpoint.as_ref().map(|e| format!(" from {e}")).unwrap_or_default())]
 pub struct NoAnswer {
     pub endpoint: Option<String>,
+    pub seconds: u64,
 }
 
 impl AwsError {
@@ -104,7 +105,8 @@ impl AwsError {
                 "Timeout".to_owned(),
                 match find_source::<NoAnswer>(&err) {
                     Some(no_answer) => no_answer.to_string(),
-                    None => no_answer(None),
+                    // The operation's own timeout (the audit's), around all its attempts.
+                    None => format!("no answer in time: {}", innermost(&err)),
                 },
             ),
             SdkError::ConstructionFailure(_) => ("ConstructionFailure".to_owned(), innermost(&err)),
@@ -156,21 +158,12 @@ pub fn attempt_failure(
         return connection_failure(&innermost(connector), None);
     }
     if error.is_timeout_error() {
-        return no_answer(None);
+        return format!("no answer in time: {}", innermost(error));
     }
     match response {
         Some(response) => http_failure(response),
         None => innermost(error),
     }
-}
-
-/// "no answer within 5 s from https://..."
-fn no_answer(endpoint: Option<&str>) -> String {
-    format!(
-        "no answer within {} s{}",
-        ATTEMPT_TIMEOUT.as_secs(),
-        endpoint.map(|e| format!(" from {e}")).unwrap_or_default()
-    )
 }
 
 /// "could not connect to https://...: connection refused" (or the DNS, TLS or I/O error).
@@ -336,9 +329,13 @@ mod tests {
             refused.to_string(),
             "could not connect to http://127.0.0.1:1: connection refused"
         );
+        let hung = NoAnswer {
+            endpoint: Some("https://codedeploy.us-east-1.amazonaws.com".into()),
+            seconds: 5,
+        };
         assert_eq!(
-            NoAnswer { endpoint: None }.to_string(),
-            "no answer within 5 s"
+            hung.to_string(),
+            "no answer within 5 s from https://codedeploy.us-east-1.amazonaws.com"
         );
     }
 }

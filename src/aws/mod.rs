@@ -4,7 +4,7 @@
 //! The adapters, one per service: `codedeploy`, `autoscaling`, `elbv2`, `elb` (classic load
 //! balancers), `iam`, `lambda`, `ec2` (launch templates; the default feature `launch-templates`).
 //! Beneath them:
-//! - `clients`: the clients, each built on first use, from the SDK's chain and our `Setup`;
+//! - `clients`: the clients, each built on first use, from the SDK's chain and our `ClientSettings`;
 //! - `retry`: the retry policy, stated at its top, its classifier and the attempt watcher;
 //! - `answers`: whether a success answer is AWS's answer to the call;
 //! - `error`: a failed call (`AwsError`) and every word for a failure;
@@ -28,7 +28,7 @@ mod retry;
 pub mod stub;
 mod tls;
 
-pub use clients::{config_loader, Clients, Setup};
+pub use clients::{config_loader, ClientSettings, Clients};
 pub use error::AwsError;
 pub use retry::{
     CallLog, StillRetried, ATTEMPT_TIMEOUT, AUDIT_MAX_ATTEMPTS, AUDIT_OPERATION_TIMEOUT,

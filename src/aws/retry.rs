@@ -383,7 +383,10 @@ impl Intercept for AttemptWatcher {
             };
             *error = OrchestratorError::connector(same_kind);
         } else if error.is_timeout_error() && find_source::<NoAnswer>(&*error).is_none() {
-            *error = OrchestratorError::timeout(Box::new(NoAnswer { endpoint }));
+            *error = OrchestratorError::timeout(Box::new(NoAnswer {
+                endpoint,
+                seconds: ATTEMPT_TIMEOUT.as_secs(),
+            }));
         }
         Ok(())
     }

@@ -85,7 +85,7 @@ impl Stub {
 
     /// Clients with the product's retry and timeout policy, talking to this stand-in.
     pub async fn clients(&self) -> Clients {
-        let config = super::config_loader(&super::Setup::default(), false)
+        let config = super::config_loader(&super::ClientSettings::default(), false)
             .http_client(SharedHttpClient::new(self.clone()))
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_codedeploy::config::Credentials::new(

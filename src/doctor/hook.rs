@@ -225,7 +225,7 @@ const SCRIPT_OVERHEAD_SECONDS: u32 = 5;
 /// The script's longest run. `binary`: its `HOOK_TIMEOUT`, the binary's deadline. `lambda`: the
 /// first invoke runs whatever the time (the region lookup, a connect, a read), and a retry only
 /// while a whole one still fits in `HOOK_TIMEOUT`.
-fn worst_case(script: &super::appspec::Script, binary: bool) -> Option<WorstCase> {
+fn worst_case(script: &super::script::Script, binary: bool) -> Option<WorstCase> {
     let own = script.script_timeout;
     if binary {
         return own.map(|own| WorstCase {

@@ -9,6 +9,7 @@ mod hook;
 mod nets;
 pub mod permissions;
 pub mod print;
+pub mod script;
 #[cfg(test)]
 mod tests;
 
@@ -26,9 +27,10 @@ use checks::{
 };
 use permissions::Simulation;
 
-/// What to check: `doctor`'s command line.
+/// What doctor examines, as its command line names it: the deployment group, and what to take
+/// in place of what it would find.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub struct Subject {
     pub application: String,
     pub deployment_group: String,
     /// The hook function; default: the one the appspec's script invokes, else the template's.
@@ -40,7 +42,7 @@ pub struct Request {
 }
 
 /// Reads everything and returns the checklist.
-pub async fn doctor(clients: &Clients, request: &Request) -> Vec<Check> {
+pub async fn doctor(clients: &Clients, request: &Subject) -> Vec<Check> {
     checklist(&read(clients, request).await)
 }
 
@@ -55,7 +57,7 @@ pub fn checklist(facts: &Facts) -> Vec<Check> {
     checks
 }
 
-async fn read(clients: &Clients, request: &Request) -> Facts {
+async fn read(clients: &Clients, request: &Subject) -> Facts {
     let appspec = request.appspec.as_deref().map(read_appspec);
     let shipped_script = match &appspec {
         Some((_, AppspecRead::Read(Ok(a)))) => a
@@ -270,7 +272,7 @@ async fn simulate_all(clients: &Clients, role: &str, simulations: &[Simulation])
 /// each: on the function's invoke, or in binary mode on every call the function makes.
 async fn instance_roles(
     clients: &Clients,
-    request: &Request,
+    request: &Subject,
     groups: &[GroupSetup],
     function: Option<&FunctionConfiguration>,
     binary: bool,

@@ -8,6 +8,7 @@ use super::checks::{
 };
 use crate::aws::actions::{ResourceType, FUNCTION_ACTIONS};
 use crate::aws::iam::{Decision, Eval};
+use crate::aws::AwsError;
 use crate::plan::{deployment_group_in_scope, replacement_group_name};
 
 /// A replacement group's name as CodeDeploy would give it, for asking IAM about the attach.
@@ -133,15 +134,12 @@ pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
                 .is_some_and(|pattern| {
                     !deployment_group_in_scope(pattern, &facts.application, &facts.deployment_group)
                 });
-            role_checks(
+            checks.extend(role_lines(
                 &format!("the function's role {}", role.unwrap_or("(unknown)")),
                 "make every call the function makes on this deployment group's resources",
-                decisions,
-                RoleFix::Function {
-                    pattern_excludes_the_group: excluded,
-                },
-                checks,
-            );
+                classify(decisions, excluded),
+                RoleFix::Function,
+            ));
             unasked_line(facts, "the function's role", checks);
         }
     }
@@ -211,7 +209,7 @@ fn instance_role(facts: &Facts, role: &InstanceRole, checks: &mut Vec<Check>) {
                 let (what, fix) = if facts.binary {
                     (
                         "make every call `attach` makes (HOOK_MODE=binary runs it on the instance)",
-                        RoleFix::Function { pattern_excludes_the_group: false },
+                        RoleFix::Function,
                     )
                 } else {
                     (
@@ -219,13 +217,12 @@ fn instance_role(facts: &Facts, role: &InstanceRole, checks: &mut Vec<Check>) {
                         RoleFix::Invoke { role_name: role.rsplit('/').next().unwrap_or(role) },
                     )
                 };
-                role_checks(
+                checks.extend(role_lines(
                     &format!("the instance role {role} (instance profile {profile}{source})"),
                     what,
-                    decisions,
+                    classify(decisions, false),
                     fix,
-                    checks,
-                );
+                ));
             }
             if facts.binary {
                 unasked_line(facts, "the instance role", checks);
@@ -258,7 +255,7 @@ fn unasked_line(facts: &Facts, who: &str, checks: &mut Vec<Check>) {
 #[derive(Clone, Copy)]
 enum RoleFix<'a> {
     /// The function's own calls (its role, or the instance role in binary mode).
-    Function { pattern_excludes_the_group: bool },
+    Function,
     /// The appspec script's invoke, by the role of this name.
     Invoke { role_name: &'a str },
 }
@@ -324,76 +321,55 @@ fn cause<'a>(decisions: &[&'a Decision]) -> Option<(Cause, Vec<&'a Decision>)> {
     ))
 }
 
-/// One ok line for a role that may make every call; otherwise one line per cause: a problem
-/// with its fix, or `unknown` where IAM could not settle it or a question got no answer.
-fn role_checks(
-    who: &str,
-    what: &str,
-    answers: &RoleDecisions,
-    fix: RoleFix<'_>,
-    checks: &mut Vec<Check>,
-) {
-    let topic = Topic::Permissions;
-    let decisions = &answers.decisions;
-    if decisions.is_empty() {
-        // Nothing answered: the first failure says why (every call fails the same way).
-        let Some((_, e)) = answers.failed.first() else {
-            return checks.push(line(
-                topic,
-                Status::Unknown,
-                format!("{who}: IAM was asked about no action"),
-            ));
+/// What IAM's answers for one role come to, before any words (`classify`); `role_lines` words it.
+enum RoleAnswer<'a> {
+    /// No question was asked.
+    NothingAsked,
+    /// No question was answered: the first failure says why (every call fails the same way).
+    Unanswered(&'a AwsError),
+    /// Some were answered: what they decided stands, and each unanswered question is unknown.
+    Answered(Answered<'a>),
+}
+
+struct Answered<'a> {
+    /// The questions IAM did not answer: the resource asked about, and why.
+    unread: &'a [(String, AwsError)],
+    /// The actions asked about.
+    asked: usize,
+    /// Actions on the deployment group whose denials a `DEPLOYMENT_GROUP_PATTERN` that leaves
+    /// the group out explains (the function's line says so).
+    held_back: usize,
+    /// Each action whose decisions are not a settled `allowed`, by action.
+    causes: Vec<ActionCause<'a>>,
+}
+
+/// One action's cause, with the resources it is about and the worst decision on them.
+struct ActionCause<'a> {
+    action: &'a str,
+    cause: Cause,
+    resources: Vec<String>,
+    worst: Eval,
+}
+
+/// Classifies IAM's answers for one role. A `DEPLOYMENT_GROUP_PATTERN` that leaves the group out
+/// is the cause of the role's certain denials on the deployment group (the template scopes the
+/// role by the same pattern): they are held back, and every other action is still checked.
+fn classify(answers: &RoleDecisions, pattern_excludes_the_group: bool) -> RoleAnswer<'_> {
+    if answers.decisions.is_empty() {
+        return match answers.failed.first() {
+            Some((_, e)) => RoleAnswer::Unanswered(e),
+            None => RoleAnswer::NothingAsked,
         };
-        return checks.push(if e.is_access_denied() {
-            Check {
-                topic,
-                status: Status::Unknown,
-                finding: format!(
-                    "{who}: not checked, the caller may not call iam:SimulatePrincipalPolicy ({})",
-                    e.code
-                ),
-                fix: Some(
-                    "run doctor with credentials allowed iam:SimulatePrincipalPolicy on the role"
-                        .to_owned(),
-                ),
-            }
-        } else if e.code == "NoSuchEntity" {
-            problem(
-                topic,
-                format!("{who} does not exist"),
-                "give the function (or the instance profile) a role that exists".to_owned(),
-            )
-        } else {
-            unread(topic, &format!("IAM's decisions for {who}"), e)
-        });
-    }
-    // Some answered: what they decided stands, and each unanswered question is unknown.
-    for (resource, e) in &answers.failed {
-        checks.push(unread(
-            topic,
-            &format!("IAM's decisions for {who} on {}", shown(resource)),
-            e,
-        ));
     }
     let mut by_action: BTreeMap<&str, Vec<&Decision>> = BTreeMap::new();
-    for decision in decisions {
+    for decision in &answers.decisions {
         by_action
             .entry(decision.action.as_str())
             .or_default()
             .push(decision);
     }
-    // A DEPLOYMENT_GROUP_PATTERN that leaves the group out is the cause of the role's denials on
-    // the deployment group (the template scopes the role by the same pattern): its own line says
-    // so; every other action is still checked.
-    let pattern_excludes_the_group = matches!(
-        fix,
-        RoleFix::Function {
-            pattern_excludes_the_group: true
-        }
-    );
     let mut held_back = 0;
-    let mut causes = 0;
-    let mut plain: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut causes = Vec::new();
     for (action, decisions) in &by_action {
         let Some((cause, about)) = cause(decisions) else {
             continue;
@@ -405,78 +381,168 @@ fn role_checks(
             held_back += 1;
             continue;
         }
-        causes += 1;
-        let resources: Vec<String> = about.iter().map(|d| shown(&d.resource)).collect();
-        let worst = about
-            .iter()
-            .map(|d| d.decision)
-            .max()
-            .unwrap_or(Eval::ImplicitDeny);
-        let on = resources.join(", ");
-        let denied =
-            |eval: Eval| format!("{who} may not call {action} on {on} ({})", eval.as_str());
-        match cause {
-            Cause::Unsettled { eval, missing } => checks.push(Check {
-                topic,
-                status: Status::Unknown,
-                finding: if eval == Eval::Allowed {
-                    format!(
-                        "{who} may call {action} on {on} only as far as IAM could tell without condition key(s) {}: a statement conditioned on them (a Deny among them) may decide otherwise",
-                        missing.join(", ")
-                    )
-                } else {
-                    format!("{}, for want of condition key(s) {}", denied(eval), missing.join(", "))
-                },
-                fix: Some(
-                    "check that statement's condition against what the call will carry".to_owned(),
-                ),
-            }),
-            Cause::Boundary => checks.push(problem(topic, denied(worst), format!("the role's permissions boundary does not allow {action}: widen the boundary (a grant in the role's own policies is not enough)"))),
-            Cause::OrganizationPolicy => checks.push(problem(topic, denied(worst), format!("a service control policy does not allow {action}: ask whoever manages the organization's policies"))),
-            Cause::Deny => checks.push(problem(
-                topic,
-                denied(Eval::ExplicitDeny),
-                format!("a Deny statement refuses {action}: lift it for this resource"),
-            )),
-            Cause::NotGranted => plain.push((action, resources)),
-        }
+        causes.push(ActionCause {
+            action,
+            cause,
+            resources: about.iter().map(|d| shown(&d.resource)).collect(),
+            worst: about
+                .iter()
+                .map(|d| d.decision)
+                .max()
+                .unwrap_or(Eval::ImplicitDeny),
+        });
     }
-    let asked = by_action.len();
-    if causes == 0 {
-        let answered = if answers.failed.is_empty() {
+    RoleAnswer::Answered(Answered {
+        unread: &answers.failed,
+        asked: by_action.len(),
+        held_back,
+        causes,
+    })
+}
+
+/// One ok line for a role that may make every call; otherwise one line per cause: a problem
+/// naming the action, the resources and the fix, or `unknown` for a decision IAM could not
+/// settle; the plain missing grants grouped by resource type (`not_granted_lines`).
+fn role_lines(who: &str, what: &str, answer: RoleAnswer<'_>, fix: RoleFix<'_>) -> Vec<Check> {
+    let topic = Topic::Permissions;
+    let answered = match answer {
+        RoleAnswer::NothingAsked => {
+            return vec![line(
+                topic,
+                Status::Unknown,
+                format!("{who}: IAM was asked about no action"),
+            )]
+        }
+        RoleAnswer::Unanswered(e) => return vec![unanswered_line(who, e)],
+        RoleAnswer::Answered(answered) => answered,
+    };
+    let mut checks: Vec<Check> = answered
+        .unread
+        .iter()
+        .map(|(resource, e)| {
+            unread(
+                topic,
+                &format!("IAM's decisions for {who} on {}", shown(resource)),
+                e,
+            )
+        })
+        .collect();
+    if answered.causes.is_empty() {
+        let of_those = if answered.unread.is_empty() {
             ""
         } else {
             ", of those IAM answered for"
         };
+        let (asked, held_back) = (answered.asked, answered.held_back);
         let finding = if held_back == 0 {
-            format!("{who} may {what} ({asked} action(s){answered}, allowed)")
+            format!("{who} may {what} ({asked} action(s){of_those}, allowed)")
         } else {
             format!(
-                "{who} may make the function's other calls ({} action(s){answered}, allowed); its {held_back} call(s) on the deployment group wait on DEPLOYMENT_GROUP_PATTERN (the function's line)",
+                "{who} may make the function's other calls ({} action(s){of_those}, allowed); its {held_back} call(s) on the deployment group wait on DEPLOYMENT_GROUP_PATTERN (the function's line)",
                 asked - held_back
             )
         };
-        return checks.push(line(topic, Status::Ok, finding));
+        checks.push(line(topic, Status::Ok, finding));
+        return checks;
     }
+    let mut plain: Vec<(&str, Vec<String>)> = Vec::new();
+    for cause in answered.causes {
+        match cause_line(who, &cause) {
+            Some(check) => checks.push(check),
+            None => plain.push((cause.action, cause.resources)),
+        }
+    }
+    checks.extend(not_granted_lines(who, plain, answered.asked, fix));
+    checks
+}
+
+/// No question answered: the caller may not ask, the role does not exist, or why IAM did not say.
+fn unanswered_line(who: &str, e: &AwsError) -> Check {
+    let topic = Topic::Permissions;
+    if e.is_access_denied() {
+        Check {
+            topic,
+            status: Status::Unknown,
+            finding: format!(
+                "{who}: not checked, the caller may not call iam:SimulatePrincipalPolicy ({})",
+                e.code
+            ),
+            fix: Some(
+                "run doctor with credentials allowed iam:SimulatePrincipalPolicy on the role"
+                    .to_owned(),
+            ),
+        }
+    } else if e.code == "NoSuchEntity" {
+        problem(
+            topic,
+            format!("{who} does not exist"),
+            "give the function (or the instance profile) a role that exists".to_owned(),
+        )
+    } else {
+        unread(topic, &format!("IAM's decisions for {who}"), e)
+    }
+}
+
+/// The line of a cause other than a plain missing grant (`None` for that: `not_granted_lines`).
+fn cause_line(who: &str, cause: &ActionCause<'_>) -> Option<Check> {
+    let topic = Topic::Permissions;
+    let action = cause.action;
+    let on = cause.resources.join(", ");
+    let denied = |eval: Eval| format!("{who} may not call {action} on {on} ({})", eval.as_str());
+    Some(match &cause.cause {
+        Cause::Unsettled { eval, missing } => Check {
+            topic,
+            status: Status::Unknown,
+            finding: if *eval == Eval::Allowed {
+                format!(
+                    "{who} may call {action} on {on} only as far as IAM could tell without condition key(s) {}: a statement conditioned on them (a Deny among them) may decide otherwise",
+                    missing.join(", ")
+                )
+            } else {
+                format!("{}, for want of condition key(s) {}", denied(*eval), missing.join(", "))
+            },
+            fix: Some("check that statement's condition against what the call will carry".to_owned()),
+        },
+        Cause::Boundary => problem(topic, denied(cause.worst), format!("the role's permissions boundary does not allow {action}: widen the boundary (a grant in the role's own policies is not enough)")),
+        Cause::OrganizationPolicy => problem(topic, denied(cause.worst), format!("a service control policy does not allow {action}: ask whoever manages the organization's policies")),
+        Cause::Deny => problem(
+            topic,
+            denied(Eval::ExplicitDeny),
+            format!("a Deny statement refuses {action}: lift it for this resource"),
+        ),
+        Cause::NotGranted => return None,
+    })
+}
+
+/// The plain missing grants (`implicitDeny`), with the fix for the role's kind: the invoke policy
+/// for the appspec script's role; the function's whole policy when it may make none of its
+/// calls; else one line per resource type, saying how that type is granted.
+fn not_granted_lines(
+    who: &str,
+    plain: Vec<(&str, Vec<String>)>,
+    asked: usize,
+    fix: RoleFix<'_>,
+) -> Vec<Check> {
+    let topic = Topic::Permissions;
     if plain.is_empty() {
-        return;
+        return Vec::new();
     }
     if let RoleFix::Invoke { role_name } = fix {
-        for (action, resources) in plain {
-            checks.push(problem(
+        return plain
+            .into_iter()
+            .map(|(action, resources)| problem(
                 topic,
                 format!("{who} may not call {action} on {} (implicitDeny)", resources.join(", ")),
                 format!("attach the stack's invoke policy: aws iam attach-role-policy --role-name {role_name} --policy-arn <the InvokeFunctionPolicyArn output>"),
-            ));
-        }
-        return;
+            ))
+            .collect();
     }
     if plain.len() == asked && asked > 1 {
-        return checks.push(problem(
+        return vec![problem(
             topic,
             format!("{who} may make none of the {asked} calls (implicitDeny)"),
             "give the role the function's policy (infra/template.yaml's Function policy; docs/deployment.md#iam)".to_owned(),
-        ));
+        )];
     }
     let mut by_kind: BTreeMap<ResourceType, Vec<(&str, Vec<String>)>> = BTreeMap::new();
     for (action, resources) in plain {
@@ -485,37 +551,40 @@ fn role_checks(
             .or_default()
             .push((action, resources));
     }
-    for (kind, denied) in by_kind {
-        let actions: Vec<&str> = denied.iter().map(|(a, _)| *a).collect();
-        let mut resources: Vec<String> = denied.iter().flat_map(|(_, r)| r.clone()).collect();
-        resources.sort();
-        resources.dedup();
-        let finding = format!(
-            "{who} may not call {} on {} (implicitDeny)",
-            actions.join(", "),
-            resources.join(", ")
-        );
-        let fix = match kind {
-            ResourceType::None => format!(
-                "grant {} in a statement on \"*\": {} no resource type, so a statement scoped to an ARN never allows {} (docs/iam-actions.md)",
+    by_kind
+        .into_iter()
+        .map(|(kind, denied)| {
+            let actions: Vec<&str> = denied.iter().map(|(a, _)| *a).collect();
+            let mut resources: Vec<String> = denied.iter().flat_map(|(_, r)| r.clone()).collect();
+            resources.sort();
+            resources.dedup();
+            let finding = format!(
+                "{who} may not call {} on {} (implicitDeny)",
                 actions.join(", "),
-                if actions.len() == 1 { "it has" } else { "they have" },
-                if actions.len() == 1 { "it" } else { "them" },
-            ),
-            ResourceType::AutoScalingGroup => format!(
-                "grant {} on the groups CodeDeploy names CodeDeploy_<deployment-group>_<deployment-id> (the template's ReplacementGroupNamePattern), with autoscaling:TrafficSourceIdentifiers allowing this deployment group's target group ARNs and classic load balancer names (TargetGroupNamePattern, LoadBalancerNamePattern)",
-                actions.join(", ")
-            ),
-            kind => format!(
-                "grant {} on {} ({}; the template's {} parameter scopes it)",
-                actions.join(", "),
-                resources.join(", "),
-                kind.name(),
-                pattern_parameter(kind)
-            ),
-        };
-        checks.push(problem(topic, finding, fix));
-    }
+                resources.join(", ")
+            );
+            let fix = match kind {
+                ResourceType::None => format!(
+                    "grant {} in a statement on \"*\": {} no resource type, so a statement scoped to an ARN never allows {} (docs/iam-actions.md)",
+                    actions.join(", "),
+                    if actions.len() == 1 { "it has" } else { "they have" },
+                    if actions.len() == 1 { "it" } else { "them" },
+                ),
+                ResourceType::AutoScalingGroup => format!(
+                    "grant {} on the groups CodeDeploy names CodeDeploy_<deployment-group>_<deployment-id> (the template's ReplacementGroupNamePattern), with autoscaling:TrafficSourceIdentifiers allowing this deployment group's target group ARNs and classic load balancer names (TargetGroupNamePattern, LoadBalancerNamePattern)",
+                    actions.join(", ")
+                ),
+                kind => format!(
+                    "grant {} on {} ({}; the template's {} parameter scopes it)",
+                    actions.join(", "),
+                    resources.join(", "),
+                    kind.name(),
+                    pattern_parameter(kind)
+                ),
+            };
+            problem(topic, finding, fix)
+        })
+        .collect()
 }
 
 /// A resource as a person should read it: the sample replacement group is said to be one.

@@ -19,7 +19,7 @@ use super::dispatch::{dispatch, Handled, Rules};
 
 /// Exit codes of every command.
 pub mod exit {
-    use crate::audit::{self, Report, ScheduledError, Status};
+    use crate::audit::{self, Report, RowStatus, ScheduledError};
     use crate::doctor;
     use crate::report::Outcome;
 
@@ -68,9 +68,9 @@ pub mod exit {
     /// `audit`: 1 when a group could not be checked or repaired (it wins), 3 when one is missing
     /// a source or registrations.
     pub fn of_audit(report: &Report) -> u8 {
-        if report.count(Status::Error) > 0 {
+        if report.count(RowStatus::Error) > 0 {
             FAILED
-        } else if report.count(Status::Missing) + report.count(Status::Unregistered) > 0 {
+        } else if report.count(RowStatus::Missing) + report.count(RowStatus::Unregistered) > 0 {
             MISSING
         } else {
             OK
@@ -278,7 +278,7 @@ pub async fn run(command: Command, config: &Config) -> u8 {
             instance_profile,
             output,
         } => {
-            let request = doctor::Request {
+            let request = doctor::Subject {
                 application,
                 deployment_group,
                 function,
@@ -422,7 +422,7 @@ async fn audit(
 }
 
 /// `doctor`: the checklist, as text or JSON.
-async fn doctor(request: &doctor::Request, output: DoctorOutput, config: &Config) -> u8 {
+async fn doctor(request: &doctor::Subject, output: DoctorOutput, config: &Config) -> u8 {
     // The audit's retry mode: a bounded number of attempts, each call within its own timeout,
     // so a check that cannot be made ends as `unknown`, not a wait.
     let clients = Clients::load(&config.aws, true).await;

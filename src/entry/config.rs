@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use crate::aws::{self, Setup};
+use crate::aws::{self, ClientSettings};
 use crate::run::{self, Settings};
 
 /// The program's configuration, as the environment gave it at start.
@@ -41,7 +41,7 @@ pub struct Config {
     /// `NO_COLOR` set and not empty.
     pub no_color: bool,
     /// What the AWS clients take from the environment beyond the SDK's chain.
-    pub aws: Setup,
+    pub aws: ClientSettings,
     /// `SSL_CERT_FILE` or `SSL_CERT_DIR` set (then the system store is the one they name).
     pub system_store_named: bool,
     /// `SCHEDULED_AUDIT=true`: the function answers scheduled events with the audit.
@@ -97,7 +97,7 @@ impl Config {
                     .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("https://"))
         });
         let region = text("AWS_REGION").or_else(|| text("AWS_DEFAULT_REGION"));
-        let aws = Setup {
+        let aws = ClientSettings {
             trust: aws::trust(system_store_named || https_endpoint_override, region),
             credentials_in_environment: not_blank("AWS_ACCESS_KEY_ID")
                 && not_blank("AWS_SECRET_ACCESS_KEY"),

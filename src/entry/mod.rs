@@ -2,7 +2,7 @@
 //! the one dispatch. Below it, nothing reads the environment.
 //! - `config`: every environment variable, read once, one policy each;
 //! - `dispatch`: a decoded request to its outcomes or the audit's report (Lambda, CLI, tests);
-//! - `lambda`: the Lambda handler and its one error type;
+//! - `invocation`: the Lambda handler of each invocation, and its one error type;
 //! - `cli`: the command line, one function per command, and the exit codes.
 //!
 //! `main.rs` (the CLI, which also serves Lambda when `AWS_LAMBDA_RUNTIME_API` is set and no
@@ -12,7 +12,7 @@
 pub mod cli;
 pub mod config;
 pub mod dispatch;
-pub mod lambda;
+pub mod invocation;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -52,7 +52,7 @@ pub fn runtime() -> Result<Runtime, ExitCode> {
 /// Serves Lambda events until the runtime stops; the process's exit code.
 pub fn serve_lambda(runtime: &Runtime, config: &Config) -> ExitCode {
     config.log_warnings();
-    match runtime.block_on(lambda::serve(config)) {
+    match runtime.block_on(invocation::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "Lambda runtime stopped");

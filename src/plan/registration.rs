@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::confirm::Attachment;
 use super::groups::{GroupState, TrafficSource};
+use super::readback::Attachment;
 
 /// One instance a traffic source lists (`DescribeTargetHealth`, `DescribeInstanceHealth`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::aws::CallLog;
 
 use super::error::RunError;
 use super::settings::REPORT_MARGIN;
-use super::Repair;
+use super::RunResult;
 
 /// When the work must stop: `REPORT_MARGIN` before the deadline, so a status can still be reported.
 pub fn work_deadline(deadline: Instant) -> Instant {
@@ -18,9 +18,9 @@ pub fn work_deadline(deadline: Instant) -> Instant {
 
 /// Runs `work` as its own task so a panic anywhere in it is caught, and stops it at
 /// `work_deadline`, naming the AWS calls it stopped and why they were still being retried.
-pub async fn guard<F>(work: F, work_deadline: Instant) -> Result<Repair, RunError>
+pub async fn guard<F>(work: F, work_deadline: Instant) -> Result<RunResult, RunError>
 where
-    F: Future<Output = Result<Repair, RunError>> + Send + 'static,
+    F: Future<Output = Result<RunResult, RunError>> + Send + 'static,
 {
     let calls = CallLog::default();
     let mut task = tokio::spawn(calls.watch(work));

@@ -18,11 +18,11 @@ use crate::plan::{
 
 use super::error::RunError;
 use super::progress::Progress;
-use super::{Job, Reads, Repair};
+use super::{Job, Reads};
 
 /// What a run acts on: the work (narrowed to the live groups), the target groups' ARNs by name,
 /// the groups' state, and one plan per group.
-pub(super) struct Facts {
+pub(super) struct DeploymentFacts {
     pub(super) work: Work,
     pub(super) target_groups: BTreeMap<String, String>,
     pub(super) groups: Vec<GroupState>,
@@ -31,9 +31,9 @@ pub(super) struct Facts {
 
 /// What reading the facts comes to: facts to act on, or the run's answer without acting.
 pub(super) enum Read {
-    Act(Facts),
+    Act(DeploymentFacts),
     /// The run ends here, successfully: `Skipped` or `Waiting`.
-    Stop(Repair),
+    Stop(Hold),
 }
 
 /// Reads the deployment, judges its moment, and reads what the plan needs: the facts, or what
@@ -64,11 +64,11 @@ pub(super) async fn read(
     };
     let mut work = match plan::assess(&deployment) {
         Ok(work) => work,
-        Err(skip) => return Ok(Read::Stop(Repair::Skipped(skip))),
+        Err(skip) => return Ok(Read::Stop(Hold::Skipped(skip))),
     };
     if let Some(listed) = job.listed_group {
         if !work.replacement_groups.contains(&listed.name) {
-            return Ok(Read::Stop(Repair::Skipped(Skip::OtherReplacementGroups {
+            return Ok(Read::Stop(Hold::Skipped(Skip::OtherReplacementGroups {
                 deployment_id: deployment_id.to_owned(),
                 groups: work.replacement_groups,
             })));
@@ -94,7 +94,7 @@ pub(super) async fn read(
             };
             let work = match plan::at_moment(work, &facts) {
                 Ok(work) => work,
-                Err(hold) => return Ok(Read::Stop(hold.into())),
+                Err(hold) => return Ok(Read::Stop(hold)),
             };
             let plan_reads = plan_reads(clients, &work, job.listed_group).await;
             (work, plan_reads)
@@ -110,7 +110,7 @@ pub(super) async fn read(
             let plan_reads = async { Ok(plan_reads(clients, &work, job.listed_group).await) };
             match tokio::try_join!(judged, plan_reads) {
                 Ok(both) => both,
-                Err(MomentStop::Hold(hold)) => return Ok(Read::Stop(hold.into())),
+                Err(MomentStop::Hold(hold)) => return Ok(Read::Stop(hold)),
                 Err(MomentStop::Failed(error)) => return Err(error),
             }
         }
@@ -121,7 +121,7 @@ pub(super) async fn read(
     let groups = groups?;
     let target_groups = target_groups?;
     let plans = plan_groups(&work, &target_groups, &groups)?;
-    Ok(Read::Act(Facts {
+    Ok(Read::Act(DeploymentFacts {
         work,
         target_groups,
         groups,

@@ -31,7 +31,7 @@ pub use boundary::{guard, work_deadline};
 pub use confirm::after_unread;
 use confirm::{confirm, ConfirmWindow, Confirmed};
 pub use error::RunError;
-use facts::{read_moment, Facts, Fleets, Listings, Read};
+use facts::{read_moment, DeploymentFacts, Fleets, Listings, Read};
 pub use outcome::ALREADY_COMPLETED;
 pub use progress::Progress;
 use serve::{check_registration, serve, Served};
@@ -74,15 +74,15 @@ pub struct Reads {
     listings: Listings,
 }
 
-/// What a run did for one deployment.
+/// What a run did for one deployment (`run_deployment`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Repair {
+pub enum RunResult {
     Skipped(Skip),
     /// `InProgress` and the reroute is not complete: nothing attached, a success.
     Waiting(Waiting),
     /// `DryRun` and `CheckThenRepair`: what was lacking, and what the repair did about it.
-    Checked(Check),
-    /// `Repair`: attached what was missing (what, is in the run's `Progress`) and confirmed it.
+    Checked(Found),
+    /// `Mode::Repair`: attached what was missing (what, is in the run's `Progress`) and confirmed it.
     Done {
         groups: Vec<String>,
         /// Attached, and `Adding` at the last read-back that answered.
@@ -99,7 +99,7 @@ pub enum Repair {
 
 /// What a check found lacking, and (`CheckThenRepair`) what the repair did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
+pub struct Found {
     /// One per live replacement group: what it has, and lacks.
     pub plans: Vec<GroupPlan>,
     /// Target group name by ARN (the deployment group names them by name).
@@ -119,46 +119,84 @@ pub struct Check {
     pub no_longer_live: Option<String>,
 }
 
-impl Check {
+impl Found {
     fn lacks_nothing(&self) -> bool {
         self.plans.iter().all(GroupPlan::is_complete) && self.unregistered.is_empty()
     }
 }
 
-impl From<Hold> for Repair {
+/// What a check (`check_deployment`, the audit's entry) came to: held (skipped, waiting), or
+/// what it found lacking and what its repair did. Never a hook's `Done`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    Held(Hold),
+    Found(Found),
+}
+
+impl From<Hold> for RunResult {
     fn from(hold: Hold) -> Self {
         match hold {
-            Hold::Waiting(waiting) => Repair::Waiting(waiting),
-            Hold::Skipped(skip) => Repair::Skipped(skip),
+            Hold::Waiting(waiting) => RunResult::Waiting(waiting),
+            Hold::Skipped(skip) => RunResult::Skipped(skip),
+        }
+    }
+}
+
+impl From<Checked> for RunResult {
+    fn from(checked: Checked) -> Self {
+        match checked {
+            Checked::Held(hold) => hold.into(),
+            Checked::Found(check) => RunResult::Checked(check),
         }
     }
 }
 
 /// One deployment, read, judged and repaired, in the order the README's "How it works" tells
-/// it. Every caller comes through here: only `job` differs.
-pub async fn repair(
+/// it: the hook, a notification and `attach` come through here (`Mode::Repair`; `attach
+/// --dry-run`: `Mode::DryRun`, which only checks).
+pub async fn run_deployment(
     clients: &Clients,
     job: &Job<'_>,
     reads: &Reads,
     settings: &Settings,
     progress: &Progress,
-) -> Result<Repair, RunError> {
+) -> Result<RunResult, RunError> {
+    if job.mode != Mode::Repair {
+        return Ok(check_deployment(clients, job, reads, settings, progress)
+            .await?
+            .into());
+    }
     // 1. The deployment, its moment (is the reroute complete? is the group still live?) and the
     //    plan's reads: what the groups have, and lack.
-    let Facts {
+    let DeploymentFacts { work, plans, .. } =
+        match facts::read(clients, job, reads, progress).await? {
+            Read::Act(facts) => facts,
+            Read::Stop(hold) => return Ok(hold.into()),
+        };
+    // 2. Attach what is missing and 3. confirm it, then 4. after a success, serve the live
+    //    fleet.
+    repair_now(clients, job, &work, &plans, settings, progress).await
+}
+
+/// One deployment checked, and with `Mode::CheckThenRepair` repaired where the check found it
+/// lacking: the audit's entry (`Mode::DryRun` without `--fix`). Any other mode only checks.
+pub async fn check_deployment(
+    clients: &Clients,
+    job: &Job<'_>,
+    reads: &Reads,
+    settings: &Settings,
+    progress: &Progress,
+) -> Result<Checked, RunError> {
+    // 1. As `run_deployment`'s.
+    let DeploymentFacts {
         work,
         target_groups,
         groups,
         plans,
     } = match facts::read(clients, job, reads, progress).await? {
         Read::Act(facts) => facts,
-        Read::Stop(answer) => return Ok(answer),
+        Read::Stop(hold) => return Ok(Checked::Held(hold)),
     };
-    if job.mode == Mode::Repair {
-        // 2. Attach what is missing and 3. confirm it, then 4. after a success, serve the live
-        //    fleet.
-        return repair_now(clients, job, &work, &plans, settings, progress).await;
-    }
     // 2. What is lacking now: the sources, and after a success the registrations with the
     //    sources the groups already have (Auto Scaling registers a group's instances with a
     //    source when it attaches it).
@@ -167,7 +205,7 @@ pub async fn repair(
     } else {
         RegistrationGaps::default()
     };
-    let mut check = Check {
+    let mut check = Found {
         plans,
         target_group_names: target_groups.into_iter().map(|(n, a)| (a, n)).collect(),
         unregistered: registration.to_register,
@@ -176,8 +214,8 @@ pub async fn repair(
         repaired: false,
         no_longer_live: None,
     };
-    if job.mode == Mode::DryRun || check.lacks_nothing() {
-        return Ok(Repair::Checked(check));
+    if job.mode != Mode::CheckThenRepair || check.lacks_nothing() {
+        return Ok(Checked::Found(check));
     }
     // 3. Repair what the check found: attach (if the fleet, read again now, still names the
     //    groups: a check may be minutes old), confirm, and register what was lacking.
@@ -190,7 +228,7 @@ pub async fn repair(
                 Ok(live) => {
                     incomplete.retain(|p| live.replacement_groups.contains(&p.auto_scaling_group))
                 }
-                Err(hold) => return Ok(hold.into()),
+                Err(hold) => return Ok(Checked::Held(hold)),
             }
         }
         for group_plan in &incomplete {
@@ -214,7 +252,7 @@ pub async fn repair(
             Served::NotLive(reason) => check.no_longer_live = Some(reason),
         }
     }
-    Ok(Repair::Checked(check))
+    Ok(Checked::Found(check))
 }
 
 /// `Mode::Repair` after the facts: every group's attach first, then their read-backs together in
@@ -228,7 +266,7 @@ async fn repair_now(
     plans: &[GroupPlan],
     settings: &Settings,
     progress: &Progress,
-) -> Result<Repair, RunError> {
+) -> Result<RunResult, RunError> {
     let incomplete: Vec<&GroupPlan> = plans.iter().filter(|p| !p.is_complete()).collect();
     for group_plan in &incomplete {
         attach(clients, group_plan, progress).await?;
@@ -242,7 +280,7 @@ async fn repair_now(
             Served::Registered { pending, .. } => registration_pending = pending,
         }
     }
-    Ok(Repair::Done {
+    Ok(RunResult::Done {
         groups: work.replacement_groups.clone(),
         pending,
         unread,

@@ -12,28 +12,28 @@ use crate::report::{Outcome, OutcomeKind};
 
 use super::error::{describe_still_retried, RunError};
 use super::progress::Progress;
-use super::{Check, Repair};
+use super::{Found, RunResult};
 
 pub(super) fn outcome_of(
     trigger: &Trigger,
-    result: Result<Repair, RunError>,
+    result: Result<RunResult, RunError>,
     progress: &Progress,
 ) -> Outcome {
     let attached = progress.attached();
     let id = Some(trigger.deployment_id.clone());
     match result {
-        Ok(Repair::Skipped(skip)) => {
+        Ok(RunResult::Skipped(skip)) => {
             let mut o = Outcome::new(trigger.source, id, OutcomeKind::Skipped);
             o.reason = Some(skip.to_string());
             o
         }
-        Ok(Repair::Waiting(waiting)) => {
+        Ok(RunResult::Waiting(waiting)) => {
             let mut o = Outcome::new(trigger.source, id, OutcomeKind::Waiting);
             o.reason = Some(waiting.to_string());
             o.auto_scaling_groups = waiting.replacement_groups;
             o
         }
-        Ok(Repair::Checked(Check {
+        Ok(RunResult::Checked(Found {
             plans,
             unregistered,
             ..
@@ -46,7 +46,7 @@ pub(super) fn outcome_of(
             }
             o
         }
-        Ok(Repair::Done {
+        Ok(RunResult::Done {
             groups,
             pending,
             unread,

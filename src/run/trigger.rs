@@ -14,7 +14,7 @@ use super::error::RunError;
 use super::outcome::{outcome_of, report_hook};
 use super::progress::Progress;
 use super::settings::Settings;
-use super::{repair, Job, Mode, Reads, Repair};
+use super::{run_deployment, Job, Mode, Reads, RunResult};
 
 /// One trigger end to end: the guarded work, then the hook status where CodeDeploy waits.
 pub async fn execute(
@@ -45,7 +45,7 @@ pub async fn execute(
                 listed_group: None,
                 work_deadline,
             };
-            repair(&clients, &job, &Reads::default(), &settings, &progress).await
+            run_deployment(&clients, &job, &Reads::default(), &settings, &progress).await
         }
     };
     execute_work(clients, trigger, work, &progress, deadline).await
@@ -61,7 +61,7 @@ pub async fn execute_work<F>(
     deadline: Instant,
 ) -> Outcome
 where
-    F: Future<Output = Result<Repair, RunError>> + Send + 'static,
+    F: Future<Output = Result<RunResult, RunError>> + Send + 'static,
 {
     let result = guard(work, work_deadline(deadline)).await;
     let mut outcome = outcome_of(trigger, result, progress);

@@ -9,7 +9,7 @@ use crate::support::{
 use codedeploy_tg_hook::event::{Source, Trigger};
 use codedeploy_tg_hook::plan::Skip;
 use codedeploy_tg_hook::report::OutcomeKind;
-use codedeploy_tg_hook::run::{execute, execute_work, Progress, Repair, RunError};
+use codedeploy_tg_hook::run::{execute, execute_work, Progress, RunError, RunResult};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -278,7 +278,7 @@ async fn a_panic_in_the_work_is_caught_and_reported_failed() {
         if std::env::var_os("NEVER_SET_ANYWHERE_7f3a").is_none() {
             panic!("planner invariant broken");
         }
-        Ok::<Repair, RunError>(Repair::Skipped(Skip::NoLoadBalancer))
+        Ok::<RunResult, RunError>(RunResult::Skipped(Skip::NoLoadBalancer))
     };
     let outcome = execute_work(
         &clients,

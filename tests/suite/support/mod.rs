@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_codedeploy::config::Credentials;
-use codedeploy_tg_hook::aws::{config_loader, Clients, Setup};
+use codedeploy_tg_hook::aws::{config_loader, ClientSettings, Clients};
 use codedeploy_tg_hook::event::{Source, Trigger};
 use codedeploy_tg_hook::report::Outcome;
 use codedeploy_tg_hook::run::{execute, Settings};
@@ -530,7 +530,7 @@ impl Moto {
 
     /// Clients with the product's own retry and timeout policy, pointed at this moto.
     pub async fn clients(&self) -> Clients {
-        let config = config_loader(&Setup::default(), false)
+        let config = config_loader(&ClientSettings::default(), false)
             .region(aws_config::Region::new(REGION))
             .endpoint_url(self.endpoint())
             .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))

@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::audit::{self, ScheduledError};
-use crate::aws::{Clients, Setup};
+use crate::aws::{ClientSettings, Clients};
 use crate::event::{self, EventError};
 use crate::run::{self, Settings};
 
@@ -22,7 +22,7 @@ use super::dispatch::{dispatch, Handled, Rules};
 /// nothing is built before the first poll of the Runtime API, and an ignored event builds none.
 #[derive(Clone)]
 struct LazyClients {
-    setup: Setup,
+    settings: ClientSettings,
     /// Retry until the deadline: deployment events.
     work: Arc<OnceCell<Clients>>,
     /// Adaptive retry, bounded attempts: the scheduled audit.
@@ -32,14 +32,14 @@ struct LazyClients {
 impl LazyClients {
     async fn work(&self) -> Clients {
         self.work
-            .get_or_init(|| Clients::load(&self.setup, false))
+            .get_or_init(|| Clients::load(&self.settings, false))
             .await
             .clone()
     }
 
     async fn audit(&self) -> Clients {
         self.audit
-            .get_or_init(|| Clients::load(&self.setup, true))
+            .get_or_init(|| Clients::load(&self.settings, true))
             .await
             .clone()
     }
@@ -84,7 +84,7 @@ impl From<LambdaError> for Diagnostic {
 /// Serves Lambda events until the runtime stops us.
 pub async fn serve(config: &Config) -> Result<(), lambda_runtime::Error> {
     let clients = LazyClients {
-        setup: config.aws,
+        settings: config.aws,
         work: Arc::default(),
         audit: Arc::default(),
     };
