@@ -9,6 +9,7 @@ mod hook;
 mod nets;
 pub mod permissions;
 pub mod print;
+mod questions;
 pub mod script;
 #[cfg(test)]
 mod tests;
@@ -25,7 +26,7 @@ pub use checks::{verdict, Check, Status, Topic, Verdict};
 use checks::{
     AppspecRead, AuditFunctionRead, Facts, InstanceRole, ProfileSource, RoleCheck, RoleDecisions,
 };
-use permissions::Simulation;
+use questions::Simulation;
 
 /// What doctor examines, as its command line names it: the deployment group, and what to take
 /// in place of what it would find.
@@ -191,7 +192,7 @@ async fn read(clients: &Clients, request: &Subject) -> Facts {
         .or_else(|| target_group_arns.first().cloned());
     let simulations = regional_arn
         .map(|arn| {
-            permissions::function_simulations(
+            questions::function_simulations(
                 &arn,
                 &request.application,
                 &request.deployment_group,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::appspec::{Appspec, HookScript, ScriptFile};
 use super::checklist;
 use super::checks::*;
-use super::permissions::{function_simulations, Simulation};
+use super::questions::{function_simulations, Simulation};
 use super::script::{Script, Unsettled};
 use crate::aws::actions::{FUNCTION_ACTIONS, INVOKE_FUNCTION};
 use crate::aws::autoscaling::{GroupSetup, LaunchSource, LaunchTemplate};
