@@ -16,9 +16,8 @@
 //! - `LOG_FORMAT=json` (or running in Lambda): JSON log lines and the metrics documents.
 //! - `RUST_LOG`: tracing directives; unparseable ones leave the defaults.
 //! - `NO_COLOR` set and not empty: no colour (https://no-color.org).
-//! - The trust store (`aws::trust`): `SSL_CERT_FILE`/`SSL_CERT_DIR` set, or an
-//!   `AWS_ENDPOINT_URL*` over HTTPS, asks for the system store; else the region in `AWS_REGION`
-//!   (or `AWS_DEFAULT_REGION`) decides.
+//! - `SSL_CERT_FILE`, `SSL_CERT_DIR`, `AWS_ENDPOINT_URL*` and `AWS_REGION` (or
+//!   `AWS_DEFAULT_REGION`): what `aws::trust` decides the trust store by (its policy, there).
 //! - `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` both set and not blank: the credentials are
 //!   the environment's, and no other provider is built.
 
