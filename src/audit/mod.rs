@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::aws::{self, AwsError, Clients};
-use crate::plan::{self, GroupState, Hold, Registration, Scope, TrafficSource};
+use crate::plan::{self, GroupPlan, GroupState, Hold, Registration, Scope, TrafficSource};
 use crate::run::{self, Checked, Found, Job, Mode, Progress, Reads, RunError, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -241,7 +241,12 @@ async fn check_group(
             row.status = RowStatus::Waiting;
             row.reason = Some(waiting.to_string());
         }
-        Ok(Checked::Found(check)) => fill_row(&mut row, check),
+        Ok(Checked::Found(check)) => {
+            // Never empty here: a check without plans is `MissingGroups`, above.
+            if let Some(group_plan) = check.plans.first().cloned() {
+                fill_row(&mut row, &group_plan, check);
+            }
+        }
         // Only a denied GetDeployment: a denial of the reroute's or the fleet's reads (their own
         // actions) is a fault to show, not a scope to take it as.
         Err(RunError::Deployment { source, .. })
@@ -278,10 +283,7 @@ async fn check_group(
 /// The row of a checked group: what it lacks (with `--fix`: what was attached and registered),
 /// its status, and what is still pending; a group the fleet left since the check is skipped,
 /// saying what this run attached before it moved.
-fn fill_row(row: &mut Row, check: Found) {
-    let Some(group_plan) = check.plans.first() else {
-        return; // Not reached: `check_group` makes a check without plans an error.
-    };
+fn fill_row(row: &mut Row, group_plan: &GroupPlan, check: Found) {
     // A target group as the row names it: by name (its ARN if unknown).
     let name_of = |arn: &String| {
         check

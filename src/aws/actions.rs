@@ -134,6 +134,10 @@ mod tests {
             "elasticloadbalancing:DescribeTargetGroups"
         );
         assert_eq!(
+            iam_action("EC2", "DescribeLaunchTemplateVersions"),
+            "ec2:DescribeLaunchTemplateVersions"
+        );
+        assert_eq!(
             iam_action("Elastic Load Balancing", "DescribeInstanceHealth"),
             "elasticloadbalancing:DescribeInstanceHealth"
         );

@@ -7,7 +7,7 @@
 /// attempt watcher fails the attempt with it; `retry::RetryByCause` has it retried a few times in
 /// a row.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{action} answered HTTP {status} with {problem}, not AWS's answer (a proxy, an endpoint that is not AWS, or a cut connection)")]
+#[error("{action} answered {}, {NOT_AWS_S_ANSWER}", self.seen())]
 pub struct MalformedAnswer {
     pub action: String,
     pub status: u16,
@@ -17,6 +17,17 @@ pub struct MalformedAnswer {
     /// This call's `retry::UNUSABLE_IN_A_ROW`th answer in a row that was not AWS's: not retried
     /// again.
     pub last_chance: bool,
+}
+
+/// What an answer that is not AWS's is, after what was seen of it.
+pub const NOT_AWS_S_ANSWER: &str =
+    "not AWS's answer (a proxy, an endpoint that is not AWS, or a cut connection)";
+
+impl MalformedAnswer {
+    /// What was seen: "HTTP 200 with an HTML page".
+    pub fn seen(&self) -> String {
+        format!("HTTP {} with {}", self.status, self.problem)
+    }
 }
 
 /// The fields AWS always sends in a success answer of these JSON calls (`a.b`: field `b` of

@@ -6,7 +6,7 @@ use aws_sdk_codedeploy::error::{DisplayErrorContext, ProvideErrorMetadata, SdkEr
 use aws_smithy_runtime_api::client::interceptors::context::Error as AttemptError;
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
 
-use super::answers::MalformedAnswer;
+use super::answers::{MalformedAnswer, NOT_AWS_S_ANSWER};
 
 /// One failed AWS call, with what a user needs to act: the IAM action, AWS's error code, its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,9 +76,8 @@ impl AwsError {
                 Some(malformed) => (
                     "MalformedAnswer".to_owned(),
                     format!(
-                        "answered HTTP {} with {}, not AWS's answer (a proxy, an endpoint that is not AWS, or a cut connection){}",
-                        malformed.status,
-                        malformed.problem,
+                        "answered {}, {NOT_AWS_S_ANSWER}{}",
+                        malformed.seen(),
                         not_aws_hint(malformed.endpoint.as_deref())
                     ),
                 ),
@@ -105,7 +104,9 @@ impl AwsError {
                 "Timeout".to_owned(),
                 match find_source::<NoAnswer>(&err) {
                     Some(no_answer) => no_answer.to_string(),
-                    // The operation's own timeout (the audit's), around all its attempts.
+                    // The operation's own timeout (the audit's, around all its attempts) when it
+                    // ends a pause between attempts (within an attempt, the watcher has put
+                    // `NoAnswer` in place already).
                     None => format!("no answer in time: {}", innermost(&err)),
                 },
             ),
@@ -143,7 +144,7 @@ pub fn attempt_failure(
     response: Option<&HttpResponse>,
 ) -> String {
     if let Some(malformed) = find_source::<MalformedAnswer>(error) {
-        return format!("HTTP {} with {}", malformed.status, malformed.problem);
+        return malformed.seen();
     }
     if let Some(mistake) = setup_mistake(&innermost(error)) {
         return mistake.to_owned();

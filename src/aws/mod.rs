@@ -34,4 +34,4 @@ pub use retry::{
     CallLog, StillRetried, ATTEMPT_TIMEOUT, AUDIT_MAX_ATTEMPTS, AUDIT_OPERATION_TIMEOUT,
     CONNECT_TIMEOUT, MAX_BACKOFF, RETRY_QUOTA, UNTIL_THE_DEADLINE, UNUSABLE_IN_A_ROW,
 };
-pub use tls::{system_bundle_file, trust, Trust, AWS_ROOTS};
+pub use tls::{bundle_file_alone, trust, Trust, AWS_ROOTS};

@@ -73,16 +73,14 @@ pub fn tls_context(trust: Trust) -> tls::TlsContext {
         .unwrap_or_default()
 }
 
-/// The system store's CA bundle file alone, when the system store is used without
-/// `SSL_CERT_FILE` or `SSL_CERT_DIR` (the China regions): left to itself it also loads every file
+/// Whether the system store is to read its CA bundle file alone: when it is used without
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` (the China regions). Left to itself it also loads every file
 /// of the certificates directory (on Debian hundreds of links to the same certificates, on Amazon
 /// Linux two more copies of the bundle). The bundle is what `update-ca-certificates` /
-/// `update-ca-trust` maintain, a private CA included. `None` when nothing is to be set.
-pub fn system_bundle_file(trust: Trust, system_store_named: bool) -> Option<std::path::PathBuf> {
-    if trust != Trust::System || system_store_named {
-        return None;
-    }
-    openssl_probe::probe().cert_file
+/// `update-ca-trust` maintain, a private CA included. The entry layer finds the file and names
+/// it in `SSL_CERT_FILE` at start.
+pub fn bundle_file_alone(trust: Trust, system_store_named: bool) -> bool {
+    trust == Trust::System && !system_store_named
 }
 
 #[cfg(test)]

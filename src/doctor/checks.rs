@@ -75,7 +75,7 @@ pub struct Facts {
     pub function_untold: Option<String>,
     /// The appspec script runs the binary on the instance (`HOOK_MODE=binary`), not the function.
     pub binary: bool,
-    pub setup: Result<Option<DeploymentGroupSetup>, AwsError>,
+    pub setup: Lookup<DeploymentGroupSetup>,
     /// The target groups the deployment group names: name -> ARN of those that exist, and the
     /// names of those that do not.
     pub target_groups: Option<Result<TargetGroups, AwsError>>,
@@ -83,7 +83,7 @@ pub struct Facts {
     pub load_balancers: Vec<(String, Result<bool, AwsError>)>,
     /// The Auto Scaling groups it names that exist.
     pub original_groups: Option<Result<Vec<GroupSetup>, AwsError>>,
-    pub function: Result<Option<FunctionConfiguration>, AwsError>,
+    pub function: Lookup<FunctionConfiguration>,
     /// Who the function's resource policy lets invoke it.
     pub invokers: Option<Result<Vec<Invoker>, AwsError>>,
     /// The scheduled audit's function (`<function>-audit`) and its invokers.
@@ -95,6 +95,41 @@ pub struct Facts {
     pub instance_roles: Vec<InstanceRole>,
     /// `--appspec`: its path and what it says.
     pub appspec: Option<(String, AppspecRead)>,
+}
+
+/// One thing doctor looked up by name, as read: there, not there, or not read (why).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup<T> {
+    Found(T),
+    Missing,
+    Unread(AwsError),
+}
+
+impl<T> Lookup<T> {
+    pub fn found(&self) -> Option<&T> {
+        match self {
+            Lookup::Found(found) => Some(found),
+            _ => None,
+        }
+    }
+
+    pub fn found_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Lookup::Found(found) => Some(found),
+            _ => None,
+        }
+    }
+}
+
+impl<T> From<Result<Option<T>, AwsError>> for Lookup<T> {
+    /// An adapter's answer: `Ok(None)` is AWS saying there is no such thing.
+    fn from(read: Result<Option<T>, AwsError>) -> Self {
+        match read {
+            Ok(Some(found)) => Lookup::Found(found),
+            Ok(None) => Lookup::Missing,
+            Err(e) => Lookup::Unread(e),
+        }
+    }
 }
 
 /// The scheduled audit's function (`<function>-audit`) as read.

@@ -2,7 +2,8 @@
 //! and of the function (no I/O).
 
 use super::checks::{
-    bare_function_name, line, problem, unread, Check, Facts, Status, Topic, DEFAULT_FUNCTION_NAME,
+    bare_function_name, line, problem, unread, Check, Facts, Lookup, Status, Topic,
+    DEFAULT_FUNCTION_NAME,
 };
 use crate::aws::codedeploy::DeploymentGroupSetup;
 use crate::plan::{deployment_group_in_scope, TrafficSource};
@@ -11,14 +12,16 @@ pub(super) fn deployment_group(facts: &Facts, checks: &mut Vec<Check>) {
     let topic = Topic::DeploymentGroup;
     let name = format!("{}/{}", facts.application, facts.deployment_group);
     let setup = match &facts.setup {
-        Err(e) => return checks.push(unread(topic, &format!("deployment group {name}"), e)),
-        Ok(None) => return checks.push(problem(
+        Lookup::Unread(e) => {
+            return checks.push(unread(topic, &format!("deployment group {name}"), e))
+        }
+        Lookup::Missing => return checks.push(problem(
             topic,
             format!("CodeDeploy has no deployment group {name}"),
             "check --application and --deployment-group (names are case-sensitive) and the region"
                 .to_owned(),
         )),
-        Ok(Some(setup)) => setup,
+        Lookup::Found(setup) => setup,
     };
     // A deployment group of another platform or style has no replacement group at all: that one
     // line is the finding, and the rest would only repeat it.
@@ -267,19 +270,19 @@ pub(super) fn function(facts: &Facts, checks: &mut Vec<Check>) {
         });
     }
     match &facts.function {
-        Err(e) => checks.push(unread(topic, &format!("function {name}"), e)),
+        Lookup::Unread(e) => checks.push(unread(topic, &format!("function {name}"), e)),
         // In binary mode the instances run the binary; the function only serves the safety nets.
-        Ok(None) if facts.binary => checks.push(line(
+        Lookup::Missing if facts.binary => checks.push(line(
             topic,
             Status::Info,
             format!("Lambda has no function {name}: the appspec script runs the binary on the instance (HOOK_MODE=binary), so only the safety nets would use it"),
         )),
-        Ok(None) => checks.push(problem(
+        Lookup::Missing => checks.push(problem(
             topic,
             format!("Lambda has no function {name}"),
             format!("deploy infra/template.yaml (its FunctionName parameter, default {DEFAULT_FUNCTION_NAME}), or pass --function NAME"),
         )),
-        Ok(Some(function)) => {
+        Lookup::Found(function) => {
             checks.push(line(
                 topic,
                 Status::Ok,

@@ -27,10 +27,7 @@ pub(super) fn appspec(facts: &Facts, checks: &mut Vec<Check>) {
             ))
         }
     };
-    let function_timeout = match &facts.function {
-        Ok(Some(function)) => Some(function.timeout_seconds),
-        _ => None,
-    };
+    let function_timeout = facts.function.found().map(|f| f.timeout_seconds);
     let total: u64 = appspec
         .hooks
         .iter()

@@ -24,7 +24,8 @@ use crate::aws::lambda::FunctionConfiguration;
 use crate::aws::{codedeploy, elb, elbv2, iam, lambda, Clients};
 pub use checks::{verdict, Check, Status, Topic, Verdict};
 use checks::{
-    AppspecRead, AuditFunctionRead, Facts, InstanceRole, ProfileSource, RoleCheck, RoleDecisions,
+    AppspecRead, AuditFunctionRead, Facts, InstanceRole, Lookup, ProfileSource, RoleCheck,
+    RoleDecisions,
 };
 use questions::Simulation;
 
@@ -96,25 +97,31 @@ async fn read(clients: &Clients, request: &Subject) -> Facts {
     let mode_untold = untold("HOOK_MODE");
 
     let (setup, function) = tokio::join!(
-        codedeploy::deployment_group_setup(
-            clients.codedeploy(),
-            &request.application,
-            &request.deployment_group
-        ),
+        async {
+            Lookup::from(
+                codedeploy::deployment_group_setup(
+                    clients.codedeploy(),
+                    &request.application,
+                    &request.deployment_group,
+                )
+                .await,
+            )
+        },
         async {
             if function_untold.is_some() {
-                return Ok(None);
+                // Not looked for: the line on the untold name says why.
+                return Lookup::Missing;
             }
-            lambda::function_configuration(clients.lambda(), &function_name).await
+            Lookup::from(lambda::function_configuration(clients.lambda(), &function_name).await)
         },
     );
-    let named = setup.as_ref().ok().and_then(Option::as_ref);
+    let named = setup.found();
     let audit_name = format!(
         "{}{}",
         checks::bare_function_name(&function_name),
         checks::AUDIT_FUNCTION_SUFFIX
     );
-    let function_found = matches!(function, Ok(Some(_)));
+    let function_found = function.found().is_some();
     let (target_groups, load_balancers, original_groups, invokers, audit_function) = tokio::join!(
         async {
             match named {
@@ -179,7 +186,7 @@ async fn read(clients: &Clients, request: &Subject) -> Facts {
         .filter(|(_, exists)| matches!(exists, Ok(true)))
         .map(|(name, _)| name.clone())
         .collect();
-    let function_config = function.as_ref().ok().and_then(Option::as_ref);
+    let function_config = function.found();
     let groups = match &original_groups {
         Some(Ok(groups)) => groups.as_slice(),
         _ => &[],
@@ -204,12 +211,14 @@ async fn read(clients: &Clients, request: &Subject) -> Facts {
     let (function_role, instance_roles) = tokio::join!(
         async {
             match &function {
-                Ok(Some(f)) => {
+                Lookup::Found(f) => {
                     RoleCheck::Simulated(simulate_all(clients, &f.role, &simulations).await)
                 }
-                Err(_) => RoleCheck::NotChecked(Some("the function could not be read".to_owned())),
+                Lookup::Unread(_) => {
+                    RoleCheck::NotChecked(Some("the function could not be read".to_owned()))
+                }
                 // No function: its own line says so.
-                Ok(None) => RoleCheck::NotChecked(None),
+                Lookup::Missing => RoleCheck::NotChecked(None),
             }
         },
         async {

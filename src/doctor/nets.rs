@@ -18,7 +18,7 @@ pub(super) fn safety_nets(facts: &Facts, checks: &mut Vec<Check>) {
         }
         None => None,
     };
-    if let Ok(Some(setup)) = &facts.setup {
+    if let Some(setup) = facts.setup.found() {
         if setup.success_trigger_topics.is_empty() {
             checks.push(info("no DeploymentSuccess trigger (optional: the stack's DeploymentTopicArn subscribes the function to one)".to_owned()));
         }

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::checks::{
-    line, problem, unread, Check, Facts, InstanceRole, ProfileSource, RoleCheck, RoleDecisions,
-    Status, Topic,
+    line, problem, unread, Check, Facts, InstanceRole, Lookup, ProfileSource, RoleCheck,
+    RoleDecisions, Status, Topic,
 };
 use super::questions::SAMPLE_DEPLOYMENT_ID;
 use crate::aws::actions::{ResourceType, FUNCTION_ACTIONS};
@@ -15,12 +15,7 @@ use crate::plan::deployment_group_in_scope;
 
 pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
     let topic = Topic::Permissions;
-    let function_role = facts
-        .function
-        .as_ref()
-        .ok()
-        .and_then(Option::as_ref)
-        .map(|f| f.role.as_str());
+    let function_role = facts.function.found().map(|f| f.role.as_str());
     match (&facts.function_role, function_role) {
         (RoleCheck::NotChecked(Some(why)), _) => checks.push(line(
             topic,
@@ -34,9 +29,7 @@ pub(super) fn permissions(facts: &Facts, checks: &mut Vec<Check>) {
             // deployment-group denials are that one cause.
             let excluded = facts
                 .function
-                .as_ref()
-                .ok()
-                .and_then(Option::as_ref)
+                .found()
                 .and_then(|f| f.environment.get("DEPLOYMENT_GROUP_PATTERN"))
                 .is_some_and(|pattern| {
                     !deployment_group_in_scope(pattern, &facts.application, &facts.deployment_group)
@@ -141,7 +134,7 @@ fn instance_role(facts: &Facts, role: &InstanceRole, checks: &mut Vec<Check>) {
 /// `unknown` when some of the deployment group's load balancers could not be read, so the
 /// calls on them (and the attach's condition) were not asked about.
 fn unasked_line(facts: &Facts, who: &str, checks: &mut Vec<Check>) {
-    let unasked = if facts.setup.is_err() {
+    let unasked = if matches!(facts.setup, Lookup::Unread(_)) {
         Some("the deployment group could not be read")
     } else if matches!(facts.target_groups, Some(Err(_))) {
         Some("the target groups could not be read")

@@ -62,7 +62,7 @@ fn good() -> Facts {
         function_name: DEFAULT_FUNCTION_NAME.into(),
         function_untold: None,
         binary: false,
-        setup: Ok(Some(DeploymentGroupSetup {
+        setup: Lookup::Found(DeploymentGroupSetup {
             compute_platform: Some("Server".into()),
             deployment_type: Some("BLUE_GREEN".into()),
             deployment_option: Some("WITH_TRAFFIC_CONTROL".into()),
@@ -72,7 +72,7 @@ fn good() -> Facts {
             auto_scaling_groups: vec!["blue".into()],
             deployment_config_name: Some("CodeDeployDefault.OneAtATime".into()),
             success_trigger_topics: Vec::new(),
-        })),
+        }),
         target_groups: Some(Ok((
             BTreeMap::from([("web".to_owned(), TG.to_owned())]),
             Vec::new(),
@@ -88,7 +88,7 @@ fn good() -> Facts {
             arn: None,
             launch: LaunchSource::LaunchConfiguration("lc".into()),
         }])),
-        function: Ok(Some(function)),
+        function: Lookup::Found(function),
         invokers: Some(Ok(Vec::new())),
         audit_function: AuditFunctionRead::Missing,
         function_role: RoleCheck::Simulated(allowed(&function_simulations_here()).into()),
@@ -215,23 +215,11 @@ fn each_denied_action_is_one_problem_with_the_fix_its_resource_type_needs() {
 #[test]
 fn setup_faults_are_each_one_problem() {
     let mut facts = good();
-    facts
-        .setup
-        .as_mut()
-        .unwrap()
-        .as_mut()
-        .unwrap()
-        .green_fleet_action = Some("DISCOVER_EXISTING".into());
+    facts.setup.found_mut().unwrap().green_fleet_action = Some("DISCOVER_EXISTING".into());
     assert!(one_problem(&facts).contains("DISCOVER_EXISTING"));
 
     let mut facts = good();
-    facts
-        .setup
-        .as_mut()
-        .unwrap()
-        .as_mut()
-        .unwrap()
-        .compute_platform = Some("ECS".into());
+    facts.setup.found_mut().unwrap().compute_platform = Some("ECS".into());
     assert!(one_problem(&facts).contains("ECS deployment group"));
 
     let mut facts = good();
@@ -249,7 +237,7 @@ fn setup_faults_are_each_one_problem() {
     assert!(one_problem(&facts).contains("Auto Scaling group blue"));
 
     let mut facts = good();
-    facts.function = Ok(None);
+    facts.function = Lookup::Missing;
     facts.function_role = RoleCheck::NotChecked(None);
     facts.instance_roles = vec![InstanceRole::NotChecked(None)];
     assert!(one_problem(&facts).contains("Lambda has no function codedeploy-tg-hook"));
@@ -257,7 +245,7 @@ fn setup_faults_are_each_one_problem() {
     // The template scopes the role by the same pattern: its deployment-group denials are the
     // same cause, one problem.
     let mut facts = good();
-    if let Ok(Some(f)) = &mut facts.function {
+    if let Lookup::Found(f) = &mut facts.function {
         f.environment
             .insert("DEPLOYMENT_GROUP_PATTERN".into(), "shop/*".into());
     }
@@ -474,13 +462,8 @@ fn a_problem_wins_over_what_could_not_be_checked_and_unknown_alone_exits_1() {
 #[test]
 fn safety_nets_are_reported_never_problems() {
     let mut facts = good();
-    facts
-        .setup
-        .as_mut()
-        .unwrap()
-        .as_mut()
-        .unwrap()
-        .success_trigger_topics = vec!["arn:aws:sns:us-east-1:1:t".into()];
+    facts.setup.found_mut().unwrap().success_trigger_topics =
+        vec!["arn:aws:sns:us-east-1:1:t".into()];
     facts.invokers = Some(Ok(vec![Invoker {
         service: "events.amazonaws.com".into(),
         source_arn: Some("arn:aws:events:us-east-1:1:rule/r".into()),
@@ -501,13 +484,7 @@ fn safety_nets_are_reported_never_problems() {
 #[test]
 fn a_missing_target_group_is_one_problem_and_the_others_are_still_checked() {
     let mut facts = good();
-    facts
-        .setup
-        .as_mut()
-        .unwrap()
-        .as_mut()
-        .unwrap()
-        .target_group_names = vec!["web".into(), "gone".into()];
+    facts.setup.found_mut().unwrap().target_group_names = vec!["web".into(), "gone".into()];
     facts.target_groups = Some(Ok((
         BTreeMap::from([("web".to_owned(), TG.to_owned())]),
         vec!["gone".to_owned()],
@@ -553,7 +530,7 @@ fn unread_target_groups_leave_the_attachment_comparison_unknown_not_ok() {
 #[test]
 fn an_in_place_deployment_group_is_one_problem_whatever_else_it_says() {
     let mut facts = good();
-    let setup = facts.setup.as_mut().unwrap().as_mut().unwrap();
+    let setup = facts.setup.found_mut().unwrap();
     setup.deployment_type = Some("IN_PLACE".into());
     setup.deployment_option = Some("WITHOUT_TRAFFIC_CONTROL".into());
     setup.green_fleet_action = None;
@@ -566,7 +543,7 @@ fn an_in_place_deployment_group_is_one_problem_whatever_else_it_says() {
 fn in_binary_mode_a_missing_function_is_reported_and_the_instance_role_needs_every_call() {
     let mut facts = good();
     facts.binary = true;
-    facts.function = Ok(None);
+    facts.function = Lookup::Missing;
     facts.function_role = RoleCheck::NotChecked(None);
     let sims = function_simulations(
         "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1:autoScalingGroupName/blue",
@@ -747,7 +724,7 @@ fn an_unknown_hook_mode_is_a_problem_and_the_read_timeout_is_checked_without_a_f
     script.as_mut().unwrap().mode = Some("lamda".into());
     assert!(one_problem(&with_hook(Some(120), script)).contains("HOOK_MODE=lamda"));
     let mut facts = with_hook(Some(80), shipped("lambda", DEFAULT_FUNCTION_NAME, 90));
-    facts.function = Err(AwsError {
+    facts.function = Lookup::Unread(AwsError {
         action: "lambda:GetFunctionConfiguration",
         code: "Throttling".into(),
         message: "slow down".into(),
@@ -848,7 +825,7 @@ fn an_allow_decided_without_a_condition_key_is_unknown_naming_the_keys() {
 fn a_pattern_that_leaves_the_group_out_still_checks_the_roles_other_calls() {
     let excluded = || {
         let mut facts = good();
-        if let Ok(Some(f)) = &mut facts.function {
+        if let Lookup::Found(f) = &mut facts.function {
             f.environment
                 .insert("DEPLOYMENT_GROUP_PATTERN".into(), "shop/*".into());
         }
@@ -955,7 +932,7 @@ fn a_function_name_the_script_leaves_untold_is_unknown_never_the_default() {
             .into(),
     );
     // As doctor reads it then: no function, so no role or invokers either.
-    facts.function = Ok(None);
+    facts.function = Lookup::Missing;
     facts.function_role = RoleCheck::NotChecked(None);
     facts.instance_roles = vec![InstanceRole::NotChecked(None)];
     facts.invokers = None;
@@ -974,13 +951,7 @@ fn a_function_name_the_script_leaves_untold_is_unknown_never_the_default() {
 #[test]
 fn a_deployment_group_answer_without_its_platform_is_unknown_not_server() {
     let mut facts = good();
-    facts
-        .setup
-        .as_mut()
-        .unwrap()
-        .as_mut()
-        .unwrap()
-        .compute_platform = None;
+    facts.setup.found_mut().unwrap().compute_platform = None;
     let checks = checklist(&facts);
     assert_eq!(verdict(&checks), Verdict::Unchecked, "{checks:#?}");
     assert!(checks.iter().any(|c| c.status == Status::Unknown

@@ -210,16 +210,10 @@ pub struct Timing {
     /// and a scheduled event].
     #[arg(long, value_name = "SECONDS", value_parser = run::parse_seconds, allow_negative_numbers = true)]
     pub timeout: Option<f64>,
-    /// Seconds to wait for `Adding` attachments to become `Added`.
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        default_value_t = 30.0,
-        env = "CONFIRM_WINDOW_SECONDS",
-        value_parser = run::parse_seconds,
-        allow_negative_numbers = true
-    )]
-    pub confirm_window: f64,
+    /// Seconds to wait for `Adding` attachments to become `Added` [default: CONFIRM_WINDOW_SECONDS,
+    /// else 30].
+    #[arg(long, value_name = "SECONDS", value_parser = run::parse_seconds, allow_negative_numbers = true)]
+    pub confirm_window: Option<f64>,
 }
 
 impl Timing {
@@ -228,12 +222,25 @@ impl Timing {
         Instant::now() + seconds(self.timeout.unwrap_or(default))
     }
 
-    fn settings(&self, dry_run: bool) -> Settings {
-        Settings {
-            confirm_window: seconds(self.confirm_window),
+    /// The run's settings: `--confirm-window`, else `CONFIRM_WINDOW_SECONDS` (refused as the
+    /// flag would be: the command line's policy, `entry::config`), else the default. A refusal is
+    /// said on stderr, and is the exit code.
+    fn settings(&self, dry_run: bool, config: &Config) -> Result<Settings, u8> {
+        let variable = config.confirm_window_variable.as_deref();
+        let confirm_window = match (self.confirm_window, variable.map(run::parse_seconds)) {
+            (Some(flag), _) => seconds(flag),
+            (None, Some(Ok(value))) => seconds(value),
+            (None, Some(Err(e))) => {
+                eprintln!("error: invalid value for CONFIRM_WINDOW_SECONDS: {e}");
+                return Err(exit::INVALID_INPUT);
+            }
+            (None, None) => Settings::default().confirm_window,
+        };
+        Ok(Settings {
+            confirm_window,
             dry_run,
             ..Settings::default()
-        }
+        })
     }
 }
 
@@ -294,6 +301,10 @@ pub async fn run(command: Command, config: &Config) -> u8 {
 /// always runs the audit (`AUDIT_FIX` decides whether it repairs, `DEPLOYMENT_GROUP_PATTERN` what
 /// is in scope): the outcomes as JSON lines, or the report as JSON.
 async fn handle(file: &PathBuf, timing: &Timing, config: &Config) -> u8 {
+    let settings = match timing.settings(false, config) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
     let bytes = match read_input(file) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -329,7 +340,7 @@ async fn handle(file: &PathBuf, timing: &Timing, config: &Config) -> u8 {
         || Clients::load(&config.aws, false),
         || Clients::load(&config.aws, true),
         deadline,
-        &timing.settings(false),
+        &settings,
     )
     .await;
     match handled {
@@ -354,6 +365,10 @@ async fn handle(file: &PathBuf, timing: &Timing, config: &Config) -> u8 {
 
 /// `attach`: one deployment's run, now.
 async fn attach(deployment_id: String, dry_run: bool, timing: &Timing, config: &Config) -> u8 {
+    let settings = match timing.settings(dry_run, config) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
     let clients = Clients::load(&config.aws, false).await;
     let trigger = Trigger {
         deployment_id,
@@ -365,7 +380,7 @@ async fn attach(deployment_id: String, dry_run: bool, timing: &Timing, config: &
         &clients,
         &trigger,
         timing.deadline(PERSON_TIMEOUT),
-        &timing.settings(dry_run),
+        &settings,
     )
     .await;
     print_outcomes(std::slice::from_ref(&outcome));
@@ -382,12 +397,16 @@ async fn audit(
 ) -> u8 {
     use std::io::IsTerminal;
 
+    let settings = match timing.settings(false, config) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
     // One audit fans out many calls: adaptive retry rate-limits the client instead of hammering.
     let clients = Clients::load(&config.aws, true).await;
     let options = audit::Options {
         fix,
         concurrency: usize::from(concurrency),
-        settings: timing.settings(false),
+        settings,
         deadline: timing.deadline(AUDIT_TIMEOUT),
         deployment_group_pattern: None,
     };

@@ -1,14 +1,13 @@
 //! Every environment variable the program reads, read once at start into `Config`: nothing below
 //! the entry layer reads the environment (the SDK's own chain aside: region, credentials,
 //! profiles, `AWS_ENDPOINT_URL*`, which `aws-config` reads as it documents). The command line's
-//! flags are clap's (`cli`), which also reads `CONFIRM_WINDOW_SECONDS` for the flag it stands
-//! in for.
+//! flags are clap's (`cli`).
 //!
 //! One policy per setting, stated here (and in docs/reference.md for users):
 //! - `CONFIRM_WINDOW_SECONDS`: seconds from 0 to `run::LONGEST`. The command line refuses any
-//!   other value (exit 2, as for its flag). A function cannot refuse it at start without
-//!   leaving CodeDeploy waiting, so there a number out of range is clamped into it and one that
-//!   is not a number leaves the default, each with a warning.
+//!   other value (exit 2, as for `--confirm-window`, which wins over it). A function cannot
+//!   refuse it at start without leaving CodeDeploy waiting, so there a number out of range is
+//!   clamped into it and one that is not a number leaves the default, each with a warning.
 //! - `AUDIT_FIX`: `true` repairs; unset, empty or `false` only reports; anything else only
 //!   reports, with a warning (a typo must not start repairs, nor silently stop them).
 //! - `DEPLOYMENT_GROUP_PATTERN`: unset or blank is `*`, the template's default.
@@ -51,6 +50,9 @@ pub struct Config {
     pub deployment_group_pattern: String,
     /// `CONFIRM_WINDOW_SECONDS` as the function takes it (clamped, or the default).
     pub confirm_window: Duration,
+    /// `CONFIRM_WINDOW_SECONDS` as given, for the command line, which refuses what is not in
+    /// range.
+    pub confirm_window_variable: Option<String>,
     /// What the policies above had to say of the values they were given, for the log.
     pub warnings: Vec<Warning>,
 }
@@ -116,6 +118,7 @@ impl Config {
                 .unwrap_or("*")
                 .to_owned(),
             confirm_window: confirm_window(text("CONFIRM_WINDOW_SECONDS"), &mut warnings),
+            confirm_window_variable: text("CONFIRM_WINDOW_SECONDS").map(str::to_owned),
             warnings,
         }
     }

@@ -30,9 +30,11 @@ use cli::exit;
 /// file when it is used (before any thread exists: it sets an environment variable), tracing,
 /// and the metrics switch.
 pub fn start(config: &Config) {
-    if let Some(file) = crate::aws::system_bundle_file(config.aws.trust, config.system_store_named)
-    {
-        std::env::set_var("SSL_CERT_FILE", file);
+    if crate::aws::bundle_file_alone(config.aws.trust, config.system_store_named) {
+        // The system's bundle file, where the platform keeps it (openssl-probe's search).
+        if let Some(file) = openssl_probe::probe().cert_file {
+            std::env::set_var("SSL_CERT_FILE", file);
+        }
     }
     init_tracing(config);
     crate::metrics::set_enabled(config.metrics());

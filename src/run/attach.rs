@@ -21,7 +21,9 @@ pub(super) async fn attach(
     let mut rejected: Vec<TrafficSource> = Vec::new();
     let mut first_refusal: Option<AwsError> = None;
     for batch in group_plan.attach_batches() {
-        let Some(refusal) = try_attach(clients, group, &batch, progress, &rejected).await? else {
+        let Attached::Refused(refusal) =
+            try_attach(clients, group, &batch, progress, &rejected).await?
+        else {
             continue;
         };
         if batch.len() == 1 {
@@ -33,7 +35,9 @@ pub(super) async fn attach(
         let refused_before = rejected.len();
         for source in &batch {
             let one = std::slice::from_ref(source);
-            if let Some(refusal) = try_attach(clients, group, one, progress, &rejected).await? {
+            if let Attached::Refused(refusal) =
+                try_attach(clients, group, one, progress, &rejected).await?
+            {
                 first_refusal.get_or_insert(refusal);
                 rejected.push(source.clone());
             }
@@ -56,8 +60,15 @@ pub(super) async fn attach(
     }
 }
 
-/// One AttachTrafficSources call: `None` when Auto Scaling took the sources (recorded in
-/// `progress`), the error when it refused them, or the run's error for any other failure
+/// What one AttachTrafficSources call came to, short of a failure of the run.
+enum Attached {
+    /// Auto Scaling took the sources (recorded in the run's `Progress`).
+    Taken,
+    /// Auto Scaling refused them (`ValidationError`): its error.
+    Refused(AwsError),
+}
+
+/// One AttachTrafficSources call: taken, refused, or the run's error for any other failure
 /// (logging the sources `rejected` before it, which that error does not name).
 async fn try_attach(
     clients: &Clients,
@@ -65,12 +76,12 @@ async fn try_attach(
     sources: &[TrafficSource],
     progress: &Progress,
     rejected: &[TrafficSource],
-) -> Result<Option<AwsError>, RunError> {
+) -> Result<Attached, RunError> {
     let Err(error) =
         aws::autoscaling::attach_traffic_sources(clients.autoscaling(), group, sources).await
     else {
         progress.record(sources);
-        return Ok(None);
+        return Ok(Attached::Taken);
     };
     let refusal = refused_sources(group, error);
     if refusal.is_err() && !rejected.is_empty() {
@@ -80,7 +91,7 @@ async fn try_attach(
             "Auto Scaling refused these sources before the attach failed otherwise"
         );
     }
-    refusal.map(Some)
+    refusal.map(Attached::Refused)
 }
 
 /// A failed attach call: `Ok` with the error when Auto Scaling refused the sources it was given
