@@ -3,22 +3,12 @@
 //! profiles, `AWS_ENDPOINT_URL*`, which `aws-config` reads as it documents). The command line's
 //! flags are clap's (`cli`).
 //!
-//! One policy per setting, stated here (and in docs/reference.md for users):
-//! - `CONFIRM_WINDOW_SECONDS`: seconds from 0 to `run::LONGEST`. The command line refuses any
-//!   other value (exit 2, as for `--confirm-window`, which wins over it). A function cannot
-//!   refuse it at start without leaving CodeDeploy waiting, so there a number out of range is
-//!   clamped into it and one that is not a number leaves the default, each with a warning.
-//! - `AUDIT_FIX`: `true` repairs; unset, empty or `false` only reports; anything else only
-//!   reports, with a warning (a typo must not start repairs, nor silently stop them).
-//! - `DEPLOYMENT_GROUP_PATTERN`: unset or blank is `*`, the template's default.
-//! - `SCHEDULED_AUDIT`: exactly `true` (trimmed) turns the scheduled audit on.
-//! - `LOG_FORMAT=json` (or running in Lambda): JSON log lines and the metrics documents.
-//! - `RUST_LOG`: tracing directives; unparseable ones leave the defaults.
-//! - `NO_COLOR` set and not empty: no colour (https://no-color.org).
-//! - `SSL_CERT_FILE`, `SSL_CERT_DIR`, `AWS_ENDPOINT_URL*` and `AWS_REGION` (or
-//!   `AWS_DEFAULT_REGION`): what `aws::trust` decides the trust store by (its policy, there).
-//! - `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` both set and not blank: the credentials are
-//!   the environment's, and no other provider is built.
+//! Each setting has one policy, stated once, for users, in docs/reference.md (its environment
+//! table, with the two ways `CONFIRM_WINDOW_SECONDS` is taken beside it: refused out of range by
+//! the command line, clamped by a function, which cannot refuse it at start without leaving
+//! CodeDeploy waiting); the trust store's is `aws::trust`'s. This module implements them, and
+//! reads what only the code needs: `AWS_LAMBDA_RUNTIME_API` (under Lambda's runtime), `NO_COLOR`,
+//! and whether both credential keys are set (then no other provider is built).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
