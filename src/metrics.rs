@@ -52,10 +52,11 @@ pub fn run_document(figures: &RunFigures, timestamp_ms: u64) -> Value {
 
 /// The document for one audit: dimension `Mode` (`fix` or `report`), one metric per status,
 /// each the number of replacement groups in it (`groups`: metric name and count, e.g.
-/// `("GroupsMissing", 2)`), and `GroupsScanned` as a plain member.
+/// `("GroupsMissing", 2)`), and `GroupsScanned` and the `Regions` audited as plain members.
 pub fn audit_document(
     fix: bool,
     scanned: usize,
+    regions: &[&str],
     groups: &[(&str, usize)],
     timestamp_ms: u64,
 ) -> Value {
@@ -73,6 +74,7 @@ pub fn audit_document(
         },
         "Mode": if fix { "fix" } else { "report" },
         "GroupsScanned": scanned,
+        "Regions": regions,
     });
     for (name, count) in groups {
         document[*name] = json!(count);
@@ -157,12 +159,19 @@ mod tests {
 
     #[test]
     fn an_audit_counts_its_groups_per_status_under_its_mode() {
-        let document = audit_document(false, 9, &[("GroupsOk", 1), ("GroupsMissing", 2)], 1);
+        let document = audit_document(
+            false,
+            9,
+            &["us-east-1"],
+            &[("GroupsOk", 1), ("GroupsMissing", 2)],
+            1,
+        );
+        assert_eq!(document["Regions"], json!(["us-east-1"]));
         assert_valid_emf(&document);
         assert_eq!(document["Mode"], "report");
         assert_eq!(document["GroupsScanned"], 9);
         assert_eq!(document["GroupsOk"], 1);
         assert_eq!(document["GroupsMissing"], 2);
-        assert_eq!(audit_document(true, 0, &[], 1)["Mode"], "fix");
+        assert_eq!(audit_document(true, 0, &[], &[], 1)["Mode"], "fix");
     }
 }

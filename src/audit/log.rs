@@ -59,6 +59,11 @@ pub fn log_finished(report: &Report) {
         crate::metrics::audit_document(
             report.fix,
             report.scanned,
+            &report
+                .regions
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
             &groups,
             crate::metrics::now_ms(),
         )

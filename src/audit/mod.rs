@@ -44,6 +44,8 @@ pub enum RowStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Row {
+    /// The region the group is in (every row of a report over several regions says which).
+    pub region: String,
     pub auto_scaling_group: String,
     pub deployment_id: String,
     pub deployment_group: String,
@@ -60,11 +62,12 @@ pub struct Row {
 
 impl Row {
     /// A group's row before it is checked: names from the group's name, status `error`.
-    fn unchecked(group: &str) -> Row {
+    fn unchecked(region: &str, group: &str) -> Row {
         // Only CodeDeploy_<deployment-group>_<deployment-id> names reach the audit's rows.
         let (deployment_group, deployment_id) =
             plan::parse_replacement_group_name(group).unwrap_or_default();
         Row {
+            region: region.to_owned(),
             auto_scaling_group: group.to_owned(),
             deployment_id: deployment_id.to_owned(),
             deployment_group: deployment_group.to_owned(),
@@ -80,6 +83,8 @@ impl Row {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    /// The regions audited, in order.
+    pub regions: Vec<String>,
     /// Every Auto Scaling group looked at.
     pub scanned: usize,
     pub fix: bool,
@@ -93,8 +98,13 @@ impl Report {
     }
 
     pub fn summary(&self) -> String {
+        let over = if self.regions.len() > 1 {
+            format!(" in {} regions", self.regions.len())
+        } else {
+            String::new()
+        };
         format!(
-            "scanned {} Auto Scaling groups, {} replacement groups: {} ok, {} missing, {} unregistered, {} repaired, {} skipped, {} waiting, {} error",
+            "scanned {} Auto Scaling groups{over}, {} replacement groups: {} ok, {} missing, {} unregistered, {} repaired, {} skipped, {} waiting, {} error",
             self.scanned,
             self.rows.len(),
             self.count(RowStatus::Ok),
@@ -128,8 +138,79 @@ pub struct Options {
 pub async fn audit(
     clients: &Clients,
     options: &Options,
+    progress: impl FnMut(&Row, usize, usize),
+) -> Result<Report, AwsError> {
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    audit_with(clients, options, &permits, progress).await
+}
+
+/// Every region's audit as one report, the regions side by side and `options.concurrency` groups
+/// checked at a time over all of them (one region's slow or throttled groups hold only the
+/// permits they take). A region whose groups cannot be listed (disabled, denied, unreachable) is
+/// one `error` row, without a group, and the others are reported all the same. `progress` hears
+/// of each row as it is checked, with the rows so far and the groups listed so far.
+pub async fn audit_regions(
+    regions: &[(String, Clients)],
+    options: &Options,
+    progress: impl FnMut(&Row, usize, usize),
+) -> Report {
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let progress = std::cell::RefCell::new(progress);
+    let counted = std::cell::Cell::new((0, 0));
+    let audits = regions.iter().map(|(region, clients)| {
+        let (permits, progress, counted) = (&permits, &progress, &counted);
+        let mut listed = false;
+        async move {
+            let report = audit_with(clients, options, permits, |row, _, total| {
+                let (done, mut known) = counted.get();
+                if !listed {
+                    known += total;
+                    listed = true;
+                }
+                counted.set((done + 1, known));
+                (progress.borrow_mut())(row, done + 1, known);
+            })
+            .await;
+            report.unwrap_or_else(|e| {
+                let mut row = Row::unchecked(region, "");
+                row.reason = Some(format!("could not list the Auto Scaling groups: {e}"));
+                Report {
+                    regions: vec![region.clone()],
+                    scanned: 0,
+                    fix: options.fix,
+                    rows: vec![row],
+                }
+            })
+        }
+    });
+    let reports = futures_util::future::join_all(audits).await;
+    let mut regions: Vec<String> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut scanned = 0;
+    for report in reports {
+        regions.extend(report.regions);
+        scanned += report.scanned;
+        rows.extend(report.rows);
+    }
+    rows.sort_by(|a, b| {
+        (&a.region, &a.auto_scaling_group).cmp(&(&b.region, &b.auto_scaling_group))
+    });
+    Report {
+        regions,
+        scanned,
+        fix: options.fix,
+        rows,
+    }
+}
+
+/// `audit` with the permits it shares with other regions' audits.
+async fn audit_with(
+    clients: &Clients,
+    options: &Options,
+    permits: &Arc<Semaphore>,
     mut progress: impl FnMut(&Row, usize, usize),
 ) -> Result<Report, AwsError> {
+    let region = clients.region().unwrap_or_default().to_owned();
     let groups = aws::autoscaling::describe_all_groups(clients.autoscaling()).await?;
     let scanned = groups.len();
     // Only CodeDeploy's own names: a user's group that merely starts with CodeDeploy_ is not a
@@ -144,21 +225,21 @@ pub async fn audit(
     // The reads the audit makes once however many groups share them.
     let reads = Reads::default();
     let total = replacement_groups.len();
-    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     // A task that dies (a panic) still gets its group's row.
     let mut group_of_task = HashMap::with_capacity(total);
     for group in replacement_groups {
         let name = group.name.clone();
-        let (clients, options, permits, reads) = (
+        let (clients, options, permits, reads, region) = (
             clients.clone(),
             options.clone(),
             permits.clone(),
             reads.clone(),
+            region.clone(),
         );
         let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            check_group(&clients, group, &options, &reads).await
+            check_group(&clients, &region, group, &options, &reads).await
         });
         group_of_task.insert(task.id(), name);
     }
@@ -167,8 +248,8 @@ pub async fn audit(
         let row = match joined {
             Ok(row) => row,
             Err(e) => {
-                let mut row =
-                    Row::unchecked(group_of_task.get(&e.id()).map_or("?", String::as_str));
+                let group = group_of_task.get(&e.id()).map_or("?", String::as_str);
+                let mut row = Row::unchecked(&region, group);
                 row.reason = Some(format!("internal error: {e}"));
                 row
             }
@@ -178,6 +259,7 @@ pub async fn audit(
     }
     rows.sort_by(|a, b| a.auto_scaling_group.cmp(&b.auto_scaling_group));
     Ok(Report {
+        regions: vec![region],
         scanned,
         fix: options.fix,
         rows,
@@ -186,11 +268,12 @@ pub async fn audit(
 
 async fn check_group(
     clients: &Clients,
+    region: &str,
     group: GroupState,
     options: &Options,
     reads: &Reads,
 ) -> Row {
-    let mut row = Row::unchecked(&group.name);
+    let mut row = Row::unchecked(region, &group.name);
     let deployment_id = row.deployment_id.clone();
     let deployment_group = plan::parse_replacement_group_name(&group.name)
         .map_or("", |(deployment_group, _)| deployment_group);

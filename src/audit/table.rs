@@ -13,8 +13,9 @@ const TABLE_SOURCES: usize = 32;
 
 /// The report as a table for a terminal, at most `TABLE_WIDTH` columns wide: a row per group
 /// (its name holds the deployment group and the deployment id, which `--output json` gives apart),
-/// each reason shortened to `TABLE_REASON` characters, the other cells wrapped to fit, the
-/// summary wrapped at the same width.
+/// under a heading line per region when the report covers several, each reason shortened to
+/// `TABLE_REASON` characters, the other cells wrapped to fit, the summary wrapped at the same
+/// width.
 pub fn table(report: &Report) -> String {
     use comfy_table::{ColumnConstraint, ContentArrangement, Width};
     let mut table = comfy_table::Table::new();
@@ -34,9 +35,20 @@ pub fn table(report: &Report) -> String {
         },
         "reason",
     ]);
+    let headings = report.regions.len() > 1;
+    let mut region = None;
     for row in &report.rows {
+        if headings && region != Some(&row.region) {
+            region = Some(&row.region);
+            table.add_row(vec![format!("{}:", row.region)]);
+        }
+        let group = if row.auto_scaling_group.is_empty() {
+            "(groups not listed)".to_owned()
+        } else {
+            row.auto_scaling_group.clone()
+        };
         table.add_row(vec![
-            row.auto_scaling_group.clone(),
+            group,
             crate::report::wire_name(&row.status),
             shortened(&row.target_groups.join(", "), TABLE_SOURCES),
             shortened(&row.load_balancers.join(", "), TABLE_SOURCES),
@@ -118,7 +130,10 @@ mod tests {
             RowStatus::Skipped,
             RowStatus::Unregistered,
         ] {
-            let mut row = Row::unchecked("CodeDeploy_checkout-web-production_d-ABCDEF123");
+            let mut row = Row::unchecked(
+                "us-east-1",
+                "CodeDeploy_checkout-web-production_d-ABCDEF123",
+            );
             row.status = status;
             row.target_groups = vec![
                 "web-target-group-blue".into(),
@@ -133,6 +148,7 @@ mod tests {
             rows.push(row);
         }
         let report = Report {
+            regions: vec!["us-east-1".into()],
             scanned: 3,
             fix: false,
             rows,
@@ -153,6 +169,68 @@ mod tests {
         assert!(table.contains('…'), "{table}");
         let json = serde_json::to_string(&report).unwrap();
         assert!(json.contains(long), "whole in JSON");
+    }
+
+    #[test]
+    fn several_regions_get_a_heading_each_and_an_unlisted_region_its_row() {
+        let mut rows = Vec::new();
+        for region in ["eu-west-1", "us-east-1"] {
+            let mut row = Row::unchecked(region, &format!("CodeDeploy_web-{region}_d-ABCDEF123"));
+            row.status = RowStatus::Ok;
+            rows.push(row);
+        }
+        let mut unlisted = Row::unchecked("ap-south-2", "");
+        unlisted.reason = Some("could not list the Auto Scaling groups: denied".into());
+        rows.insert(0, unlisted);
+        let report = Report {
+            regions: vec!["ap-south-2".into(), "eu-west-1".into(), "us-east-1".into()],
+            scanned: 6,
+            fix: false,
+            rows,
+        };
+        let table = table(&report);
+        let lines: Vec<&str> = table.lines().collect();
+        let at = |text: &str| {
+            lines
+                .iter()
+                .position(|l| l.contains(text))
+                .unwrap_or_else(|| panic!("{text}: {table}"))
+        };
+        assert!(at("ap-south-2:") < at("(groups not listed)"), "{table}");
+        assert!(at("(groups not listed)") < at("eu-west-1:"), "{table}");
+        assert!(
+            at("eu-west-1:") < at("CodeDeploy_web-eu-west-1_d-ABCDEF123"),
+            "{table}"
+        );
+        assert!(
+            at("CodeDeploy_web-eu-west-1_d-ABCDEF123") < at("us-east-1:"),
+            "{table}"
+        );
+        assert!(
+            at("us-east-1:") < at("CodeDeploy_web-us-east-1_d-ABCDEF123"),
+            "{table}"
+        );
+        assert!(lines
+            .iter()
+            .all(|l| l.chars().count() <= usize::from(TABLE_WIDTH)));
+        assert!(
+            report.summary().starts_with(
+                "scanned 6 Auto Scaling groups in 3 regions, 3 replacement groups: 2 ok"
+            ),
+            "{}",
+            report.summary()
+        );
+        // One region: no heading, the summary as before.
+        let one = Report {
+            regions: vec!["us-east-1".into()],
+            scanned: 1,
+            fix: false,
+            rows: report.rows[2..].to_vec(),
+        };
+        assert!(!super::table(&one).contains("us-east-1:"));
+        assert!(one
+            .summary()
+            .starts_with("scanned 1 Auto Scaling groups, 1 replacement groups"));
     }
 
     #[test]

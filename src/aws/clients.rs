@@ -23,8 +23,11 @@ use super::tls::{tls_context, Trust};
 /// the entry layer (`entry::Config`). The default is an empty environment's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientSettings {
-    /// The HTTPS trust store (`tls::trust`).
+    /// The HTTPS trust store (`tls::trust`) for the environment's region.
     pub trust: Trust,
+    /// A system store is asked for (`SSL_CERT_FILE`/`SSL_CERT_DIR`, or an HTTPS endpoint
+    /// override): what `tls::trust` decides another region's store by.
+    pub system_store_asked: bool,
     /// Both `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` set and not blank: the default
     /// chain's first provider answers, and no other is asked (nor built).
     pub credentials_in_environment: bool,
@@ -156,6 +159,20 @@ impl Clients {
         Clients::new(config, adaptive)
     }
 
+    /// `load`, in `region` (its trust store decided for it: another partition's CAs where its
+    /// endpoints chain to them).
+    pub async fn load_in(settings: &ClientSettings, adaptive: bool, region: &str) -> Self {
+        let settings = ClientSettings {
+            trust: super::tls::trust(settings.system_store_asked, Some(region)),
+            ..*settings
+        };
+        let config = config_loader(&settings, adaptive)
+            .region(aws_config::Region::new(region.to_owned()))
+            .load()
+            .await;
+        Clients::new(config, adaptive)
+    }
+
     /// Clients over a loaded configuration (`config_loader`'s, or a test's), retrying until the
     /// deadline.
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
@@ -175,6 +192,11 @@ impl Clients {
             #[cfg(feature = "launch-templates")]
             ec2: OnceLock::new(),
         }))
+    }
+
+    /// The region the clients call, as the SDK's chain (or the caller) gave it.
+    pub fn region(&self) -> Option<&str> {
+        self.0.config.region().map(|region| region.as_ref())
     }
 
     pub fn codedeploy(&self) -> &aws_sdk_codedeploy::Client {

@@ -142,8 +142,8 @@ pub enum Command {
         timing: Timing,
     },
     /// Check every replacement group (CodeDeploy_<deployment-group>_<deployment-id>) in the
-    /// account and region; with --fix, attach what is missing and register what a live group's
-    /// load balancers lack.
+    /// account and region (or --regions); with --fix, attach what is missing and register what a
+    /// live group's load balancers lack.
     Audit {
         /// Attach what each replacement group is missing and register its unregistered InService
         /// instances (never detaches or deregisters anything).
@@ -152,9 +152,13 @@ pub enum Command {
         /// Output format [default: table on a terminal, json otherwise].
         #[arg(long, value_enum)]
         output: Option<Output>,
-        /// Groups checked at once.
+        /// Groups checked at once (over all regions together).
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
+        /// Regions to audit, comma-separated, in one report: a region whose groups cannot be
+        /// listed is one error row [default: the configured region].
+        #[arg(long, value_name = "REGION,...", value_delimiter = ',', value_parser = region_name)]
+        regions: Option<Vec<String>>,
         #[command(flatten)]
         timing: Timing,
     },
@@ -253,6 +257,22 @@ fn deployment_id(text: &str) -> Result<String, String> {
     Ok(id.to_owned())
 }
 
+/// A region's name as AWS spells them (`us-east-1`): lowercase letters, digits and dashes.
+fn region_name(text: &str) -> Result<String, String> {
+    let region = text.trim();
+    let shaped = !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if shaped {
+        Ok(region.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a region's name (us-east-1, eu-west-3, ...)"
+        ))
+    }
+}
+
 /// A name that is not empty or blank (checked before any call).
 fn non_blank(text: &str) -> Result<String, String> {
     let name = text.trim();
@@ -275,8 +295,9 @@ pub async fn run(command: Command, config: &Config) -> u8 {
             fix,
             output,
             concurrency,
+            regions,
             timing,
-        } => audit(fix, output, concurrency, &timing, config).await,
+        } => audit(fix, output, concurrency, regions, &timing, config).await,
         Command::Doctor {
             application,
             deployment_group,
@@ -387,11 +408,13 @@ async fn attach(deployment_id: String, dry_run: bool, timing: &Timing, config: &
     exit::of_outcomes(&[outcome])
 }
 
-/// `audit`: every replacement group of the account and region, as a table or JSON.
+/// `audit`: every replacement group of the account and region (or of each region given), as a
+/// table or JSON.
 async fn audit(
     fix: bool,
     output: Option<Output>,
     concurrency: u16,
+    regions: Option<Vec<String>>,
     timing: &Timing,
     config: &Config,
 ) -> u8 {
@@ -401,8 +424,6 @@ async fn audit(
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    // One audit fans out many calls: adaptive retry rate-limits the client instead of hammering.
-    let clients = Clients::load(&config.aws, true).await;
     let options = audit::Options {
         fix,
         concurrency: usize::from(concurrency),
@@ -411,17 +432,32 @@ async fn audit(
         deployment_group_pattern: None,
     };
     let show_progress = std::io::stderr().is_terminal();
-    let report = match audit::audit(&clients, &options, |_, done, total| {
+    let progress = |_: &audit::Row, done: usize, total: usize| {
         if show_progress {
             eprint!("\rchecked {done}/{total} replacement groups");
         }
-    })
-    .await
-    {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("error: cannot list Auto Scaling groups: {e}");
-            return exit::FAILED;
+    };
+    // One audit fans out many calls: adaptive retry rate-limits the client instead of hammering.
+    let report = match regions {
+        None => {
+            let clients = Clients::load(&config.aws, true).await;
+            match audit::audit(&clients, &options, progress).await {
+                Ok(report) => report,
+                Err(e) => {
+                    eprintln!("error: cannot list Auto Scaling groups: {e}");
+                    return exit::FAILED;
+                }
+            }
+        }
+        Some(mut regions) => {
+            regions.sort();
+            regions.dedup();
+            let mut clients = Vec::with_capacity(regions.len());
+            for region in regions {
+                let in_region = Clients::load_in(&config.aws, true, &region).await;
+                clients.push((region, in_region));
+            }
+            audit::audit_regions(&clients, &options, progress).await
         }
     };
     if show_progress {

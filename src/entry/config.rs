@@ -88,8 +88,10 @@ impl Config {
                     .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("https://"))
         });
         let region = text("AWS_REGION").or_else(|| text("AWS_DEFAULT_REGION"));
+        let system_store_asked = system_store_named || https_endpoint_override;
         let aws = ClientSettings {
-            trust: aws::trust(system_store_named || https_endpoint_override, region),
+            trust: aws::trust(system_store_asked, region),
+            system_store_asked,
             credentials_in_environment: not_blank("AWS_ACCESS_KEY_ID")
                 && not_blank("AWS_SECRET_ACCESS_KEY"),
         };

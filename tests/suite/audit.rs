@@ -288,3 +288,109 @@ fn audit_fix_attaches_nothing_to_a_group_superseded_since_its_fleet_was_read() {
         .count();
     assert_eq!(fleet_reads, 2, "the fleet is read again before attaching");
 }
+
+/// `--regions`: one report over several regions, each row saying its region and `--fix` repairing
+/// in each; without it, only the configured region; a region whose groups cannot be listed is
+/// one error row, and the other regions are reported all the same.
+#[test]
+fn audit_over_several_regions_reports_and_repairs_each_and_an_unlisted_region_is_one_row() {
+    let moto = Moto::start();
+    let east = moto.world(json!({"name": "au-east", "status": "Succeeded"}));
+    let west = moto.world(json!({"name": "au-west", "status": "Succeeded", "region": "eu-west-1"}));
+
+    let (code, only_east) = audit(&moto, &[]);
+    assert_eq!(code, Some(3), "{only_east}");
+    assert_eq!(only_east["regions"], json!(["us-east-1"]), "{only_east}");
+    assert_eq!(
+        only_east["rows"].as_array().unwrap().len(),
+        1,
+        "{only_east}"
+    );
+
+    let (code, report) = audit(&moto, &["--regions", "us-east-1,eu-west-1"]);
+    assert_eq!(code, Some(3), "{report}");
+    assert_eq!(
+        report["regions"],
+        json!(["eu-west-1", "us-east-1"]),
+        "{report}"
+    );
+    assert_eq!(report["scanned"], 6, "{report}");
+    for (world, region) in [(&east, "us-east-1"), (&west, "eu-west-1")] {
+        let r = row(&report, &world.replacement_group);
+        assert_eq!(r["region"], region, "{r}");
+        assert_eq!(r["status"], "missing", "{r}");
+        assert_eq!(r["targetGroups"], json!(world.target_group_names), "{r}");
+        assert_eq!(r["loadBalancers"], json!(world.load_balancers), "{r}");
+    }
+
+    let (code, fixed) = audit(&moto, &["--regions", "eu-west-1,us-east-1", "--fix"]);
+    assert_eq!(code, Some(0), "{fixed}");
+    for world in [&east, &west] {
+        assert_eq!(
+            row(&fixed, &world.replacement_group)["status"],
+            "repaired",
+            "{fixed}"
+        );
+    }
+    let (code, again) = audit(&moto, &["--regions", "us-east-1,eu-west-1"]);
+    assert_eq!(
+        code,
+        Some(0),
+        "each region's group now has its sources: {again}"
+    );
+    for world in [&east, &west] {
+        assert_eq!(
+            row(&again, &world.replacement_group)["status"],
+            "ok",
+            "{again}"
+        );
+    }
+
+    // eu-west-1 denies the listing: its one row says so; us-east-1's is there as before.
+    moto.fault_with(
+        "DescribeAutoScalingGroups",
+        "access-denied",
+        10_000,
+        &[],
+        json!({"region": "eu-west-1"}),
+    );
+    let (code, denied) = audit(&moto, &["--regions", "us-east-1,eu-west-1"]);
+    assert_eq!(code, Some(1), "{denied}");
+    let rows = denied["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{denied}");
+    let west_row = rows.iter().find(|r| r["region"] == "eu-west-1").unwrap();
+    assert_eq!(west_row["status"], "error", "{west_row}");
+    assert_eq!(west_row["autoScalingGroup"], "", "{west_row}");
+    let reason = west_row["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("could not list the Auto Scaling groups")
+            && reason.contains("autoscaling:DescribeAutoScalingGroups"),
+        "{reason}"
+    );
+    assert_eq!(
+        row(&denied, &east.replacement_group)["status"],
+        "ok",
+        "{denied}"
+    );
+
+    // The table: a heading per region, within 120 columns.
+    let output = moto
+        .cli()
+        .args([
+            "audit",
+            "--output",
+            "table",
+            "--regions",
+            "us-east-1,eu-west-1",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("eu-west-1:") && text.contains("us-east-1:"),
+        "{text}"
+    );
+    assert!(text.contains("(groups not listed)"), "{text}");
+    assert!(text.contains("in 2 regions"), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 120), "{text}");
+}

@@ -25,7 +25,8 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
   AWS reports them (moto models no rollback: a rollback is a new deployment CodeDeploy creates).
 - Rate limits (POST /_harness/rate-limit): a token bucket per action, answering throttling in
   each protocol's own shape (JSON: ThrottlingException; query: Throttling), as AWS does.
-- Fault injection per action and body substring: throttling, 5xx, access denied, a hang,
+- Fault injection per action and body substring (and, with `region`, only for calls signed for
+  that region): throttling, 5xx, access denied, a hang,
   an attach that is accepted but does nothing, attachment states held at `Adding`, and answers
   no AWS endpoint gives (an HTML page, an empty 200, a body of another shape, bytes that are not
   the protocol, half of moto's answer, a bare 500, an 8 MiB body); any of them may answer late,
@@ -183,6 +184,15 @@ def last_deployment_info(deployment):
     return {"deploymentId": deployment.deployment_id, "status": deployment.status, "createTime": deployment.create_time}
 
 
+def backend_of(deployment_group):
+    """The CodeDeploy backend (region) that holds `deployment_group`."""
+    for backend in list(codedeploy_backends[ACCOUNT].values()):
+        for groups in list(backend.deployment_groups.values()):
+            if any(group is deployment_group for group in list(groups.values())):
+                return backend
+    return codedeploy_backends[ACCOUNT]["us-east-1"]
+
+
 def deployment_group_info(deployment_group):
     info = _moto_deployment_group_info(deployment_group)
     info["autoScalingGroups"] = [
@@ -191,7 +201,7 @@ def deployment_group_info(deployment_group):
     ]
     # As AWS fills them: the group's newest deployment, and its newest successful one (moto
     # leaves both empty). Creation order is the backend's insertion order.
-    backend = codedeploy_backends[ACCOUNT]["us-east-1"]
+    backend = backend_of(deployment_group)
     mine = [d for d in list(backend.deployments.values()) if d.deployment_group is deployment_group]
     info.pop("lastAttemptedDeployment", None)
     info.pop("lastSuccessfulDeployment", None)
@@ -642,13 +652,23 @@ def rate_limited(action):
         return True
 
 
-def take_fault(action, body):
+def signed_region(environ):
+    """The region a request is signed for: its SigV4 credential scope's (`Credential=AKID/20261207/
+    eu-west-1/autoscaling/aws4_request`), which is how moto tells regions apart too."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    scope = authorization.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    return scope[2] if len(scope) > 2 else None
+
+
+def take_fault(action, body, region=None):
     text = body.decode("utf-8", "replace")
     with LOCK:
         for fault in FAULTS:
             if fault["count"] <= 0 or fault["action"] != action:
                 continue
             if fault["match"] and not any(m in text for m in fault["match"]):
+                continue
+            if fault.get("region") and fault["region"] != region:  # only that region's calls
                 continue
             if fault.get("skip", 0) > 0:  # this many matching requests pass first
                 fault["skip"] -= 1
@@ -868,7 +888,7 @@ class Harness:
         start = time.time()
         # Logged as it arrives (a call the client gives up on still counts), finished below.
         entry = self.arrived(action, start, body, environ)
-        fault = {"kind": "throttle"} if rate_limited(action) else take_fault(action, body)
+        fault = {"kind": "throttle"} if rate_limited(action) else take_fault(action, body, signed_region(environ))
         if fault and fault["kind"] == "barrier":
             pass_barrier(fault)
             fault = None
@@ -1044,13 +1064,14 @@ class Harness:
 # --- Worlds ------------------------------------------------------------------------------------
 
 
-def aws_client(endpoint, service):
-    """A boto3 client for this very server (the harness builds worlds through the real API)."""
+def aws_client(endpoint, service, region="us-east-1"):
+    """A boto3 client for this very server (the harness builds worlds through the real API), in
+    `region` (moto keeps each region's resources apart, as AWS does)."""
     import boto3
 
     return boto3.client(
         service,
-        region_name="us-east-1",
+        region_name=region,
         endpoint_url=endpoint,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -1059,9 +1080,12 @@ def aws_client(endpoint, service):
 
 def build_world(endpoint, spec):
     """Creates a CodeDeploy EC2 blue/green deployment whose replacement group lacks its
-    load balancers, plus an unrelated group, and returns the names and ids."""
+    load balancers, plus an unrelated group, and returns the names and ids; in `region`
+    (default us-east-1)."""
+    region = spec.get("region", "us-east-1")
+
     def client(service):
-        return aws_client(endpoint, service)
+        return aws_client(endpoint, service, region)
 
     name = spec["name"]
     n_target_groups = spec.get("targetGroups", 2)
@@ -1080,7 +1104,7 @@ def build_world(endpoint, spec):
         elb.create_load_balancer(
             LoadBalancerName=lb_name,
             Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}],
-            AvailabilityZones=["us-east-1a"],
+            AvailabilityZones=[f"{region}a"],
         )
         classic.append(lb_name)
 
@@ -1099,7 +1123,7 @@ def build_world(endpoint, spec):
             MinSize=0,
             MaxSize=max(4, spec.get("instances", 1)),
             DesiredCapacity=spec.get("instances", 1),
-            AvailabilityZones=["us-east-1a"],
+            AvailabilityZones=[f"{region}a"],
             TargetGroupARNs=tgs,
             LoadBalancerNames=lbs,
         )
@@ -1154,11 +1178,11 @@ def build_world(endpoint, spec):
         attached_lbs = classic[: spec.get("attachedLoadBalancers", 0)]
         group(replacement, attached_tgs, attached_lbs)
     status = spec.get("status", "InProgress")
-    codedeploy_backends[ACCOUNT]["us-east-1"].deployments[deployment_id].status = status
+    codedeploy_backends[ACCOUNT][region].deployments[deployment_id].status = status
     set_world_targets(autoscaling, deployment_id, original, replacement, spec)
     # After a success, CodeDeploy names the replacement group as the deployment group's fleet.
     if status in ("Succeeded", "Baking") and spec.get("live", True):
-        codedeploy_backends[ACCOUNT]["us-east-1"].deployment_groups[app][dg].auto_scaling_groups = [replacement]
+        codedeploy_backends[ACCOUNT][region].deployment_groups[app][dg].auto_scaling_groups = [replacement]
     return {
         "deploymentId": deployment_id,
         "applicationName": app,
