@@ -63,7 +63,8 @@ pub struct Row {
 impl Row {
     /// A group's row before it is checked: names from the group's name, status `error`.
     fn unchecked(region: &str, group: &str) -> Row {
-        // Only CodeDeploy_<deployment-group>_<deployment-id> names reach the audit's rows.
+        // Only CodeDeploy_<deployment-group>_<deployment-id> names reach the audit's rows (and
+        // an unlisted region's row, without a group).
         let (deployment_group, deployment_id) =
             plan::parse_replacement_group_name(group).unwrap_or_default();
         Row {
@@ -88,7 +89,8 @@ pub struct Report {
     /// Every Auto Scaling group looked at.
     pub scanned: usize,
     pub fix: bool,
-    /// One per `CodeDeploy_<deployment-group>_<deployment-id>` group, sorted by group name.
+    /// One per `CodeDeploy_<deployment-group>_<deployment-id>` group, and one `error` row without
+    /// a group per region whose groups could not be listed; sorted by region, then group name.
     pub rows: Vec<Row>,
 }
 
@@ -98,15 +100,20 @@ impl Report {
     }
 
     pub fn summary(&self) -> String {
-        let over = if self.regions.len() > 1 {
-            format!(" in {} regions", self.regions.len())
-        } else {
-            String::new()
+        let unlisted = self
+            .rows
+            .iter()
+            .filter(|r| r.auto_scaling_group.is_empty())
+            .count();
+        let over = match (self.regions.len(), unlisted) {
+            (0 | 1, _) => String::new(),
+            (regions, 0) => format!(" in {regions} regions"),
+            (regions, unlisted) => format!(" in {regions} regions ({unlisted} not listed)"),
         };
         format!(
             "scanned {} Auto Scaling groups{over}, {} replacement groups: {} ok, {} missing, {} unregistered, {} repaired, {} skipped, {} waiting, {} error",
             self.scanned,
-            self.rows.len(),
+            self.rows.len() - unlisted,
             self.count(RowStatus::Ok),
             self.count(RowStatus::Missing),
             self.count(RowStatus::Unregistered),
@@ -173,7 +180,9 @@ pub async fn audit_regions(
             .await;
             report.unwrap_or_else(|e| {
                 let mut row = Row::unchecked(region, "");
-                row.reason = Some(format!("could not list the Auto Scaling groups: {e}"));
+                row.reason = Some(format!(
+                    "could not list the Auto Scaling groups in {region}: {e}"
+                ));
                 Report {
                     regions: vec![region.clone()],
                     scanned: 0,

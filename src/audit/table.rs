@@ -215,7 +215,7 @@ mod tests {
             .all(|l| l.chars().count() <= usize::from(TABLE_WIDTH)));
         assert!(
             report.summary().starts_with(
-                "scanned 6 Auto Scaling groups in 3 regions, 3 replacement groups: 2 ok"
+                "scanned 6 Auto Scaling groups in 3 regions (1 not listed), 2 replacement groups: 2 ok"
             ),
             "{}",
             report.summary()

@@ -363,7 +363,7 @@ fn audit_over_several_regions_reports_and_repairs_each_and_an_unlisted_region_is
     assert_eq!(west_row["autoScalingGroup"], "", "{west_row}");
     let reason = west_row["reason"].as_str().unwrap();
     assert!(
-        reason.contains("could not list the Auto Scaling groups")
+        reason.contains("could not list the Auto Scaling groups in eu-west-1")
             && reason.contains("autoscaling:DescribeAutoScalingGroups"),
         "{reason}"
     );
@@ -391,6 +391,9 @@ fn audit_over_several_regions_reports_and_repairs_each_and_an_unlisted_region_is
         "{text}"
     );
     assert!(text.contains("(groups not listed)"), "{text}");
-    assert!(text.contains("in 2 regions"), "{text}");
+    assert!(
+        text.contains("in 2 regions (1 not listed), 1 replacement groups: 1 ok"),
+        "the unlisted region is no replacement group: {text}"
+    );
     assert!(text.lines().all(|l| l.chars().count() <= 120), "{text}");
 }

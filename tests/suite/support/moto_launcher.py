@@ -186,10 +186,10 @@ def last_deployment_info(deployment):
 
 def backend_of(deployment_group):
     """The CodeDeploy backend (region) that holds `deployment_group`."""
+    application = deployment_group.application.application_name
     for backend in list(codedeploy_backends[ACCOUNT].values()):
-        for groups in list(backend.deployment_groups.values()):
-            if any(group is deployment_group for group in list(groups.values())):
-                return backend
+        if backend.deployment_groups.get(application, {}).get(deployment_group.deployment_group_name) is deployment_group:
+            return backend
     return codedeploy_backends[ACCOUNT]["us-east-1"]
 
 
