@@ -397,3 +397,25 @@ fn audit_over_several_regions_reports_and_repairs_each_and_an_unlisted_region_is
     );
     assert!(text.lines().all(|l| l.chars().count() <= 120), "{text}");
 }
+
+/// `--concurrency` counts the groups of every region together: at 1, the two regions' groups are
+/// checked one after the other (a round of their first calls never fills a barrier of two); at 2,
+/// side by side (it fills).
+#[test]
+fn audit_over_several_regions_shares_one_concurrency_between_them() {
+    let moto = Moto::start();
+    moto.world(json!({"name": "au-c-east", "status": "Succeeded"}));
+    moto.world(json!({"name": "au-c-west", "status": "Succeeded", "region": "eu-west-1"}));
+    let regions = ["--regions", "us-east-1,eu-west-1"];
+
+    moto.barrier("one at a time", 2, "GetDeployment", 2);
+    let (code, report) = audit(&moto, &[regions[0], regions[1], "--concurrency", "1"]);
+    assert_eq!(code, Some(3), "{report}");
+    moto.barrier("side by side", 2, "GetDeployment", 2);
+    let (code, report) = audit(&moto, &[regions[0], regions[1], "--concurrency", "2"]);
+    assert_eq!(code, Some(3), "{report}");
+
+    let met: std::collections::BTreeMap<String, bool> = moto.barriers_met().into_iter().collect();
+    assert_eq!(met.get("one at a time"), Some(&false), "{met:?}");
+    assert_eq!(met.get("side by side"), Some(&true), "{met:?}");
+}
