@@ -194,17 +194,26 @@ fn not_aws_hint(endpoint: Option<&str>) -> String {
     }
 }
 
-/// `https://codedeploy.eu-west-1.amazonaws.com` and the other partitions' service domains.
+/// `https://codedeploy.eu-west-1.amazonaws.com` and the other partitions' service domains: the
+/// `dnsSuffix` and `dualStackDnsSuffix` of every partition in the SDK's partition table (the
+/// service crates' `endpoint_lib/partition.rs`, aws-sdk-codedeploy 1.124), which is private to
+/// them. A suffix missing here only costs a hint that is not needed.
 fn is_aws_endpoint(endpoint: &str) -> bool {
-    const DOMAINS: [&str; 8] = [
+    const DOMAINS: [&str; 14] = [
         ".amazonaws.com",
         ".amazonaws.com.cn",
-        ".api.aws",
+        ".amazonaws.eu",
         ".c2s.ic.gov",
         ".sc2s.sgov.gov",
         ".cloud.adc-e.uk",
         ".csp.hci.ic.gov",
-        ".amazonaws.eu",
+        ".api.aws",
+        ".api.amazonwebservices.com.cn",
+        ".api.amazonwebservices.eu",
+        ".api.aws.ic.gov",
+        ".api.aws.hci.ic.gov",
+        ".api.aws.scloud",
+        ".api.cloud-aws.adc-e.uk",
     ];
     let host = endpoint
         .split_once("://")
@@ -317,6 +326,10 @@ mod tests {
             "{hint}"
         );
         assert!(!is_aws_endpoint("https://amazonaws.com.example.org"));
+        assert!(is_aws_endpoint("https://codedeploy.us-east-1.api.aws"));
+        assert!(is_aws_endpoint(
+            "https://autoscaling.eusc-de-east-1.amazonaws.eu/"
+        ));
     }
 
     #[test]

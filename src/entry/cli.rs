@@ -350,11 +350,7 @@ async fn handle(file: &PathBuf, timing: &Timing, config: &Config) -> u8 {
         }
         Request::Deployments(_) => timing.deadline(PERSON_TIMEOUT),
     };
-    let rules = Rules {
-        scheduled_audit: true,
-        audit_fix: config.audit_fix,
-        deployment_group_pattern: config.deployment_group_pattern.clone(),
-    };
+    let rules = Rules::of(config, true);
     let handled = dispatch(
         request,
         &rules,

@@ -11,6 +11,8 @@ use crate::event::{self, Decoded, Request, Source};
 use crate::report::Outcome;
 use crate::run::{self, Settings};
 
+use super::config::Config;
+
 /// What the entry decides beside the request: whether a scheduled event runs the audit, whether
 /// it repairs, and which deployment groups are in scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +24,18 @@ pub struct Rules {
     pub audit_fix: bool,
     /// `DEPLOYMENT_GROUP_PATTERN`: notifications outside it are ignored; the audit's scope.
     pub deployment_group_pattern: String,
+}
+
+impl Rules {
+    /// The configuration's rules; `scheduled_audit`: whether this entry runs the audit for a
+    /// scheduled event (the audit function by `SCHEDULED_AUDIT`; `handle` always).
+    pub fn of(config: &Config, scheduled_audit: bool) -> Rules {
+        Rules {
+            scheduled_audit,
+            audit_fix: config.audit_fix,
+            deployment_group_pattern: config.deployment_group_pattern.clone(),
+        }
+    }
 }
 
 /// What a request came to.

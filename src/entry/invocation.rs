@@ -89,11 +89,7 @@ pub async fn serve(config: &Config) -> Result<(), lambda_runtime::Error> {
         audit: Arc::default(),
     };
     let settings = config.settings();
-    let rules = Rules {
-        scheduled_audit: config.scheduled_audit,
-        audit_fix: config.audit_fix,
-        deployment_group_pattern: config.deployment_group_pattern.clone(),
-    };
+    let rules = Rules::of(config, config.scheduled_audit);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let clients = clients.clone();
         let settings = settings.clone();

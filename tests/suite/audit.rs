@@ -408,10 +408,21 @@ fn audit_over_several_regions_shares_one_concurrency_between_them() {
     moto.world(json!({"name": "au-c-west", "status": "Succeeded", "region": "eu-west-1"}));
     let regions = ["--regions", "us-east-1,eu-west-1"];
 
-    moto.barrier("one at a time", 2, "GetDeployment", 2);
+    // A barrier that must not fill gives up soon; one that must fill waits long enough for a
+    // loaded machine (the launcher's barriers, with their own timeouts).
+    let barrier = |gate: &str, seconds: u32| {
+        moto.fault_with(
+            "GetDeployment",
+            "barrier",
+            2,
+            &[],
+            json!({"gate": gate, "size": 2, "timeout": seconds}),
+        )
+    };
+    barrier("one at a time", 2);
     let (code, report) = audit(&moto, &[regions[0], regions[1], "--concurrency", "1"]);
     assert_eq!(code, Some(3), "{report}");
-    moto.barrier("side by side", 2, "GetDeployment", 2);
+    barrier("side by side", 30);
     let (code, report) = audit(&moto, &[regions[0], regions[1], "--concurrency", "2"]);
     assert_eq!(code, Some(3), "{report}");
 

@@ -122,6 +122,10 @@ fn an_endpoint_that_answers_html_is_called_so_by_attach_and_audit() {
     assert!(
         reason.contains("codedeploy:GetDeployment")
             && reason.contains("an HTML page")
+            && reason.contains(&format!(
+                "the call went to {}, not an AWS endpoint",
+                moto().endpoint()
+            ))
             && reason.contains("AWS_ENDPOINT_URL is"),
         "{reason}"
     );
