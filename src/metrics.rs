@@ -52,10 +52,12 @@ pub fn run_document(figures: &RunFigures, timestamp_ms: u64) -> Value {
 
 /// The document for one audit: dimension `Mode` (`fix` or `report`), one metric per status,
 /// each the number of replacement groups in it (`groups`: metric name and count, e.g.
-/// `("GroupsMissing", 2)`), and `GroupsScanned` and the `Regions` audited as plain members.
+/// `("GroupsMissing", 2)`), and `GroupsScanned`, the `Accounts` and the `Regions` audited as
+/// plain members.
 pub fn audit_document(
     fix: bool,
     scanned: usize,
+    accounts: &[&str],
     regions: &[&str],
     groups: &[(&str, usize)],
     timestamp_ms: u64,
@@ -74,6 +76,7 @@ pub fn audit_document(
         },
         "Mode": if fix { "fix" } else { "report" },
         "GroupsScanned": scanned,
+        "Accounts": accounts,
         "Regions": regions,
     });
     for (name, count) in groups {
@@ -162,16 +165,21 @@ mod tests {
         let document = audit_document(
             false,
             9,
+            &["111111111111", "222222222222"],
             &["us-east-1"],
             &[("GroupsOk", 1), ("GroupsMissing", 2)],
             1,
         );
         assert_eq!(document["Regions"], json!(["us-east-1"]));
+        assert_eq!(
+            document["Accounts"],
+            json!(["111111111111", "222222222222"])
+        );
         assert_valid_emf(&document);
         assert_eq!(document["Mode"], "report");
         assert_eq!(document["GroupsScanned"], 9);
         assert_eq!(document["GroupsOk"], 1);
         assert_eq!(document["GroupsMissing"], 2);
-        assert_eq!(audit_document(true, 0, &[], &[], 1)["Mode"], "fix");
+        assert_eq!(audit_document(true, 0, &[], &[], &[], 1)["Mode"], "fix");
     }
 }

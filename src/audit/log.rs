@@ -22,6 +22,8 @@ pub(super) fn log_row(row: &Row) {
     let reason = row.reason.as_deref().unwrap_or("");
     if row.status == RowStatus::Error {
         tracing::error!(
+            account = row.account.as_deref().unwrap_or(""),
+            region = row.region,
             auto_scaling_group = row.auto_scaling_group,
             deployment_id = row.deployment_id,
             status,
@@ -31,6 +33,8 @@ pub(super) fn log_row(row: &Row) {
         );
     } else {
         tracing::info!(
+            account = row.account.as_deref().unwrap_or(""),
+            region = row.region,
             auto_scaling_group = row.auto_scaling_group,
             deployment_id = row.deployment_id,
             status,
@@ -59,6 +63,11 @@ pub fn log_finished(report: &Report) {
         crate::metrics::audit_document(
             report.fix,
             report.scanned,
+            &report
+                .accounts
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
             &report
                 .regions
                 .iter()

@@ -1,8 +1,11 @@
-//! The hook's planner over every replacement group of an account and region: discover, plan, report or fix.
+//! The hook's planner over every replacement group of an account and region (or of several:
+//! `coverage`): discover, plan, report or fix.
 
+pub mod coverage;
 mod log;
 mod table;
 
+pub use coverage::{Accounts, Coverage, Place, Regions};
 pub use log::log_finished;
 use log::log_row;
 pub use table::{table, TABLE_WIDTH};
@@ -15,7 +18,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::aws::{self, AwsError, Clients};
+use crate::aws::{self, AwsError, ClientSettings, Clients};
 use crate::plan::{self, GroupPlan, GroupState, Hold, Registration, Scope, TrafficSource};
 use crate::run::{self, Checked, Found, Job, Mode, Progress, Reads, RunError, Settings};
 
@@ -44,7 +47,11 @@ pub enum RowStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Row {
-    /// The region the group is in (every row of a report over several regions says which).
+    /// The account the group is in: the one whose role the audit assumed, else read off the
+    /// groups' ARNs (`null` for the caller's own account where no group was listed).
+    pub account: Option<String>,
+    /// The region the group is in (every row of a report over several regions says which;
+    /// empty on the row of an account that could not be reached).
     pub region: String,
     pub auto_scaling_group: String,
     pub deployment_id: String,
@@ -62,12 +69,13 @@ pub struct Row {
 
 impl Row {
     /// A group's row before it is checked: names from the group's name, status `error`.
-    fn unchecked(region: &str, group: &str) -> Row {
+    fn unchecked(account: Option<&str>, region: &str, group: &str) -> Row {
         // Only CodeDeploy_<deployment-group>_<deployment-id> names reach the audit's rows (and
         // an unlisted region's row, without a group).
         let (deployment_group, deployment_id) =
             plan::parse_replacement_group_name(group).unwrap_or_default();
         Row {
+            account: account.map(str::to_owned),
             region: region.to_owned(),
             auto_scaling_group: group.to_owned(),
             deployment_id: deployment_id.to_owned(),
@@ -79,18 +87,31 @@ impl Row {
             reason: None,
         }
     }
+
+    /// The `error` row, without a group, of an account or region whose groups were not listed
+    /// (`region` empty: the account itself was not reached).
+    fn unreached(account: Option<&str>, region: &str, reason: String) -> Row {
+        Row {
+            reason: Some(reason),
+            ..Row::unchecked(account, region, "")
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    /// The regions audited, in order.
+    /// The accounts audited, in order: the ones the audit assumed a role in (those it could not
+    /// reach too), else the caller's own as its groups' ARNs say (none when no group was listed).
+    pub accounts: Vec<String>,
+    /// The regions audited, in order, each once.
     pub regions: Vec<String>,
     /// Every Auto Scaling group looked at.
     pub scanned: usize,
     pub fix: bool,
     /// One per `CodeDeploy_<deployment-group>_<deployment-id>` group, and one `error` row without
-    /// a group per region whose groups could not be listed; sorted by region, then group name.
+    /// a group per account or region whose groups could not be listed; sorted by account, region,
+    /// then group name.
     pub rows: Vec<Row>,
 }
 
@@ -105,10 +126,16 @@ impl Report {
             .iter()
             .filter(|r| r.auto_scaling_group.is_empty())
             .count();
-        let over = match (self.regions.len(), unlisted) {
-            (0 | 1, _) => String::new(),
-            (regions, 0) => format!(" in {regions} regions"),
-            (regions, unlisted) => format!(" in {regions} regions ({unlisted} not listed)"),
+        let places = match (self.accounts.len(), self.regions.len()) {
+            (0 | 1, 0 | 1) => None,
+            (0 | 1, regions) => Some(format!("{regions} regions")),
+            (accounts, 1) => Some(format!("{accounts} accounts")),
+            (accounts, regions) => Some(format!("{accounts} accounts and {regions} regions")),
+        };
+        let over = match (places, unlisted) {
+            (None, _) => String::new(),
+            (Some(places), 0) => format!(" in {places}"),
+            (Some(places), unlisted) => format!(" in {places} ({unlisted} not listed)"),
         };
         format!(
             "scanned {} Auto Scaling groups{over}, {} replacement groups: {} ok, {} missing, {} unregistered, {} repaired, {} skipped, {} waiting, {} error",
@@ -148,63 +175,94 @@ pub async fn audit(
     progress: impl FnMut(&Row, usize, usize),
 ) -> Result<Report, AwsError> {
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    audit_with(clients, options, &permits, progress).await
+    audit_with(clients, None, options, &permits, progress).await
 }
 
-/// Every region's audit as one report, the regions side by side and `options.concurrency` groups
-/// checked at a time over all of them (one region's slow or throttled groups hold only the
-/// permits they take). A region whose groups cannot be listed (disabled, denied, unreachable) is
-/// one `error` row, without a group, and the others are reported all the same. `progress` hears
-/// of each row as it is checked, with the rows so far and the groups listed so far.
-pub async fn audit_regions(
-    regions: &[(String, Clients)],
+/// Every place's audit as one report (`coverage::places`: accounts and regions), side by side,
+/// `options.concurrency` groups checked at a time over all of them (one place's slow or throttled
+/// groups hold only the permits they take). A place whose groups cannot be listed (a disabled
+/// region, a denial, no answer) is one `error` row without a group, as is each account or region
+/// `unreached` already; the others are reported all the same. `progress` hears of each row as it
+/// is checked, with the rows so far and the groups listed so far.
+pub async fn audit_places(
+    places: &[Place],
+    unreached: Vec<Row>,
     options: &Options,
-    progress: impl FnMut(&Row, usize, usize),
+    progress: impl FnMut(&Row, usize, usize) + Send,
 ) -> Report {
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let progress = std::cell::RefCell::new(progress);
-    let counted = std::cell::Cell::new((0, 0));
-    let audits = regions.iter().map(|(region, clients)| {
-        let (permits, progress, counted) = (&permits, &progress, &counted);
+    // Rows so far and groups listed so far, with the caller's progress: held only to count.
+    let progress = std::sync::Mutex::new(((0, 0), progress));
+    let audits = places.iter().map(|place| {
+        let (permits, progress) = (&permits, &progress);
         let mut listed = false;
         async move {
-            let report = audit_with(clients, options, permits, |row, _, total| {
-                let (done, mut known) = counted.get();
-                if !listed {
-                    known += total;
-                    listed = true;
-                }
-                counted.set((done + 1, known));
-                (progress.borrow_mut())(row, done + 1, known);
-            })
+            let report = audit_with(
+                &place.clients,
+                place.account.as_deref(),
+                options,
+                permits,
+                |row, _, total| {
+                    let mut progress = progress.lock().unwrap_or_else(|e| e.into_inner());
+                    let ((done, known), report) = &mut *progress;
+                    if !listed {
+                        *known += total;
+                        listed = true;
+                    }
+                    *done += 1;
+                    report(row, *done, *known);
+                },
+            )
             .await;
             report.unwrap_or_else(|e| {
-                let mut row = Row::unchecked(region, "");
-                row.reason = Some(format!(
-                    "could not list the Auto Scaling groups in {region}: {e}"
-                ));
+                let account = place.account.as_deref();
+                let whose = account
+                    .map(|a| format!(" of account {a}"))
+                    .unwrap_or_default();
+                let region = &place.region;
                 Report {
+                    accounts: account.map(str::to_owned).into_iter().collect(),
                     regions: vec![region.clone()],
                     scanned: 0,
                     fix: options.fix,
-                    rows: vec![row],
+                    rows: vec![Row::unreached(
+                        account,
+                        region,
+                        format!("could not list the Auto Scaling groups{whose} in {region}: {e}"),
+                    )],
                 }
             })
         }
     });
     let reports = futures_util::future::join_all(audits).await;
+    let mut accounts: Vec<String> = Vec::new();
     let mut regions: Vec<String> = Vec::new();
     let mut rows: Vec<Row> = Vec::new();
     let mut scanned = 0;
     for report in reports {
+        accounts.extend(report.accounts);
         regions.extend(report.regions);
         scanned += report.scanned;
         rows.extend(report.rows);
     }
+    for row in &unreached {
+        accounts.extend(row.account.clone());
+        regions.extend(Some(row.region.clone()).filter(|r| !r.is_empty()));
+    }
+    rows.extend(unreached);
+    accounts.sort();
+    accounts.dedup();
+    regions.sort();
+    regions.dedup();
     rows.sort_by(|a, b| {
-        (&a.region, &a.auto_scaling_group).cmp(&(&b.region, &b.auto_scaling_group))
+        (&a.account, &a.region, &a.auto_scaling_group).cmp(&(
+            &b.account,
+            &b.region,
+            &b.auto_scaling_group,
+        ))
     });
     Report {
+        accounts,
         regions,
         scanned,
         fix: options.fix,
@@ -212,15 +270,19 @@ pub async fn audit_regions(
     }
 }
 
-/// `audit` with the permits it shares with other regions' audits.
+/// `audit` with the permits it shares with other places' audits; `account`: the account the
+/// clients assumed a role in (`None`: the caller's own, read off the groups' ARNs).
 async fn audit_with(
     clients: &Clients,
+    account: Option<&str>,
     options: &Options,
     permits: &Arc<Semaphore>,
     mut progress: impl FnMut(&Row, usize, usize),
 ) -> Result<Report, AwsError> {
     let region = clients.region().unwrap_or_default().to_owned();
-    let groups = aws::autoscaling::describe_all_groups(clients.autoscaling()).await?;
+    let (groups, read_account) =
+        aws::autoscaling::describe_all_groups_and_account(clients.autoscaling()).await?;
+    let account = account.map(str::to_owned).or(read_account);
     let scanned = groups.len();
     // Only CodeDeploy's own names: a user's group that merely starts with CodeDeploy_ is not a
     // replacement group, so it gets no row at all (never an error).
@@ -239,16 +301,18 @@ async fn audit_with(
     let mut group_of_task = HashMap::with_capacity(total);
     for group in replacement_groups {
         let name = group.name.clone();
-        let (clients, options, permits, reads, region) = (
+        let (clients, options, permits, reads, region, account) = (
             clients.clone(),
             options.clone(),
             permits.clone(),
             reads.clone(),
             region.clone(),
+            account.clone(),
         );
         let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            check_group(&clients, &region, group, &options, &reads).await
+            let place = (account.as_deref(), region.as_str());
+            check_group(&clients, place, group, &options, &reads).await
         });
         group_of_task.insert(task.id(), name);
     }
@@ -258,7 +322,7 @@ async fn audit_with(
             Ok(row) => row,
             Err(e) => {
                 let group = group_of_task.get(&e.id()).map_or("?", String::as_str);
-                let mut row = Row::unchecked(&region, group);
+                let mut row = Row::unchecked(account.as_deref(), &region, group);
                 row.reason = Some(format!("internal error: {e}"));
                 row
             }
@@ -268,6 +332,7 @@ async fn audit_with(
     }
     rows.sort_by(|a, b| a.auto_scaling_group.cmp(&b.auto_scaling_group));
     Ok(Report {
+        accounts: account.into_iter().collect(),
         regions: vec![region],
         scanned,
         fix: options.fix,
@@ -277,12 +342,12 @@ async fn audit_with(
 
 async fn check_group(
     clients: &Clients,
-    region: &str,
+    (account, region): (Option<&str>, &str),
     group: GroupState,
     options: &Options,
     reads: &Reads,
 ) -> Row {
-    let mut row = Row::unchecked(region, &group.name);
+    let mut row = Row::unchecked(account, region, &group.name);
     let deployment_id = row.deployment_id.clone();
     let deployment_group = plan::parse_replacement_group_name(&group.name)
         .map_or("", |(deployment_group, _)| deployment_group);
@@ -443,32 +508,60 @@ pub enum ScheduledError {
     Listing(AwsError),
     #[error("audit ran out of time: stopped {}s before the function's deadline with replacement groups still to check (raise the audit function's timeout, AuditTimeoutSeconds)", run::REPORT_MARGIN.as_secs())]
     Deadline,
+    /// `AUDIT_ACCOUNTS`, `AUDIT_REGIONS` or `AUDIT_ROLE_NAME` is not one the audit can take.
+    #[error("audit not run: {0}")]
+    Coverage(String),
+}
+
+/// What the scheduled audit covers and how: the entry's configuration of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledAudit {
+    /// `AUDIT_FIX`.
+    pub fix: bool,
+    /// `DEPLOYMENT_GROUP_PATTERN`.
+    pub deployment_group_pattern: String,
+    /// `AUDIT_ACCOUNTS`, `AUDIT_REGIONS`, `AUDIT_ROLE_NAME` (or why they cannot be taken).
+    pub coverage: Result<Coverage, String>,
+    /// For the clients of other regions and accounts.
+    pub client_settings: ClientSettings,
 }
 
 /// The scheduled audit as the function runs it (and `handle` on a scheduled event): the account
-/// in this region, repairing only with `fix`; every row and the summary go to the log, and the
-/// metrics document with them. Stops `REPORT_MARGIN` before the deadline, saying so.
+/// in this region (or the accounts and regions `AUDIT_ACCOUNTS` and `AUDIT_REGIONS` name),
+/// repairing only with `fix`; every row and the summary go to the log, and the metrics document
+/// with them. Stops `REPORT_MARGIN` before the deadline, saying so.
 pub async fn scheduled(
     clients: &Clients,
-    fix: bool,
-    deployment_group_pattern: String,
+    audit_setup: &ScheduledAudit,
     deadline: Instant,
 ) -> Result<Report, ScheduledError> {
+    let coverage = audit_setup
+        .coverage
+        .as_ref()
+        .map_err(|e| ScheduledError::Coverage(e.clone()))?;
     let options = Options {
-        fix,
+        fix: audit_setup.fix,
         concurrency: 8,
         settings: Settings::default(),
         deadline,
-        deployment_group_pattern: Some(deployment_group_pattern),
+        deployment_group_pattern: Some(audit_setup.deployment_group_pattern.clone()),
     };
     // Each row is logged as it is checked, so a run the deadline stops still leaves them.
-    let report = tokio::time::timeout_at(
-        run::work_deadline(deadline),
-        audit(clients, &options, |row, _, _| log_row(row)),
-    )
+    let report = tokio::time::timeout_at(run::work_deadline(deadline), async {
+        if coverage.is_configured_only() {
+            return audit(clients, &options, |row, _, _| log_row(row))
+                .await
+                .map_err(ScheduledError::Listing);
+        }
+        let (places, unreached) =
+            coverage::places(coverage, clients, &audit_setup.client_settings).await;
+        for row in &unreached {
+            log_row(row);
+        }
+        Ok(audit_places(&places, unreached, &options, |row, _, _| log_row(row)).await)
+    })
     .await
-    .map_err(|_| ScheduledError::Deadline)?
-    .map_err(ScheduledError::Listing)?;
+    .map_err(|_| ScheduledError::Deadline)??;
     log_finished(&report);
     Ok(report)
 }
@@ -480,11 +573,12 @@ pub fn unchecked(report: &Report) -> Option<String> {
         .iter()
         .filter(|r| r.status == RowStatus::Error)
         .map(|r| {
-            format!(
-                "{}: {}",
-                r.auto_scaling_group,
-                r.reason.as_deref().unwrap_or("not checked")
-            )
+            let reason = r.reason.as_deref().unwrap_or("not checked");
+            match r.auto_scaling_group.as_str() {
+                // An account or region not listed: its reason names it.
+                "" => reason.to_owned(),
+                group => format!("{group}: {reason}"),
+            }
         })
         .collect();
     (!errors.is_empty()).then(|| {

@@ -10,10 +10,15 @@ pub const TABLE_WIDTH: u16 = 120;
 /// the table shows (`--output json` has them whole).
 const TABLE_REASON: usize = 48;
 const TABLE_SOURCES: usize = 32;
+/// The characters of the reason of a row without a group (an account or region not listed),
+/// which the table shows in the group's wider column, where it wraps.
+const TABLE_UNLISTED_REASON: usize = 160;
 
 /// The report as a table for a terminal, at most `TABLE_WIDTH` columns wide: a row per group
 /// (its name holds the deployment group and the deployment id, which `--output json` gives apart),
-/// under a heading line per region when the report covers several, each reason shortened to
+/// under a heading line per account and region when the report covers several (`account
+/// 111111111111, eu-west-1:`; the account alone for one not reached; the reason of a place whose
+/// groups were not listed in the group's column), each reason shortened to
 /// `TABLE_REASON` characters, the other cells wrapped to fit, the summary wrapped at the same
 /// width.
 pub fn table(report: &Report) -> String {
@@ -35,17 +40,21 @@ pub fn table(report: &Report) -> String {
         },
         "reason",
     ]);
-    let headings = report.regions.len() > 1;
-    let mut region = None;
+    let headings = report.regions.len() > 1 || report.accounts.len() > 1;
+    let mut place = None;
     for row in &report.rows {
-        if headings && region != Some(&row.region) {
-            region = Some(&row.region);
-            table.add_row(vec![format!("{}:", row.region)]);
+        if headings && place != Some((&row.account, &row.region)) {
+            place = Some((&row.account, &row.region));
+            table.add_row(vec![heading(row.account.as_deref(), &row.region)]);
         }
-        let group = if row.auto_scaling_group.is_empty() {
-            "(groups not listed)".to_owned()
+        let reason = row.reason.as_deref().unwrap_or_default();
+        // A row without a group has its reason in the group's column, wider, where the cause
+        // (the error's code and message, after the account or region it names) still shows.
+        let (group, reason) = if row.auto_scaling_group.is_empty() {
+            let why = shortened(reason, TABLE_UNLISTED_REASON);
+            (format!("(groups not listed) {why}"), "")
         } else {
-            row.auto_scaling_group.clone()
+            (row.auto_scaling_group.clone(), reason)
         };
         table.add_row(vec![
             group,
@@ -53,7 +62,7 @@ pub fn table(report: &Report) -> String {
             shortened(&row.target_groups.join(", "), TABLE_SOURCES),
             shortened(&row.load_balancers.join(", "), TABLE_SOURCES),
             instance_count(&row.unregistered),
-            shortened(row.reason.as_deref().unwrap_or_default(), TABLE_REASON),
+            shortened(reason, TABLE_REASON),
         ]);
     }
     // A group's name and its status stay whole on a line (up to a width that leaves the other
@@ -77,6 +86,16 @@ pub fn table(report: &Report) -> String {
         "{table}\n{}",
         wrapped(&report.summary(), usize::from(TABLE_WIDTH))
     )
+}
+
+/// A place's heading line: `account 111111111111, eu-west-1:`, `eu-west-1:` for the caller's own
+/// account, `account 111111111111:` for an account not reached.
+fn heading(account: Option<&str>, region: &str) -> String {
+    match (account, region) {
+        (Some(account), "") => format!("account {account}:"),
+        (Some(account), region) => format!("account {account}, {region}:"),
+        (None, region) => format!("{region}:"),
+    }
 }
 
 /// `text` wrapped at spaces into lines of at most `width` characters (a longer word stays whole).
@@ -131,6 +150,7 @@ mod tests {
             RowStatus::Unregistered,
         ] {
             let mut row = Row::unchecked(
+                None,
                 "us-east-1",
                 "CodeDeploy_checkout-web-production_d-ABCDEF123",
             );
@@ -148,6 +168,7 @@ mod tests {
             rows.push(row);
         }
         let report = Report {
+            accounts: vec![],
             regions: vec!["us-east-1".into()],
             scanned: 3,
             fix: false,
@@ -175,14 +196,19 @@ mod tests {
     fn several_regions_get_a_heading_each_and_an_unlisted_region_its_row() {
         let mut rows = Vec::new();
         for region in ["eu-west-1", "us-east-1"] {
-            let mut row = Row::unchecked(region, &format!("CodeDeploy_web-{region}_d-ABCDEF123"));
+            let mut row = Row::unchecked(
+                None,
+                region,
+                &format!("CodeDeploy_web-{region}_d-ABCDEF123"),
+            );
             row.status = RowStatus::Ok;
             rows.push(row);
         }
-        let mut unlisted = Row::unchecked("ap-south-2", "");
+        let mut unlisted = Row::unchecked(None, "ap-south-2", "");
         unlisted.reason = Some("could not list the Auto Scaling groups: denied".into());
         rows.insert(0, unlisted);
         let report = Report {
+            accounts: vec![],
             regions: vec!["ap-south-2".into(), "eu-west-1".into(), "us-east-1".into()],
             scanned: 6,
             fix: false,
@@ -222,6 +248,7 @@ mod tests {
         );
         // One region: no heading, the summary as before.
         let one = Report {
+            accounts: vec![],
             regions: vec!["us-east-1".into()],
             scanned: 1,
             fix: false,
@@ -231,6 +258,65 @@ mod tests {
         assert!(one
             .summary()
             .starts_with("scanned 1 Auto Scaling groups, 1 replacement groups"));
+    }
+
+    #[test]
+    fn several_accounts_get_a_heading_per_account_and_region_and_an_unreached_account_its_row() {
+        let mut rows = Vec::new();
+        for (account, region) in [
+            ("111111111111", "eu-west-1"),
+            ("111111111111", "us-east-1"),
+            ("222222222222", "eu-west-1"),
+        ] {
+            let group = format!("CodeDeploy_web-{}-{region}_d-ABCDEF123", &account[..1]);
+            let mut row = Row::unchecked(Some(account), region, &group);
+            row.status = RowStatus::Missing;
+            row.target_groups = vec!["web-tg".into()];
+            rows.push(row);
+        }
+        rows.push(Row::unreached(
+            Some("333333333333"),
+            "",
+            "could not assume arn:aws:iam::333333333333:role/codedeploy-tg-hook-audit: sts:AssumeRole failed: AccessDenied: not authorized".into(),
+        ));
+        let report = Report {
+            accounts: vec![
+                "111111111111".into(),
+                "222222222222".into(),
+                "333333333333".into(),
+            ],
+            regions: vec!["eu-west-1".into(), "us-east-1".into()],
+            scanned: 9,
+            fix: false,
+            rows,
+        };
+        let table = table(&report);
+        let lines: Vec<&str> = table.lines().collect();
+        let at = |text: &str| {
+            lines
+                .iter()
+                .position(|l| l.contains(text))
+                .unwrap_or_else(|| panic!("{text}: {table}"))
+        };
+        assert!(at("account 111111111111, eu-west-1:") < at("CodeDeploy_web-1-eu-west-1"));
+        assert!(at("CodeDeploy_web-1-eu-west-1") < at("account 111111111111, us-east-1:"));
+        assert!(at("account 111111111111, us-east-1:") < at("account 222222222222, eu-west-1:"));
+        assert!(at("account 222222222222, eu-west-1:") < at("account 333333333333:"));
+        assert!(at("account 333333333333:") < at("(groups not listed) could not assume"));
+        assert!(table.contains("AccessDenied"), "the cause shows: {table}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.chars().count() <= usize::from(TABLE_WIDTH)),
+            "{table}"
+        );
+        assert!(
+            report.summary().starts_with(
+                "scanned 9 Auto Scaling groups in 3 accounts and 2 regions (1 not listed), 3 replacement groups: 0 ok, 3 missing"
+            ),
+            "{}",
+            report.summary()
+        );
     }
 
     #[test]

@@ -96,6 +96,16 @@ pub const DOCTOR_SHARED_ACTIONS: &[&str] = &[
 /// it on the function (resource type `function`).
 pub const INVOKE_FUNCTION: &str = "lambda:InvokeFunction";
 
+/// The calls only the audit across accounts and regions makes (`audit --accounts`, `--regions
+/// all`; the scheduled audit's `AUDIT_ACCOUNTS`, `AUDIT_REGIONS`), with their resource types in
+/// docs/iam-actions.md: the audit function's, and `account:ListRegions` also each audited
+/// account's role's (infra/audit-role.yaml).
+pub const AUDIT_ACROSS_ACTIONS: &[&str] = &[
+    "sts:AssumeRole",
+    "organizations:ListAccounts",
+    "account:ListRegions",
+];
+
 /// The one call only a lifecycle hook makes: `attach` (the appspec script's `binary` mode) has
 /// no hook execution to report on.
 pub const HOOK_REPORT_ACTION: &str = "codedeploy:PutLifecycleEventHookExecutionStatus";
@@ -109,6 +119,9 @@ pub fn iam_action(service: &str, operation: &str) -> String {
         "IAM" => "iam",
         "Lambda" => "lambda",
         "EC2" => "ec2",
+        "Account" => "account",
+        "Organizations" => "organizations",
+        "STS" => "sts",
         s if s.starts_with("Elastic Load Balancing") => "elasticloadbalancing",
         other => return format!("{other}:{operation}"),
     };
@@ -136,6 +149,11 @@ mod tests {
         assert_eq!(
             iam_action("EC2", "DescribeLaunchTemplateVersions"),
             "ec2:DescribeLaunchTemplateVersions"
+        );
+        assert_eq!(iam_action("Account", "ListRegions"), "account:ListRegions");
+        assert_eq!(
+            iam_action("Organizations", "ListAccounts"),
+            "organizations:ListAccounts"
         );
         assert_eq!(
             iam_action("Elastic Load Balancing", "DescribeInstanceHealth"),

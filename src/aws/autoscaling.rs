@@ -14,9 +14,20 @@ pub async fn describe_groups(
     describe(client, Some(names.to_vec())).await
 }
 
-/// Every group in the account and region, for the audit.
-pub async fn describe_all_groups(client: &Client) -> Result<Vec<GroupState>, AwsError> {
-    describe(client, None).await
+/// Every group, and the account they are in, read off their ARNs (`None` when no group is
+/// listed): the audit's rows say the account without a call to ask it.
+pub async fn describe_all_groups_and_account(
+    client: &Client,
+) -> Result<(Vec<GroupState>, Option<String>), AwsError> {
+    let groups = describe_raw(client, None).await?;
+    let account = groups
+        .iter()
+        .filter_map(|group| group.auto_scaling_group_arn())
+        // arn:<partition>:autoscaling:<region>:<account>:autoScalingGroup:...
+        .filter_map(|arn| arn.split(':').nth(4))
+        .find(|account| !account.is_empty())
+        .map(str::to_owned);
+    Ok((groups.iter().map(group_state).collect(), account))
 }
 
 async fn describe(

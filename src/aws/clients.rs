@@ -125,6 +125,8 @@ struct Built {
     elb: OnceLock<aws_sdk_elasticloadbalancing::Client>,
     iam: OnceLock<aws_sdk_iam::Client>,
     lambda: OnceLock<aws_sdk_lambda::Client>,
+    account: OnceLock<aws_sdk_account::Client>,
+    organizations: OnceLock<aws_sdk_organizations::Client>,
     #[cfg(feature = "launch-templates")]
     ec2: OnceLock<aws_sdk_ec2::Client>,
 }
@@ -173,6 +175,27 @@ impl Clients {
         Clients::new(config, adaptive)
     }
 
+    /// `load_in`, calling as the session `credentials` (another account's, `sts::assume_role`)
+    /// instead of the chain's.
+    pub async fn load_as(
+        settings: &ClientSettings,
+        region: &str,
+        credentials: aws_credential_types::Credentials,
+    ) -> Self {
+        let settings = ClientSettings {
+            trust: super::tls::trust(settings.system_store_asked, Some(region)),
+            // The chain's first provider is not asked: the session's credentials are given.
+            credentials_in_environment: false,
+            ..*settings
+        };
+        let config = config_loader(&settings, true)
+            .region(aws_config::Region::new(region.to_owned()))
+            .credentials_provider(credentials)
+            .load()
+            .await;
+        Clients::new(config, true)
+    }
+
     /// Clients over a loaded configuration (`config_loader`'s, or a test's), retrying until the
     /// deadline.
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
@@ -189,9 +212,17 @@ impl Clients {
             elb: OnceLock::new(),
             iam: OnceLock::new(),
             lambda: OnceLock::new(),
+            account: OnceLock::new(),
+            organizations: OnceLock::new(),
             #[cfg(feature = "launch-templates")]
             ec2: OnceLock::new(),
         }))
+    }
+
+    /// The configuration the clients are built from (its credentials, region and endpoints are
+    /// what an assumed role's session starts from).
+    pub fn sdk_config(&self) -> &aws_config::SdkConfig {
+        &self.0.config
     }
 
     /// The region the clients call, as the SDK's chain (or the caller) gave it.
@@ -236,6 +267,20 @@ impl Clients {
         self.0
             .lambda
             .get_or_init(|| client!(&self.0, aws_sdk_lambda, "lambda"))
+    }
+
+    /// The Account Management API, for `audit --regions all`.
+    pub fn account(&self) -> &aws_sdk_account::Client {
+        self.0
+            .account
+            .get_or_init(|| client!(&self.0, aws_sdk_account, "account"))
+    }
+
+    /// Organizations, for `audit --accounts organization`.
+    pub fn organizations(&self) -> &aws_sdk_organizations::Client {
+        self.0
+            .organizations
+            .get_or_init(|| client!(&self.0, aws_sdk_organizations, "organizations"))
     }
 
     /// EC2, for `doctor`'s reading of a launch template.

@@ -2,7 +2,9 @@
 //! and EC2 for `doctor` only); and beneath them, the clients with their retry policy.
 //!
 //! The adapters, one per service: `codedeploy`, `autoscaling`, `elbv2`, `elb` (classic load
-//! balancers), `iam`, `lambda`, `ec2` (launch templates; the default feature `launch-templates`).
+//! balancers), `iam`, `lambda`, `ec2` (launch templates; the default feature `launch-templates`);
+//! for the audit across accounts and regions, `sts` (a session in another account), `account`
+//! (the enabled regions) and `organizations` (the organization's accounts).
 //! Beneath them:
 //! - `clients`: the clients, each built on first use, from the SDK's chain and our `ClientSettings`;
 //! - `retry`: the retry policy, stated at its top, its classifier and the attempt watcher;
@@ -11,6 +13,7 @@
 //! - `tls`: which certificates HTTPS trusts;
 //! - `actions`: the IAM actions of the calls, with their resource types.
 
+pub mod account;
 pub mod actions;
 mod answers;
 pub mod autoscaling;
@@ -23,7 +26,9 @@ pub mod elbv2;
 mod error;
 pub mod iam;
 pub mod lambda;
+pub mod organizations;
 mod retry;
+pub mod sts;
 #[cfg(test)]
 pub mod stub;
 mod tls;

@@ -304,8 +304,13 @@ impl Intercept for AttemptWatcher {
         let problem = match cfg.load::<Metadata>() {
             Some(metadata) if (200..300).contains(&status) => answer_problem(
                 metadata.name(),
-                // CodeDeploy's JSON protocol and Lambda's REST-JSON one answer in JSON.
-                matches!(metadata.service(), "CodeDeploy" | "Lambda"),
+                // CodeDeploy's and Organizations' JSON protocol and Lambda's and the Account
+                // API's REST-JSON one answer in JSON; the others (Auto Scaling, Elastic Load
+                // Balancing, IAM, EC2) in the query protocols' XML.
+                matches!(
+                    metadata.service(),
+                    "CodeDeploy" | "Lambda" | "Organizations" | "Account"
+                ),
                 response.headers().get("content-type"),
                 response.body().bytes().unwrap_or_default(),
             )

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use tokio::time::Instant;
 
+use crate::audit::coverage::{self, Accounts, Coverage, Regions};
 use crate::audit::{self, Report};
 use crate::aws::Clients;
 use crate::doctor;
@@ -142,8 +143,8 @@ pub enum Command {
         timing: Timing,
     },
     /// Check every replacement group (CodeDeploy_<deployment-group>_<deployment-id>) in the
-    /// account and region (or --regions); with --fix, attach what is missing and register what a
-    /// live group's load balancers lack.
+    /// account and region (or --accounts and --regions); with --fix, attach what is missing and
+    /// register what a live group's load balancers lack.
     Audit {
         /// Attach what each replacement group is missing and register its unregistered InService
         /// instances (never detaches or deregisters anything).
@@ -152,13 +153,23 @@ pub enum Command {
         /// Output format [default: table on a terminal, json otherwise].
         #[arg(long, value_enum)]
         output: Option<Output>,
-        /// Groups checked at once (over all regions together).
+        /// Groups checked at once (over all accounts and regions together).
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
-        /// Regions to audit, comma-separated, in one report: a region whose groups cannot be
-        /// listed is one error row [default: the configured region].
-        #[arg(long, value_name = "REGION,...", value_delimiter = ',', value_parser = region_name)]
-        regions: Option<Vec<String>>,
+        /// Regions to audit, comma-separated, or `all`: each account's enabled regions
+        /// (ListRegions); in one report, a region whose groups cannot be listed is one error row
+        /// [default: the configured region].
+        #[arg(long, value_name = "REGION,...|all", value_parser = Regions::parse)]
+        regions: Option<Regions>,
+        /// Accounts to audit, comma-separated, or `organization`: the organization's active
+        /// accounts (ListAccounts); in each, the audit assumes the role --role-name names, and an
+        /// account whose role cannot be assumed is one error row [default: the caller's own].
+        #[arg(long, value_name = "ACCOUNT,...|organization", value_parser = Accounts::parse, requires = "role_name")]
+        accounts: Option<Accounts>,
+        /// The role to assume in each account of --accounts: arn:<partition>:iam::<account>:role/<NAME>
+        /// (infra/audit-role.yaml's RoleName, codedeploy-tg-hook-audit by default).
+        #[arg(long, value_name = "NAME", value_parser = coverage::role_name, requires = "accounts")]
+        role_name: Option<String>,
         #[command(flatten)]
         timing: Timing,
     },
@@ -257,22 +268,6 @@ fn deployment_id(text: &str) -> Result<String, String> {
     Ok(id.to_owned())
 }
 
-/// A region's name as AWS spells them (`us-east-1`): lowercase letters, digits and dashes.
-fn region_name(text: &str) -> Result<String, String> {
-    let region = text.trim();
-    let shaped = !region.is_empty()
-        && region
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if shaped {
-        Ok(region.to_owned())
-    } else {
-        Err(format!(
-            "{text:?} is not a region's name (us-east-1, eu-west-3, ...)"
-        ))
-    }
-}
-
 /// A name that is not empty or blank (checked before any call).
 fn non_blank(text: &str) -> Result<String, String> {
     let name = text.trim();
@@ -296,8 +291,17 @@ pub async fn run(command: Command, config: &Config) -> u8 {
             output,
             concurrency,
             regions,
+            accounts,
+            role_name,
             timing,
-        } => audit(fix, output, concurrency, regions, &timing, config).await,
+        } => {
+            let coverage = Coverage {
+                accounts: accounts.unwrap_or_default(),
+                regions: regions.unwrap_or_default(),
+                role_name: role_name.unwrap_or_else(|| coverage::DEFAULT_ROLE_NAME.to_owned()),
+            };
+            audit(fix, output, concurrency, &coverage, &timing, config).await
+        }
         Command::Doctor {
             application,
             deployment_group,
@@ -404,13 +408,13 @@ async fn attach(deployment_id: String, dry_run: bool, timing: &Timing, config: &
     exit::of_outcomes(&[outcome])
 }
 
-/// `audit`: every replacement group of the account and region (or of each region given), as a
-/// table or JSON.
+/// `audit`: every replacement group of the account and region (or of each account and region
+/// given), as a table or JSON.
 async fn audit(
     fix: bool,
     output: Option<Output>,
     concurrency: u16,
-    regions: Option<Vec<String>>,
+    coverage: &Coverage,
     timing: &Timing,
     config: &Config,
 ) -> u8 {
@@ -434,27 +438,26 @@ async fn audit(
         }
     };
     // One audit fans out many calls: adaptive retry rate-limits the client instead of hammering.
-    let report = match regions {
-        None => {
-            let clients = Clients::load(&config.aws, true).await;
-            match audit::audit(&clients, &options, progress).await {
-                Ok(report) => report,
-                Err(e) => {
-                    eprintln!("error: cannot list Auto Scaling groups: {e}");
-                    return exit::FAILED;
-                }
+    let clients = Clients::load(&config.aws, true).await;
+    let report = if coverage.is_configured_only() {
+        match audit::audit(&clients, &options, progress).await {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("error: cannot list Auto Scaling groups: {e}");
+                return exit::FAILED;
             }
         }
-        Some(mut regions) => {
-            regions.sort();
-            regions.dedup();
-            let mut clients = Vec::with_capacity(regions.len());
-            for region in regions {
-                let in_region = Clients::load_in(&config.aws, true, &region).await;
-                clients.push((region, in_region));
-            }
-            audit::audit_regions(&clients, &options, progress).await
-        }
+    } else {
+        let reached = tokio::time::timeout_at(
+            options.deadline,
+            audit::coverage::places(coverage, &clients, &config.aws),
+        )
+        .await;
+        let Ok((places, unreached)) = reached else {
+            eprintln!("error: the accounts and regions were not all reached before --timeout");
+            return exit::FAILED;
+        };
+        audit::audit_places(&places, unreached, &options, progress).await
     };
     if show_progress {
         eprintln!();

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
+use crate::audit::coverage::{self, Accounts, Coverage, Regions};
 use crate::aws::{self, ClientSettings};
 use crate::run::{self, Settings};
 
@@ -38,6 +39,10 @@ pub struct Config {
     pub audit_fix: bool,
     /// `DEPLOYMENT_GROUP_PATTERN`: notifications and the scheduled audit's scope.
     pub deployment_group_pattern: String,
+    /// `AUDIT_ACCOUNTS`, `AUDIT_REGIONS`, `AUDIT_ROLE_NAME`: the scheduled audit's accounts and
+    /// regions, or what is wrong with them (the audit then fails saying so: it never audits
+    /// other accounts or regions than it was told).
+    pub audit_coverage: Result<Coverage, String>,
     /// `CONFIRM_WINDOW_SECONDS` as the function takes it (clamped, or the default).
     pub confirm_window: Duration,
     /// `CONFIRM_WINDOW_SECONDS` as given, for the command line, which refuses what is not in
@@ -109,6 +114,11 @@ impl Config {
                 .filter(|value| !value.is_empty())
                 .unwrap_or("*")
                 .to_owned(),
+            audit_coverage: audit_coverage(
+                text("AUDIT_ACCOUNTS"),
+                text("AUDIT_REGIONS"),
+                text("AUDIT_ROLE_NAME"),
+            ),
             confirm_window: confirm_window(text("CONFIRM_WINDOW_SECONDS"), &mut warnings),
             confirm_window_variable: text("CONFIRM_WINDOW_SECONDS").map(str::to_owned),
             warnings,
@@ -159,6 +169,39 @@ fn audit_fix(value: Option<&str>, warnings: &mut Vec<Warning>) -> bool {
     }
 }
 
+/// The scheduled audit's accounts and regions: each variable empty or unset is the default (the
+/// function's own account, its own region, the role `codedeploy-tg-hook-audit`); a value that is
+/// not one the audit takes is an error naming the variable.
+fn audit_coverage(
+    accounts: Option<&str>,
+    regions: Option<&str>,
+    role_name: Option<&str>,
+) -> Result<Coverage, String> {
+    fn given(value: Option<&str>) -> Option<&str> {
+        value.map(str::trim).filter(|v| !v.is_empty())
+    }
+    fn wrong(variable: &'static str) -> impl Fn(String) -> String {
+        move |e| format!("{variable}: {e}")
+    }
+    Ok(Coverage {
+        accounts: given(accounts)
+            .map(Accounts::parse)
+            .transpose()
+            .map_err(wrong("AUDIT_ACCOUNTS"))?
+            .unwrap_or_default(),
+        regions: given(regions)
+            .map(Regions::parse)
+            .transpose()
+            .map_err(wrong("AUDIT_REGIONS"))?
+            .unwrap_or_default(),
+        role_name: given(role_name)
+            .map(coverage::role_name)
+            .transpose()
+            .map_err(wrong("AUDIT_ROLE_NAME"))?
+            .unwrap_or_else(|| coverage::DEFAULT_ROLE_NAME.to_owned()),
+    })
+}
+
 fn confirm_window(value: Option<&str>, warnings: &mut Vec<Warning>) -> Duration {
     let default = Settings::default().confirm_window;
     let Some(text) = value else {
@@ -194,6 +237,41 @@ mod tests {
 
     fn config(vars: &[(&str, &str)]) -> Config {
         Config::from_vars(vars.iter().map(|(n, v)| (n.into(), v.into())))
+    }
+
+    #[test]
+    fn the_scheduled_audit_s_accounts_and_regions_default_to_its_own_or_name_what_is_wrong() {
+        assert_eq!(config(&[]).audit_coverage, Ok(Coverage::default()));
+        assert_eq!(
+            config(&[
+                ("AUDIT_ACCOUNTS", " "),
+                ("AUDIT_REGIONS", ""),
+                ("AUDIT_ROLE_NAME", "")
+            ])
+            .audit_coverage,
+            Ok(Coverage::default())
+        );
+        assert_eq!(
+            config(&[
+                ("AUDIT_ACCOUNTS", "organization"),
+                ("AUDIT_REGIONS", "all"),
+                ("AUDIT_ROLE_NAME", "auditor"),
+            ])
+            .audit_coverage,
+            Ok(Coverage {
+                accounts: Accounts::Organization,
+                regions: Regions::Enabled,
+                role_name: "auditor".to_owned(),
+            })
+        );
+        for (variable, value) in [
+            ("AUDIT_ACCOUNTS", "123"),
+            ("AUDIT_REGIONS", "everywhere"),
+            ("AUDIT_ROLE_NAME", "a/b"),
+        ] {
+            let error = config(&[(variable, value)]).audit_coverage.unwrap_err();
+            assert!(error.starts_with(&format!("{variable}: ")), "{error}");
+        }
     }
 
     #[test]

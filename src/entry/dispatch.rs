@@ -5,7 +5,7 @@ use std::future::Future;
 
 use tokio::time::Instant;
 
-use crate::audit::{self, Report, ScheduledError};
+use crate::audit::{self, Report, ScheduledAudit, ScheduledError};
 use crate::aws::Clients;
 use crate::event::{self, Decoded, Request, Source};
 use crate::report::Outcome;
@@ -13,15 +13,14 @@ use crate::run::{self, Settings};
 
 use super::config::Config;
 
-/// What the entry decides beside the request: whether a scheduled event runs the audit, whether
-/// it repairs, and which deployment groups are in scope.
+/// What the entry decides beside the request: whether a scheduled event runs the audit, and
+/// how (whether it repairs, which accounts and regions), and which deployment groups are in
+/// scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {
-    /// A scheduled event runs the account audit (the audit function; `handle`); otherwise it is
-    /// ignored, saying why (the hook function, which instances may invoke).
-    pub scheduled_audit: bool,
-    /// The scheduled audit repairs (`AUDIT_FIX`).
-    pub audit_fix: bool,
+    /// The audit a scheduled event runs (the audit function; `handle`); `None`: a scheduled
+    /// event is ignored, saying why (the hook function, which instances may invoke).
+    pub scheduled_audit: Option<ScheduledAudit>,
     /// `DEPLOYMENT_GROUP_PATTERN`: notifications outside it are ignored; the audit's scope.
     pub deployment_group_pattern: String,
 }
@@ -31,8 +30,12 @@ impl Rules {
     /// scheduled event (the audit function by `SCHEDULED_AUDIT`; `handle` always).
     pub fn of(config: &Config, scheduled_audit: bool) -> Rules {
         Rules {
-            scheduled_audit,
-            audit_fix: config.audit_fix,
+            scheduled_audit: scheduled_audit.then(|| ScheduledAudit {
+                fix: config.audit_fix,
+                deployment_group_pattern: config.deployment_group_pattern.clone(),
+                coverage: config.audit_coverage.clone(),
+                client_settings: config.aws,
+            }),
             deployment_group_pattern: config.deployment_group_pattern.clone(),
         }
     }
@@ -66,12 +69,10 @@ where
 {
     let decoded = match request {
         Request::Deployments(decoded) => decoded,
-        Request::ScheduledAudit if rules.scheduled_audit => {
+        Request::ScheduledAudit if rules.scheduled_audit.is_some() => {
             let clients = audit().await;
-            let pattern = rules.deployment_group_pattern.clone();
-            return Handled::Audit(
-                audit::scheduled(&clients, rules.audit_fix, pattern, deadline).await,
-            );
+            let setup = rules.scheduled_audit.as_ref().expect("matched as some");
+            return Handled::Audit(audit::scheduled(&clients, setup, deadline).await);
         }
         // Ignored like any event that is not a signal to act: through the same outcome path.
         Request::ScheduledAudit => vec![Decoded::Ignore {

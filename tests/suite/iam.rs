@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use codedeploy_tg_hook::aws::actions::{
-    DOCTOR_ONLY_ACTIONS, DOCTOR_SHARED_ACTIONS, FUNCTION_ACTIONS, INVOKE_FUNCTION,
+    AUDIT_ACROSS_ACTIONS, DOCTOR_ONLY_ACTIONS, DOCTOR_SHARED_ACTIONS, FUNCTION_ACTIONS,
+    INVOKE_FUNCTION,
 };
 
 /// `service:Action` literals, e.g. "codedeploy:GetDeployment".
@@ -16,6 +17,9 @@ fn actions_in(text: &str) -> BTreeSet<String> {
         "elasticloadbalancing:",
         "iam:",
         "lambda:",
+        "sts:",
+        "organizations:",
+        "account:",
     ];
     let mut found = BTreeSet::new();
     for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == ':')) {
@@ -60,6 +64,7 @@ fn the_list_of_actions_is_every_call_in_the_adapters_the_function_s_and_doctor_s
     let listed: BTreeSet<String> = called_actions()
         .into_iter()
         .chain(DOCTOR_ONLY_ACTIONS.iter().map(|a| (*a).to_owned()))
+        .chain(AUDIT_ACROSS_ACTIONS.iter().map(|a| (*a).to_owned()))
         .collect();
     // Not a call: what doctor looks for in a function's policy and asks IAM about.
     let mut called = actions_in_the_adapters();
@@ -79,6 +84,18 @@ fn the_list_of_actions_is_every_call_in_the_adapters_the_function_s_and_doctor_s
 fn template() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/template.yaml"))
         .unwrap()
+}
+
+fn audit_role_template() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/audit-role.yaml"))
+        .unwrap()
+}
+
+/// The audit's calls in one account and region: every call of the function but the hook report.
+fn audit_calls() -> BTreeSet<String> {
+    let mut called = called_actions();
+    called.remove("codedeploy:PutLifecycleEventHookExecutionStatus");
+    called
 }
 
 /// The actions a policy text grants (comment lines and condition keys left out).
@@ -140,9 +157,10 @@ fn the_function_policy_grants_exactly_the_calls_the_code_makes() {
 
 #[test]
 fn the_audit_function_policy_grants_the_audits_calls_and_repairs_only_with_audit_fix() {
-    let mut called = called_actions();
-    // The audit reports no hook status; it makes every other call.
-    called.remove("codedeploy:PutLifecycleEventHookExecutionStatus");
+    // The audit reports no hook status; it makes every other call, and the calls across
+    // accounts and regions.
+    let mut called = audit_calls();
+    called.extend(AUDIT_ACROSS_ACTIONS.iter().map(|a| (*a).to_owned()));
     let template = template();
     let function = &template[template
         .find("\n  AuditFunction:")
@@ -233,12 +251,55 @@ fn statements_of(function: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
     let policies = template["Resources"][function]["Properties"]["Policies"]
         .as_sequence()
         .unwrap_or_else(|| panic!("{function} has Policies"));
+    policies
+        .iter()
+        .flat_map(|policy| statements_in(function, &policy["Statement"]))
+        .collect()
+}
+
+/// The statements of the member accounts' audit role (infra/audit-role.yaml).
+fn audit_role_statements() -> Vec<(String, Vec<String>, Vec<String>)> {
+    use serde_yaml_ng::Value;
+    let template: Value = serde_yaml_ng::from_str(&audit_role_template()).unwrap();
+    let policies = template["Resources"]["AuditRole"]["Properties"]["Policies"]
+        .as_sequence()
+        .expect("the audit role has Policies");
+    policies
+        .iter()
+        .flat_map(|policy| statements_in("AuditRole", &policy["PolicyDocument"]["Statement"]))
+        .collect()
+}
+
+/// `statements` as (sid, actions, resources). A resource is a string, a `!Sub` string, or the
+/// list form `!Sub [text, {Regions: !If [AuditsOtherRegions, "*", !Ref AWS::Region]}]` (the
+/// audit function's region-scoped ARNs), taken with `${AWS::Region}` for `${Regions}` (the other
+/// branch, `*`, is the same resource type in every region).
+fn statements_in(
+    function: &str,
+    statements: &serde_yaml_ng::Value,
+) -> Vec<(String, Vec<String>, Vec<String>)> {
+    use serde_yaml_ng::Value;
     let text = |value: &Value| -> String {
         match value {
             Value::String(s) => s.clone(),
-            Value::Tagged(tagged) if tagged.tag == "!Sub" => {
-                tagged.value.as_str().unwrap().to_owned()
-            }
+            Value::Tagged(tagged) if tagged.tag == "!Sub" => match &tagged.value {
+                Value::String(s) => s.clone(),
+                Value::Sequence(form) => {
+                    let regions = serde_yaml_ng::to_string(&form[1]["Regions"]).unwrap();
+                    assert!(
+                        regions.contains("!If")
+                            && regions.contains("AuditsOtherRegions")
+                            && regions.contains("'*'")
+                            && regions.contains("AWS::Region"),
+                        "{function}: ${{Regions}} is * or this region: {regions}"
+                    );
+                    form[0]
+                        .as_str()
+                        .unwrap()
+                        .replace("${Regions}", "${AWS::Region}")
+                }
+                other => panic!("a !Sub of a string or a list: {other:?}"),
+            },
             other => panic!("a resource is a string or a !Sub: {other:?}"),
         }
     };
@@ -249,58 +310,214 @@ fn statements_of(function: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
         }
     };
     let mut out = Vec::new();
-    for policy in policies {
-        for statement in policy["Statement"].as_sequence().unwrap() {
-            let statement = match statement {
-                Value::Tagged(tagged) if tagged.tag == "!If" => &tagged.value[1],
-                plain => plain,
-            };
-            let sid = statement["Sid"].as_str().unwrap_or("?").to_owned();
-            assert_eq!(statement["Effect"], "Allow", "{function}/{sid}");
-            out.push((
-                sid,
-                strings(&statement["Action"]),
-                strings(&statement["Resource"]),
-            ));
-        }
+    for statement in statements.as_sequence().unwrap() {
+        let statement = match statement {
+            Value::Tagged(tagged) if tagged.tag == "!If" => &tagged.value[1],
+            plain => plain,
+        };
+        let sid = statement["Sid"].as_str().unwrap_or("?").to_owned();
+        assert_eq!(statement["Effect"], "Allow", "{function}/{sid}");
+        out.push((
+            sid,
+            strings(&statement["Action"]),
+            strings(&statement["Resource"]),
+        ));
     }
     out
+}
+
+/// Whether `resource` is an ARN of the reference's type for `action`: it starts with the type's
+/// ARN prefix, where a `*` may stand for the region (a role that serves every region of its
+/// account), and for `sts:AssumeRole` for the account too (the audit's role is in other accounts).
+fn of_the_type(action: &str, resource: &str, prefix: &str) -> bool {
+    let any_region = prefix.replace("${AWS::Region}", "*");
+    let any_account = prefix.replace("${AWS::AccountId}", "*");
+    resource.starts_with(prefix)
+        || resource.starts_with(&any_region)
+        || (action == "sts:AssumeRole" && resource.starts_with(&any_account))
+}
+
+fn assert_statements_hold_to_the_reference(
+    function: &str,
+    statements: Vec<(String, Vec<String>, Vec<String>)>,
+) {
+    let table = reference_table();
+    for (sid, actions, resources) in statements {
+        for action in &actions {
+            let reference = table
+                .get(action)
+                .unwrap_or_else(|| panic!("{function}/{sid}: {action} is not in the table"));
+            match &reference.resource_type {
+                None => assert_eq!(
+                    resources,
+                    vec!["*".to_owned()],
+                    "{function}/{sid}: {action} has no resource type, so only \"*\" allows it"
+                ),
+                Some(kind) => {
+                    for resource in &resources {
+                        assert!(
+                            of_the_type(action, resource, &reference.arn_prefix),
+                            "{function}/{sid}: {action} takes {kind} ARNs ({}), not {resource}",
+                            reference.arn_prefix
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[test]
 fn every_statement_holds_to_the_resource_types_of_the_service_authorization_reference() {
     let table = reference_table();
-    let called = called_actions();
+    let mut called = called_actions();
+    called.extend(AUDIT_ACROSS_ACTIONS.iter().map(|a| (*a).to_owned()));
     let listed: BTreeSet<String> = table.keys().cloned().collect();
     assert_eq!(
         listed, called,
         "docs/iam-actions.md (left) lists every action the code calls (right)"
     );
     for function in ["Function", "AuditFunction"] {
-        for (sid, actions, resources) in statements_of(function) {
-            for action in &actions {
-                let reference = table
-                    .get(action)
-                    .unwrap_or_else(|| panic!("{function}/{sid}: {action} is not in the table"));
-                match &reference.resource_type {
-                    None => assert_eq!(
-                        resources,
-                        vec!["*".to_owned()],
-                        "{function}/{sid}: {action} has no resource type, so only \"*\" allows it"
-                    ),
-                    Some(kind) => {
-                        for resource in &resources {
-                            assert!(
-                                resource.starts_with(&reference.arn_prefix),
-                                "{function}/{sid}: {action} takes {kind} ARNs ({}), not {resource}",
-                                reference.arn_prefix
-                            );
-                        }
-                    }
-                }
-            }
-        }
+        assert_statements_hold_to_the_reference(function, statements_of(function));
     }
+    assert_statements_hold_to_the_reference("AuditRole", audit_role_statements());
+}
+
+#[test]
+fn the_reference_check_allows_another_region_or_account_only_where_meant() {
+    let prefix =
+        "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:";
+    let any_region = "arn:${AWS::Partition}:codedeploy:*:${AWS::AccountId}:deploymentgroup:web/*";
+    assert!(of_the_type("codedeploy:GetDeployment", any_region, prefix));
+    let any_account = "arn:${AWS::Partition}:codedeploy:${AWS::Region}:*:deploymentgroup:web/*";
+    assert!(!of_the_type(
+        "codedeploy:GetDeployment",
+        any_account,
+        prefix
+    ));
+    let role = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/";
+    assert!(of_the_type(
+        "sts:AssumeRole",
+        "arn:${AWS::Partition}:iam::*:role/${AuditRoleName}",
+        role
+    ));
+    assert!(!of_the_type(
+        "sts:AssumeRole",
+        "arn:${AWS::Partition}:iam::*:user/${AuditRoleName}",
+        role
+    ));
+}
+
+/// The audit function's calls across accounts and regions are each granted only where its
+/// parameters make it call them: AssumeRole with AuditAccounts, ListAccounts with
+/// `organization`, its own ListRegions with `all` and no AuditAccounts (in other accounts the
+/// role there lists them).
+#[test]
+fn the_audit_function_calls_other_accounts_only_as_its_parameters_say() {
+    let template = template();
+    let function = &template[template.find("\n  AuditFunction:").unwrap()..];
+    let function = &function[..function
+        .find("\n  FailedRunsAlarm:")
+        .unwrap_or(function.len())];
+    for (action, condition) in [
+        ("sts:AssumeRole", "AuditsOtherAccounts"),
+        ("organizations:ListAccounts", "AuditsOrganization"),
+        ("account:ListRegions", "ListsOwnAccountRegions"),
+    ] {
+        let at = function.find(&format!("Action: {action}")).unwrap();
+        let statement = &function[function[..at].rfind("\n            - ").unwrap()..at];
+        assert!(
+            statement.starts_with(&format!(
+                "\n            - !If\n              - {condition}\n"
+            )),
+            "{action} is granted only under {condition}: {statement}"
+        );
+    }
+    for (condition, definition) in [
+        (
+            "AuditsOtherAccounts",
+            "!Not [!Equals [!Ref AuditAccounts, \"\"]]",
+        ),
+        (
+            "AuditsOrganization",
+            "!Equals [!Ref AuditAccounts, \"organization\"]",
+        ),
+        (
+            "AuditsOtherRegions",
+            "!Not [!Equals [!Ref AuditRegions, \"\"]]",
+        ),
+        (
+            "ListsOwnAccountRegions",
+            "!And [!Condition AuditsEveryRegion, !Not [!Condition AuditsOtherAccounts]]",
+        ),
+    ] {
+        assert!(
+            template.contains(&format!("  {condition}: {definition}\n")),
+            "{condition}"
+        );
+    }
+    // What the function reads: each parameter as the variable of the same meaning.
+    for (variable, parameter) in [
+        ("AUDIT_REGIONS", "AuditRegions"),
+        ("AUDIT_ACCOUNTS", "AuditAccounts"),
+        ("AUDIT_ROLE_NAME", "AuditRoleName"),
+    ] {
+        assert!(
+            function.contains(&format!("{variable}: !Ref {parameter}\n")),
+            "{variable}"
+        );
+    }
+}
+
+/// infra/audit-role.yaml grants the audit's calls in one account (in every region) and its
+/// ListRegions, repairs only with AllowFix, nothing that detaches or deregisters, and trusts
+/// only the auditing account.
+#[test]
+fn the_member_audit_role_grants_the_audits_calls_and_repairs_only_with_allow_fix() {
+    let text = audit_role_template();
+    let policy = &text[text.find("Policies:").expect("a Policies section")..];
+    let mut expected = audit_calls();
+    expected.insert("account:ListRegions".to_owned());
+    assert_eq!(
+        granted_in(policy),
+        expected,
+        "granted (left) vs the audit's calls (right)"
+    );
+    assert!(!text.contains("Detach") && !text.contains("Deregister"));
+    for action in [
+        "autoscaling:AttachTrafficSources",
+        "elasticloadbalancing:RegisterTargets",
+        "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
+    ] {
+        let at = policy.find(action).unwrap();
+        let statement = &policy[policy[..at].rfind("\n              - ").unwrap()..at];
+        assert!(
+            statement.starts_with("\n              - !If\n                - FixAllowed\n"),
+            "{action} is granted only with AllowFix=true: {statement}"
+        );
+    }
+    assert!(text.contains("  FixAllowed: !Equals [!Ref AllowFix, \"true\"]\n"));
+    use serde_yaml_ng::Value;
+    let template: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let role = &template["Resources"]["AuditRole"]["Properties"];
+    let trust = role["AssumeRolePolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(trust.len(), 1);
+    assert_eq!(trust[0]["Action"], "sts:AssumeRole");
+    let principal = serde_yaml_ng::to_string(&trust[0]["Principal"]["AWS"]).unwrap();
+    assert!(
+        principal.contains("iam::${AuditingAccountId}:root"),
+        "only the auditing account: {principal}"
+    );
+    // The name the auditing side builds the ARN from.
+    assert!(
+        matches!(&role["RoleName"], Value::Tagged(t) if t.tag == "!Ref" && t.value == "RoleName")
+    );
+    assert_eq!(
+        template["Parameters"]["RoleName"]["Default"],
+        codedeploy_tg_hook::audit::coverage::DEFAULT_ROLE_NAME
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod faults;
 mod hook;
 mod iam;
 mod lambda;
+mod organization;
 mod real_aws;
 mod reroute;
 mod rollback;

@@ -752,8 +752,7 @@ pub async fn handle_event(
     use codedeploy_tg_hook::entry::dispatch::{dispatch, Handled, Rules};
     let request = codedeploy_tg_hook::event::request(payload)?;
     let rules = Rules {
-        scheduled_audit: false,
-        audit_fix: false,
+        scheduled_audit: None,
         deployment_group_pattern: "*".to_owned(),
     };
     let clients = || std::future::ready(clients.clone());

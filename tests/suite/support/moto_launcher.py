@@ -46,11 +46,20 @@ routes (../shared/MOTO.md lists where moto differs from AWS):
   denies explicitly).
   AWS's simulator also applies permissions boundaries and service control policies; this one
   does not.
-- Lambda's JSON answers labelled application/json, as Lambda labels them (moto: text/html).
+- Lambda's JSON answers labelled application/json, as Lambda labels them, and JSON protocols'
+  answers application/x-amz-json-1.1 (moto labels Lambda's and Organizations' text/html).
 - Lambda Invoke passed to a local Lambda emulator (POST /_harness/lambda-proxy), its function
   errors answered as Lambda answers them (200, X-Amz-Function-Error); a `throttle` fault on
   `Invoke` answers 429 TooManyRequestsException, as Lambda does past its concurrency.
 - Instance metadata (IMDSv2: token, then the region) on the same port, for the appspec script.
+- Several accounts: a world (and a bulk world) is built in `account` through a role assumed
+  there (moto maps an assumed role's credentials to the role's account, as AWS does); the
+  harness routes take `account` too. POST /_harness/organization makes the default account an
+  organization's management account with member accounts (moto's Organizations, paged by its
+  own ListAccounts), and a fault can be limited to one account's calls (`account`).
+- The Account Management API's ListRegions (moto has none): each account's regions and their
+  opt-in status as the harness sets them (POST /_harness/account-regions; default: us-east-1,
+  ENABLED_BY_DEFAULT), filtered by RegionOptStatusContains, in pages of `pageSize`.
 - POST /_harness/world builds a blue/green world (see `build_world`); POST
   /_harness/doctor-world adds what `doctor` reads: the function and its role (the template's own
   policy, rendered), an instance profile whose role has the template's invoke policy, and one
@@ -185,11 +194,12 @@ def last_deployment_info(deployment):
 
 
 def backend_of(deployment_group):
-    """The CodeDeploy backend (region) that holds `deployment_group`."""
+    """The CodeDeploy backend (account and region) that holds `deployment_group`."""
     application = deployment_group.application.application_name
-    for backend in list(codedeploy_backends[ACCOUNT].values()):
-        if backend.deployment_groups.get(application, {}).get(deployment_group.deployment_group_name) is deployment_group:
-            return backend
+    for account in list(codedeploy_backends.keys()):
+        for backend in list(codedeploy_backends[account].values()):
+            if backend.deployment_groups.get(application, {}).get(deployment_group.deployment_group_name) is deployment_group:
+                return backend
     return codedeploy_backends[ACCOUNT]["us-east-1"]
 
 
@@ -617,6 +627,8 @@ def action_of(environ, body):
     path = environ.get("PATH_INFO", "")
     if path.startswith("/2015-03-31/functions/") and path.endswith("/invocations"):
         return "Invoke", "rest-json"
+    if path == "/listRegions":
+        return "ListRegions", "rest-json"
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return target.split(".")[-1], "json"
@@ -625,6 +637,9 @@ def action_of(environ, body):
 
 
 def error_response(protocol, status, code, message):
+    if protocol == "rest-json":  # the code in x-amzn-ErrorType, as REST-JSON services answer
+        body = json.dumps({"message": message}).encode()
+        return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)], body
     if protocol == "json":
         body = json.dumps({"__type": code, "message": message}).encode()
         return status, [("Content-Type", "application/x-amz-json-1.1")], body
@@ -660,7 +675,17 @@ def signed_region(environ):
     return scope[2] if len(scope) > 2 else None
 
 
-def take_fault(action, body, region=None):
+def request_account(environ):
+    """The account a request is made as: moto's own mapping of its access key (an assumed role's
+    key is the role's account; any other, the default account)."""
+    from moto.iam.models import get_account_id_from
+
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    access_key = authorization.split("Credential=", 1)[-1].split("/", 1)[0] if "Credential=" in authorization else ""
+    return get_account_id_from(access_key) if access_key else ACCOUNT
+
+
+def take_fault(action, body, region=None, account=None):
     text = body.decode("utf-8", "replace")
     with LOCK:
         for fault in FAULTS:
@@ -669,6 +694,8 @@ def take_fault(action, body, region=None):
             if fault["match"] and not any(m in text for m in fault["match"]):
                 continue
             if fault.get("region") and fault["region"] != region:  # only that region's calls
+                continue
+            if fault.get("account") and fault["account"] != account:  # only that account's calls
                 continue
             if fault.get("skip", 0) > 0:  # this many matching requests pass first
                 fault["skip"] -= 1
@@ -726,6 +753,12 @@ def injected(fault, action, protocol):
     if kind == "throttle":
         code = "ThrottlingException" if protocol == "json" else "Throttling"
         return error_response(protocol, "400 Bad Request", code, "Rate exceeded")
+    if kind == "region-disabled":
+        # What a region the account has not enabled answers a call signed for it: the session's
+        # token is not valid there (STS: "Managing AWS STS in an AWS Region"; query protocols
+        # InvalidClientTokenId, JSON ones UnrecognizedClientException).
+        code = "UnrecognizedClientException" if protocol in ("json", "rest-json") else "InvalidClientTokenId"
+        return error_response(protocol, "403 Forbidden", code, "The security token included in the request is invalid.")
     if kind == "server-error":
         code = "InternalFailure" if protocol == "json" else "InternalFailure"
         return error_response(protocol, "500 Internal Server Error", code, "We encountered an internal error")
@@ -863,6 +896,31 @@ def instance_metadata(environ, path, start_response):
     return [out]
 
 
+# --- Account Management: ListRegions (moto has none) -------------------------------------------
+
+ACCOUNT_REGIONS = {}  # account -> {"regions": {name: opt-in status}, "pageSize": n}
+
+
+def list_regions(account, body):
+    """ListRegions for `account`: its regions as the harness set them, filtered by
+    RegionOptStatusContains, sorted by name, `pageSize` (or MaxResults, the smaller) at a time."""
+    request = json.loads(body or b"{}")
+    with LOCK:
+        setup = ACCOUNT_REGIONS.get(account, {"regions": {"us-east-1": "ENABLED_BY_DEFAULT"}, "pageSize": 50})
+    wanted = request.get("RegionOptStatusContains")
+    regions = [
+        {"RegionName": name, "RegionOptStatus": status}
+        for name, status in sorted(setup["regions"].items())
+        if not wanted or status in wanted
+    ]
+    size = min(int(request.get("MaxResults") or 50), int(setup.get("pageSize", 50)))
+    start = int(request.get("NextToken") or 0)
+    answer = {"Regions": regions[start:start + size]}
+    if start + size < len(regions):
+        answer["NextToken"] = str(start + size)
+    return "200 OK", [("Content-Type", "application/json")], json.dumps(answer).encode()
+
+
 class Harness:
     """WSGI middleware: control routes, fault injection and the request log around moto."""
 
@@ -888,7 +946,11 @@ class Harness:
         start = time.time()
         # Logged as it arrives (a call the client gives up on still counts), finished below.
         entry = self.arrived(action, start, body, environ)
-        fault = {"kind": "throttle"} if rate_limited(action) else take_fault(action, body, signed_region(environ))
+        fault = (
+            {"kind": "throttle"}
+            if rate_limited(action)
+            else take_fault(action, body, signed_region(environ), request_account(environ))
+        )
         if fault and fault["kind"] == "barrier":
             pass_barrier(fault)
             fault = None
@@ -904,6 +966,12 @@ class Harness:
         answer = injected(fault, action, protocol) if fault else None
         if answer is not None:
             status, headers, out = answer
+            start_response(status, headers + [("Content-Length", str(len(out)))])
+            finished(entry, status)
+            return [out]
+
+        if action == "ListRegions":
+            status, headers, out = list_regions(request_account(environ), body)
             start_response(status, headers + [("Content-Length", str(len(out)))])
             finished(entry, status)
             return [out]
@@ -930,6 +998,13 @@ class Harness:
             # Lambda answers JSON as application/json; moto labels it text/html.
             headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
             headers.append(("Content-Type", "application/json"))
+        elif protocol == "json" and chunks.lstrip().startswith(b"{") and any(
+            k.lower() == "content-type" and v.startswith("text/html") for k, v in headers
+        ):
+            # A JSON protocol's answer is application/x-amz-json-1.1; moto labels some of them
+            # (Organizations') text/html.
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("Content-Type", "application/x-amz-json-1.1"))
         start_response(captured["status"], headers + [("Content-Length", str(len(chunks)))])
         finished(entry, captured["status"])
         return [chunks]
@@ -974,7 +1049,7 @@ class Harness:
         if path == "/_harness/traffic-sources":
             # As AttachTrafficSources leaves a group: listed in TrafficSources only, not in
             # TargetGroupARNs nor in DescribeLoadBalancerTargetGroups.
-            backend = autoscaling_backends[ACCOUNT][payload.get("region", "us-east-1")]
+            backend = autoscaling_backends[payload.get("account", ACCOUNT)][payload.get("region", "us-east-1")]
             group = backend.autoscaling_groups[payload["group"]]
             group.traffic_sources = [{"Identifier": i, "Type": "elbv2"} for i in payload["identifiers"]]
             return {"ok": True}
@@ -982,7 +1057,7 @@ class Harness:
             # As CodeDeploy moves a deployment along; `creator` as AWS reports who started it
             # (moto always says `user`): `autoscaling` for CodeDeploy's own follow-on deployment
             # to instances a scale-out launched, `codeDeployRollback`, ...
-            deployment = codedeploy_backends[ACCOUNT][payload.get("region", "us-east-1")].deployments[payload["deploymentId"]]
+            deployment = codedeploy_backends[payload.get("account", ACCOUNT)][payload.get("region", "us-east-1")].deployments[payload["deploymentId"]]
             if "status" in payload:
                 deployment.status = payload["status"]
             if "creator" in payload:
@@ -1009,7 +1084,7 @@ class Harness:
             set_lifecycle_event(payload)
             return {"ok": True}
         if path == "/_harness/deployment-group-fleet":
-            backend = codedeploy_backends[ACCOUNT][payload.get("region", "us-east-1")]
+            backend = codedeploy_backends[payload.get("account", ACCOUNT)][payload.get("region", "us-east-1")]
             group = backend.get_deployment_group(payload["applicationName"], payload["deploymentGroupName"])
             group.auto_scaling_groups = list(payload["autoScalingGroups"])
             return {"ok": True}
@@ -1021,10 +1096,10 @@ class Harness:
             from moto.elbv2.models import elbv2_backends
 
             for arn in payload.get("targetGroupArns", []):
-                port = elbv2_backends[ACCOUNT][region].target_groups[arn].port
-                elbv2_backends[ACCOUNT][region].register_targets(arn, [{"Id": i, "Port": port} for i in payload["instanceIds"]])
+                port = elbv2_backends[payload.get("account", ACCOUNT)][region].target_groups[arn].port
+                elbv2_backends[payload.get("account", ACCOUNT)][region].register_targets(arn, [{"Id": i, "Port": port} for i in payload["instanceIds"]])
             for name in payload.get("loadBalancerNames", []):
-                elb_backends[ACCOUNT][region].register_instances(name, payload["instanceIds"])
+                elb_backends[payload.get("account", ACCOUNT)][region].register_instances(name, payload["instanceIds"])
             return {"ok": True}
         if path == "/_harness/registered":
             # Instances registered now, per target group ARN and classic load balancer name.
@@ -1034,9 +1109,9 @@ class Harness:
 
             out = {}
             for arn in payload.get("targetGroupArns", []):
-                out[arn] = sorted(elbv2_backends[ACCOUNT][region].target_groups[arn].targets.keys())
+                out[arn] = sorted(elbv2_backends[payload.get("account", ACCOUNT)][region].target_groups[arn].targets.keys())
             for name in payload.get("loadBalancerNames", []):
-                out[name] = sorted(elb_backends[ACCOUNT][region].get_load_balancer(name).instance_ids)
+                out[name] = sorted(elb_backends[payload.get("account", ACCOUNT)][region].get_load_balancer(name).instance_ids)
             return out
         if path == "/_harness/hook-reports":
             with LOCK:
@@ -1047,6 +1122,14 @@ class Harness:
                 RATE_LIMIT["burst"] = float(payload.get("burst", payload.get("rate", 0)))
                 BUCKETS.clear()
             return {"ok": True}
+        if path == "/_harness/account-regions":
+            with LOCK:
+                ACCOUNT_REGIONS[payload.get("account", ACCOUNT)] = {
+                    "regions": dict(payload["regions"]), "pageSize": int(payload.get("pageSize", 50))
+                }
+            return {"ok": True}
+        if path == "/_harness/organization":
+            return build_organization(f"http://127.0.0.1:{self.port_ref[0]}", payload)
         if path == "/_harness/fault":
             fault = {"match": [], "count": 1, **payload}
             with LOCK:
@@ -1064,18 +1147,36 @@ class Harness:
 # --- Worlds ------------------------------------------------------------------------------------
 
 
-def aws_client(endpoint, service, region="us-east-1"):
+def aws_client(endpoint, service, region="us-east-1", account=None):
     """A boto3 client for this very server (the harness builds worlds through the real API), in
-    `region` (moto keeps each region's resources apart, as AWS does)."""
+    `region` (moto keeps each region's resources apart, as AWS does), as `account` (through a
+    role assumed there; default: the default account)."""
     import boto3
 
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    if account and account != ACCOUNT:
+        sts = boto3.client("sts", region_name=region, endpoint_url=endpoint, **keys)
+        credentials = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/world-builder", RoleSessionName="harness"
+        )["Credentials"]
+        keys = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+    return boto3.client(service, region_name=region, endpoint_url=endpoint, **keys)
+
+
+def build_organization(endpoint, spec):
+    """The default account as an organization's management account, with `members` member
+    accounts (moto gives them ids); returns every account id, the management account's first."""
+    organizations = aws_client(endpoint, "organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    members = []
+    for i in range(int(spec.get("members", 0))):
+        created = organizations.create_account(Email=f"member{i}@example.com", AccountName=f"member{i}")
+        members.append(created["CreateAccountStatus"]["AccountId"])
+    return {"management": ACCOUNT, "members": members}
 
 
 def build_world(endpoint, spec):
@@ -1083,9 +1184,10 @@ def build_world(endpoint, spec):
     load balancers, plus an unrelated group, and returns the names and ids; in `region`
     (default us-east-1)."""
     region = spec.get("region", "us-east-1")
+    account = spec.get("account", ACCOUNT)
 
     def client(service):
-        return aws_client(endpoint, service, region)
+        return aws_client(endpoint, service, region, account)
 
     name = spec["name"]
     n_target_groups = spec.get("targetGroups", 2)
@@ -1145,7 +1247,7 @@ def build_world(endpoint, spec):
     codedeploy.create_deployment_group(
         applicationName=app,
         deploymentGroupName=dg,
-        serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/CodeDeployServiceRole",
+        serviceRoleArn=f"arn:aws:iam::{account}:role/CodeDeployServiceRole",
         autoScalingGroups=[original],
         deploymentStyle={
             "deploymentType": spec.get("deploymentType", "BLUE_GREEN"),
@@ -1178,11 +1280,11 @@ def build_world(endpoint, spec):
         attached_lbs = classic[: spec.get("attachedLoadBalancers", 0)]
         group(replacement, attached_tgs, attached_lbs)
     status = spec.get("status", "InProgress")
-    codedeploy_backends[ACCOUNT][region].deployments[deployment_id].status = status
+    codedeploy_backends[account][region].deployments[deployment_id].status = status
     set_world_targets(autoscaling, deployment_id, original, replacement, spec)
     # After a success, CodeDeploy names the replacement group as the deployment group's fleet.
     if status in ("Succeeded", "Baking") and spec.get("live", True):
-        codedeploy_backends[ACCOUNT][region].deployment_groups[app][dg].auto_scaling_groups = [replacement]
+        codedeploy_backends[account][region].deployment_groups[app][dg].auto_scaling_groups = [replacement]
     return {
         "deploymentId": deployment_id,
         "applicationName": app,
@@ -1259,14 +1361,18 @@ def set_world_targets(autoscaling, deployment_id, original, replacement, spec):
 def build_bulk(endpoint, spec):
     """`count` live replacement groups, each the fleet of its own deployment group after its
     deployment succeeded, none with its load balancers (the account the audit benchmark scans);
-    each but the first has `groupInstances` instances (default none)."""
+    each but the first has `groupInstances` instances (default none); in `region` and `account`
+    (defaults: us-east-1, the default account)."""
+    region = spec.get("region", "us-east-1")
+    account = spec.get("account", ACCOUNT)
+
     def client(service):
-        return aws_client(endpoint, service)
+        return aws_client(endpoint, service, region, account)
 
     name = spec["name"]
     world = build_world(endpoint, {**spec, "createReplacement": True, "status": "Succeeded"})
     codedeploy, autoscaling = client("codedeploy"), client("autoscaling")
-    backend = codedeploy_backends[ACCOUNT]["us-east-1"]
+    backend = codedeploy_backends[account][region]
     template = backend.deployment_groups[world["applicationName"]][world["deploymentGroupName"]]
     groups = [world["replacementGroup"]]
     for i in range(spec.get("count", 1) - 1):
@@ -1293,7 +1399,7 @@ def build_bulk(endpoint, spec):
             MinSize=0,
             MaxSize=max(1, spec.get("groupInstances", 0)),
             DesiredCapacity=spec.get("groupInstances", 0),
-            AvailabilityZones=["us-east-1a"],
+            AvailabilityZones=[f"{region}a"],
         )
         backend.deployment_groups[world["applicationName"]][dg].auto_scaling_groups = [group_name]
         groups.append(group_name)

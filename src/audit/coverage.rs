@@ -1,0 +1,378 @@
+//! Which accounts and regions one audit covers (`--accounts`, `--regions`, `--role-name`; the
+//! scheduled audit's `AUDIT_ACCOUNTS`, `AUDIT_REGIONS`, `AUDIT_ROLE_NAME`), and the clients of
+//! each account and region: a session in each other account (`sts::assume_role`), the
+//! organization's accounts (`organizations::active_accounts`), each account's enabled regions
+//! (`account::enabled_regions`). What cannot be read is one `error` row, and the rest is audited.
+
+use futures_util::future::join_all;
+
+use crate::aws::{self, AwsError, ClientSettings, Clients};
+
+use super::Row;
+
+/// The role every audited account gives the audit, unless told otherwise (infra/audit-role.yaml).
+pub const DEFAULT_ROLE_NAME: &str = "codedeploy-tg-hook-audit";
+
+/// The accounts an audit covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Accounts {
+    /// The caller's own, with its own credentials (no role assumed).
+    #[default]
+    Own,
+    /// These, each through the role named by `Coverage::role_name`.
+    Listed(Vec<String>),
+    /// The organization's active accounts (`ListAccounts`), each through the role.
+    Organization,
+}
+
+/// The regions an audit covers, in each account.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Regions {
+    /// The configured region (the SDK's chain: `AWS_REGION`, the profile, Lambda's own).
+    #[default]
+    Configured,
+    /// These.
+    Listed(Vec<String>),
+    /// Each account's enabled regions (`ListRegions`: `ENABLED` and `ENABLED_BY_DEFAULT`).
+    Enabled,
+}
+
+/// Which accounts and regions, and the role to assume in each account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coverage {
+    pub accounts: Accounts,
+    pub regions: Regions,
+    pub role_name: String,
+}
+
+impl Default for Coverage {
+    fn default() -> Self {
+        Coverage {
+            accounts: Accounts::Own,
+            regions: Regions::Configured,
+            role_name: DEFAULT_ROLE_NAME.to_owned(),
+        }
+    }
+}
+
+impl Coverage {
+    /// The one account and region the clients are configured for: the audit as it always was.
+    pub fn is_configured_only(&self) -> bool {
+        self.accounts == Accounts::Own && self.regions == Regions::Configured
+    }
+}
+
+impl Accounts {
+    /// `organization`, or account ids separated by commas (12 digits each; sorted, each once).
+    pub fn parse(text: &str) -> Result<Accounts, String> {
+        if text.trim() == "organization" {
+            return Ok(Accounts::Organization);
+        }
+        let mut ids = Vec::new();
+        for id in text.split(',').map(str::trim) {
+            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "{id:?} is not an account id (12 digits) nor `organization`"
+                ));
+            }
+            ids.push(id.to_owned());
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(Accounts::Listed(ids))
+    }
+}
+
+impl Regions {
+    /// `all`, or region names separated by commas (sorted, each once).
+    pub fn parse(text: &str) -> Result<Regions, String> {
+        if text.trim() == "all" {
+            return Ok(Regions::Enabled);
+        }
+        let mut names = text
+            .split(',')
+            .map(region_name)
+            .collect::<Result<Vec<_>, _>>()?;
+        names.sort();
+        names.dedup();
+        Ok(Regions::Listed(names))
+    }
+}
+
+/// A region's name as AWS spells them (`us-east-1`): lowercase letters, digits and dashes.
+pub fn region_name(text: &str) -> Result<String, String> {
+    let region = text.trim();
+    let shaped = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && region.contains('-');
+    if shaped {
+        Ok(region.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a region's name (us-east-1, eu-west-3, ...) nor `all`"
+        ))
+    }
+}
+
+/// An IAM role's name: 1-64 of letters, digits and `+=,.@_-` (IAM's `CreateRole`:
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html). A path is not taken:
+/// the role's ARN is built as `role/<name>`.
+pub fn role_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    let shaped = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if shaped {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not an IAM role name (1-64 letters, digits and +=,.@_-; no path)"
+        ))
+    }
+}
+
+/// The partition of a region, for the ARN of a role in it, by each partition's `regionRegex` in
+/// the SDK's partition table (the service crates' `endpoint_lib.rs`, aws-sdk-codedeploy 1.124),
+/// which is private to them; `aws` for any other name. The audited accounts are in the caller's
+/// partition: a role is not assumed across partitions.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eusc-") {
+        "aws-eusc"
+    } else {
+        "aws"
+    }
+}
+
+/// `arn:<partition>:iam::<account>:role/<name>`.
+pub fn role_arn(home_region: &str, account: &str, role_name: &str) -> String {
+    format!(
+        "arn:{}:iam::{account}:role/{role_name}",
+        partition(home_region)
+    )
+}
+
+/// One account and region to audit, with its clients.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// The audited account, where the audit assumed a role in it (`None`: the caller's own,
+    /// which the rows read off the groups' ARNs).
+    pub account: Option<String>,
+    pub region: String,
+    pub clients: Clients,
+}
+
+/// The places `coverage` names, with their clients, and an `error` row without a group for each
+/// account or region that could not be reached: the organization's accounts not listed, a role
+/// not assumed, an account's regions not listed. `home` are the caller's own clients (its region,
+/// credentials and endpoints); `settings` the entry's.
+pub async fn places(
+    coverage: &Coverage,
+    home: &Clients,
+    settings: &ClientSettings,
+) -> (Vec<Place>, Vec<Row>) {
+    let home_region = home.region().unwrap_or_default().to_owned();
+    let mut unreached = Vec::new();
+    let accounts = match &coverage.accounts {
+        Accounts::Own => None,
+        Accounts::Listed(ids) => Some(ids.clone()),
+        Accounts::Organization => {
+            match aws::organizations::active_accounts(home.organizations()).await {
+                Ok(ids) => Some(ids),
+                Err(e) => {
+                    let reason = format!("could not list the organization's accounts: {e}");
+                    return (vec![], vec![Row::unreached(None, "", reason)]);
+                }
+            }
+        }
+    };
+    let Some(accounts) = accounts else {
+        // The caller's own account, with its own clients.
+        return match regions_of(coverage, home, settings, None, &home_region).await {
+            Ok(places) => (places, unreached),
+            Err(row) => (vec![], vec![row]),
+        };
+    };
+    // Each account's session and regions at once (one STS call and at most one ListRegions
+    // each), then every place's clients.
+    let home_region = &home_region;
+    let reached = join_all(accounts.iter().map(|account| async move {
+        let arn = role_arn(home_region, account, &coverage.role_name);
+        let credentials = aws::sts::assume_role(home.sdk_config(), &arn)
+            .await
+            .map_err(|e| {
+                Row::unreached(Some(account), "", format!("could not assume {arn}: {e}"))
+            })?;
+        let in_account = Clients::load_as(settings, home_region, credentials.clone()).await;
+        regions_of(
+            coverage,
+            &in_account,
+            settings,
+            Some((account, credentials)),
+            home_region,
+        )
+        .await
+    }))
+    .await;
+    let mut places = Vec::new();
+    for result in reached {
+        match result {
+            Ok(found) => places.extend(found),
+            Err(row) => unreached.push(row),
+        }
+    }
+    (places, unreached)
+}
+
+/// The places of one account: its regions as `coverage` names them, each with clients as the
+/// account's session (`session`) or the caller's own.
+async fn regions_of(
+    coverage: &Coverage,
+    clients: &Clients,
+    settings: &ClientSettings,
+    session: Option<(&String, aws_credential_types::Credentials)>,
+    home_region: &str,
+) -> Result<Vec<Place>, Row> {
+    let account = session.as_ref().map(|(account, _)| (*account).clone());
+    let regions = match &coverage.regions {
+        Regions::Configured if session.is_none() => {
+            // The caller's own clients, as configured: the audit as it always was.
+            return Ok(vec![Place {
+                account: None,
+                region: home_region.to_owned(),
+                clients: clients.clone(),
+            }]);
+        }
+        Regions::Configured => vec![home_region.to_owned()],
+        Regions::Listed(names) => names.clone(),
+        Regions::Enabled => aws::account::enabled_regions(clients.account())
+            .await
+            .map_err(|e: AwsError| {
+                let whose = account
+                    .as_deref()
+                    .map_or("this account".to_owned(), |a| format!("account {a}"));
+                Row::unreached(
+                    account.as_deref(),
+                    "",
+                    format!("could not list the enabled regions of {whose}: {e}"),
+                )
+            })?,
+    };
+    let mut places = Vec::with_capacity(regions.len());
+    for region in regions {
+        let clients = match &session {
+            Some((_, credentials)) => {
+                Clients::load_as(settings, &region, credentials.clone()).await
+            }
+            None => Clients::load_in(settings, true, &region).await,
+        };
+        places.push(Place {
+            account: account.clone(),
+            region,
+            clients,
+        });
+    }
+    Ok(places)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_are_organization_or_twelve_digit_ids_sorted_once_each() {
+        assert_eq!(
+            Accounts::parse(" organization "),
+            Ok(Accounts::Organization)
+        );
+        assert_eq!(
+            Accounts::parse("222222222222, 111111111111,222222222222"),
+            Ok(Accounts::Listed(vec![
+                "111111111111".into(),
+                "222222222222".into()
+            ]))
+        );
+        for wrong in [
+            "",
+            "12345",
+            "1111111111111",
+            "11111111111a",
+            "org",
+            "111111111111,",
+        ] {
+            let error = Accounts::parse(wrong).expect_err(wrong);
+            assert!(error.contains("not an account id"), "{wrong}: {error}");
+        }
+    }
+
+    #[test]
+    fn regions_are_all_or_region_names_sorted_once_each() {
+        assert_eq!(Regions::parse("all"), Ok(Regions::Enabled));
+        assert_eq!(
+            Regions::parse("eu-west-1,us-east-1, eu-west-1"),
+            Ok(Regions::Listed(vec![
+                "eu-west-1".into(),
+                "us-east-1".into()
+            ]))
+        );
+        for wrong in ["", "US-EAST-1", "useast1", "us-east-1,", "ALL", "eu west 1"] {
+            assert!(Regions::parse(wrong).is_err(), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn a_role_name_is_iam_s_shape_without_a_path() {
+        assert_eq!(
+            role_name(" audit+role=a,b.c@d_e-f "),
+            Ok("audit+role=a,b.c@d_e-f".into())
+        );
+        assert!(role_name(&"r".repeat(64)).is_ok());
+        for wrong in ["", "path/role", "role name", &"r".repeat(65), "rôle"] {
+            assert!(role_name(wrong).is_err(), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn a_role_s_arn_is_in_the_caller_s_partition() {
+        assert_eq!(
+            role_arn("eu-west-1", "111111111111", "audit"),
+            "arn:aws:iam::111111111111:role/audit"
+        );
+        assert_eq!(
+            role_arn("cn-north-1", "111111111111", "audit"),
+            "arn:aws-cn:iam::111111111111:role/audit"
+        );
+        assert_eq!(
+            role_arn("us-gov-west-1", "111111111111", "audit"),
+            "arn:aws-us-gov:iam::111111111111:role/audit"
+        );
+        assert_eq!(
+            role_arn("", "111111111111", "audit"),
+            "arn:aws:iam::111111111111:role/audit"
+        );
+    }
+
+    #[test]
+    fn only_the_default_coverage_is_the_configured_account_and_region() {
+        assert!(Coverage::default().is_configured_only());
+        let everywhere = Coverage {
+            regions: Regions::Enabled,
+            ..Coverage::default()
+        };
+        assert!(!everywhere.is_configured_only());
+    }
+}
