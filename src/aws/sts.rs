@@ -17,8 +17,9 @@ pub const AUDIT_SESSION_NAME: &str = "codedeploy-tg-hook-audit";
 
 /// One session as `role_arn`, with `base`'s credentials, region, endpoints, HTTP client and
 /// retry policy (the provider's own STS client is built from it). The session lasts STS's
-/// default of one hour, longer than the audit's deadline (15 minutes at most in Lambda; the
-/// command line's `--timeout` says so when it asks for more).
+/// default of one hour, the limit for role chaining, which a Lambda's session is
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_manage-assume.html): longer than the
+/// function's 900 s; docs/reference.md says what a longer command-line `--timeout` meets.
 pub async fn assume_role(
     base: &aws_config::SdkConfig,
     role_arn: &str,
