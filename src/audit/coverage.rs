@@ -5,8 +5,11 @@
 //! (`account::enabled_regions`). What cannot be read is one `error` row, and the rest is audited.
 
 use futures_util::future::join_all;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
-use crate::aws::{self, AwsError, ClientSettings, Clients};
+use crate::aws::sts::Session;
+use crate::aws::{self, AwsError, ClientSettings, Clients, HttpsClients};
 
 use super::Row;
 
@@ -178,15 +181,19 @@ pub struct Place {
 
 /// The places `coverage` names, with their clients, and an `error` row without a group for each
 /// account or region that could not be reached: the organization's accounts not listed, a role
-/// not assumed, an account's regions not listed. `home` are the caller's own clients (its region,
-/// credentials and endpoints); `settings` the entry's.
+/// not assumed, an account's regions not listed, an account not reached by `deadline`. `home`
+/// are the caller's own clients (its region, credentials and endpoints); `settings` the entry's.
+/// The accounts are reached `concurrency` at a time (one `AssumeRole`, at most one paged
+/// `ListRegions` each), and the places share their HTTPS connections.
 pub async fn places(
     coverage: &Coverage,
     home: &Clients,
     settings: &ClientSettings,
+    concurrency: usize,
+    deadline: Instant,
 ) -> (Vec<Place>, Vec<Row>) {
+    let https = HttpsClients::default();
     let home_region = home.region().unwrap_or_default().to_owned();
-    let mut unreached = Vec::new();
     let accounts = match &coverage.accounts {
         Accounts::Own => None,
         Accounts::Listed(ids) => Some(ids.clone()),
@@ -201,53 +208,70 @@ pub async fn places(
         }
     };
     let Some(accounts) = accounts else {
-        // The caller's own account, with its own clients.
-        return match regions_of(coverage, home, settings, None, &home_region).await {
-            Ok(places) => (places, unreached),
-            Err(row) => (vec![], vec![row]),
+        // The caller's own account, with its own credentials.
+        return match regions_of(coverage, home, settings, &https, None, &home_region).await {
+            Ok(places) => (places, vec![]),
+            Err(row) => (vec![], vec![*row]),
         };
     };
-    // Each account's session and regions at once (one STS call and at most one ListRegions
-    // each), then every place's clients.
-    let home_region = &home_region;
+    if home_region.is_empty() {
+        // STS, and the partition of the roles' ARNs, are the caller's region's.
+        let reason = "no AWS region is set, for STS and the roles' partition: set AWS_REGION (or a region in the AWS_PROFILE's config)".to_owned();
+        return (vec![], vec![Row::unreached(None, "", reason)]);
+    }
+    let permits = Semaphore::new(concurrency.max(1));
+    let (home_region, https, permits) = (&home_region, &https, &permits);
     let reached = join_all(accounts.iter().map(|account| async move {
-        let arn = role_arn(home_region, account, &coverage.role_name);
-        let credentials = aws::sts::assume_role(home.sdk_config(), &arn)
+        let _permit = permits.acquire().await;
+        let reach = async {
+            let arn = role_arn(home_region, account, &coverage.role_name);
+            let session = aws::sts::session(home.sdk_config(), &arn)
+                .await
+                .map_err(|e| {
+                    Box::new(Row::unreached(
+                        Some(account),
+                        "",
+                        format!("could not assume {arn}: {e}"),
+                    ))
+                })?;
+            let in_account =
+                Clients::load_as(settings, https, home_region, account, &session).await;
+            let session = Some((account, &session));
+            regions_of(coverage, &in_account, settings, https, session, home_region).await
+        };
+        tokio::time::timeout_at(deadline, reach)
             .await
-            .map_err(|e| {
-                Row::unreached(Some(account), "", format!("could not assume {arn}: {e}"))
-            })?;
-        let in_account = Clients::load_as(settings, home_region, credentials.clone()).await;
-        regions_of(
-            coverage,
-            &in_account,
-            settings,
-            Some((account, credentials)),
-            home_region,
-        )
-        .await
+            .unwrap_or_else(|_| {
+                Err(Box::new(Row::unreached(
+                    Some(account),
+                    "",
+                    format!("account {account} not reached before the deadline"),
+                )))
+            })
     }))
     .await;
     let mut places = Vec::new();
+    let mut unreached = Vec::new();
     for result in reached {
         match result {
             Ok(found) => places.extend(found),
-            Err(row) => unreached.push(row),
+            Err(row) => unreached.push(*row),
         }
     }
     (places, unreached)
 }
 
 /// The places of one account: its regions as `coverage` names them, each with clients as the
-/// account's session (`session`) or the caller's own.
+/// account's `session` or the caller's own.
 async fn regions_of(
     coverage: &Coverage,
     clients: &Clients,
     settings: &ClientSettings,
-    session: Option<(&String, aws_credential_types::Credentials)>,
+    https: &HttpsClients,
+    session: Option<(&String, &Session)>,
     home_region: &str,
-) -> Result<Vec<Place>, Row> {
-    let account = session.as_ref().map(|(account, _)| (*account).clone());
+) -> Result<Vec<Place>, Box<Row>> {
+    let account = session.map(|(account, _)| account.clone());
     let regions = match &coverage.regions {
         Regions::Configured if session.is_none() => {
             // The caller's own clients, as configured: the audit as it always was.
@@ -265,20 +289,20 @@ async fn regions_of(
                 let whose = account
                     .as_deref()
                     .map_or("this account".to_owned(), |a| format!("account {a}"));
-                Row::unreached(
+                Box::new(Row::unreached(
                     account.as_deref(),
                     "",
                     format!("could not list the enabled regions of {whose}: {e}"),
-                )
+                ))
             })?,
     };
     let mut places = Vec::with_capacity(regions.len());
     for region in regions {
-        let clients = match &session {
-            Some((_, credentials)) => {
-                Clients::load_as(settings, &region, credentials.clone()).await
+        let clients = match session {
+            Some((account, session)) => {
+                Clients::load_as(settings, https, &region, account, session).await
             }
-            None => Clients::load_in(settings, true, &region).await,
+            None => Clients::load_in(settings, https, &region).await,
         };
         places.push(Place {
             account: account.clone(),

@@ -220,16 +220,23 @@ pub async fn audit_places(
                     .map(|a| format!(" of account {a}"))
                     .unwrap_or_default();
                 let region = &place.region;
+                let row = Row::unreached(
+                    account,
+                    region,
+                    format!("could not list the Auto Scaling groups{whose} in {region}: {e}"),
+                );
+                // Heard of as the checked rows are (the scheduled audit logs it).
+                let mut progress = progress.lock().unwrap_or_else(|e| e.into_inner());
+                let ((done, known), report) = &mut *progress;
+                *done += 1;
+                *known += 1;
+                report(&row, *done, *known);
                 Report {
                     accounts: account.map(str::to_owned).into_iter().collect(),
                     regions: vec![region.clone()],
                     scanned: 0,
                     fix: options.fix,
-                    rows: vec![Row::unreached(
-                        account,
-                        region,
-                        format!("could not list the Auto Scaling groups{whose} in {region}: {e}"),
-                    )],
+                    rows: vec![row],
                 }
             })
         }
@@ -280,8 +287,11 @@ async fn audit_with(
     mut progress: impl FnMut(&Row, usize, usize),
 ) -> Result<Report, AwsError> {
     let region = clients.region().unwrap_or_default().to_owned();
+    // The listing takes a permit too: a place's first call waits its turn with the others'.
+    let listing = permits.acquire().await;
     let (groups, read_account) =
         aws::autoscaling::describe_all_groups_and_account(clients.autoscaling()).await?;
+    drop(listing);
     let account = account.map(str::to_owned).or(read_account);
     let scanned = groups.len();
     // Only CodeDeploy's own names: a user's group that merely starts with CodeDeploy_ is not a
@@ -553,8 +563,14 @@ pub async fn scheduled(
                 .await
                 .map_err(ScheduledError::Listing);
         }
-        let (places, unreached) =
-            coverage::places(coverage, clients, &audit_setup.client_settings).await;
+        let (places, unreached) = coverage::places(
+            coverage,
+            clients,
+            &audit_setup.client_settings,
+            options.concurrency,
+            run::work_deadline(deadline),
+        )
+        .await;
         for row in &unreached {
             log_row(row);
         }
@@ -581,11 +597,17 @@ pub fn unchecked(report: &Report) -> Option<String> {
             }
         })
         .collect();
-    (!errors.is_empty()).then(|| {
-        format!(
-            "{} replacement group(s) could not be checked: {}",
-            errors.len(),
-            errors.join("; ")
-        )
-    })
+    let unlisted = report
+        .rows
+        .iter()
+        .filter(|r| r.status == RowStatus::Error && r.auto_scaling_group.is_empty())
+        .count();
+    let what = match (errors.len() - unlisted, unlisted) {
+        (groups, 0) => format!("{groups} replacement group(s) could not be checked"),
+        (0, places) => format!("{places} account(s) or region(s) could not be listed"),
+        (groups, places) => format!(
+            "{groups} replacement group(s) could not be checked and {places} account(s) or region(s) could not be listed"
+        ),
+    };
+    (!errors.is_empty()).then(|| format!("{what}: {}", errors.join("; ")))
 }

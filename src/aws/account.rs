@@ -1,6 +1,6 @@
 //! The Account Management API: the regions an account has enabled, for `audit --regions all`.
 //!
-//! `ListRegions` is the lightest source of that list (docs/deployment.md says why): one small
+//! `ListRegions` is the lightest source of that list (docs/reference.md says why): one small
 //! call per account, with the account's own credentials, answering each region's opt-in status.
 
 use aws_sdk_account::types::RegionOptStatus;

@@ -1,7 +1,8 @@
 //! The service clients: the SDK's configuration with the retry policy (`retry`), the trust store
 //! (`tls`) and the attempt watcher on every client, each client built on its first use.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -36,13 +37,26 @@ pub struct ClientSettings {
 /// The standard chain with `retry`'s policy (`adaptive`: the audit's) and `settings`' trust store;
 /// tests add an endpoint and credentials.
 pub fn config_loader(settings: &ClientSettings, adaptive: bool) -> aws_config::ConfigLoader {
+    config_loader_over(https_client(settings.trust), settings, adaptive)
+}
+
+/// The HTTPS client over `trust`'s store, its connector built on first use.
+fn https_client(trust: Trust) -> SharedHttpClient {
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
-        .tls_context(tls_context(settings.trust))
+        .tls_context(tls_context(trust))
         .build_https();
-    let https = SharedHttpClient::new(BuiltOnFirstUse(https));
+    SharedHttpClient::new(BuiltOnFirstUse(https))
+}
+
+/// `config_loader` over a given HTTPS client (shared by the places of one audit).
+fn config_loader_over(
+    https: SharedHttpClient,
+    settings: &ClientSettings,
+    adaptive: bool,
+) -> aws_config::ConfigLoader {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT);
@@ -107,6 +121,27 @@ impl HttpClient for BuiltOnFirstUse {
     }
 }
 
+/// The HTTPS clients of one audit over several places, one per trust store: the places share
+/// their connections (a pool per client, kept for the endpoints they call again) instead of one
+/// TLS setup and pool each.
+#[derive(Debug, Default)]
+pub struct HttpsClients(Mutex<HashMap<Trust, SharedHttpClient>>);
+
+impl HttpsClients {
+    /// The settings for `region` (its trust store: another partition's CAs where its endpoints
+    /// chain to them) and the HTTPS client over that store.
+    fn for_region(
+        &self,
+        settings: &ClientSettings,
+        region: &str,
+    ) -> (ClientSettings, SharedHttpClient) {
+        let trust = super::tls::trust(settings.system_store_asked, Some(region));
+        let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let client = clients.entry(trust).or_insert_with(|| https_client(trust));
+        (ClientSettings { trust, ..*settings }, client.clone())
+    }
+}
+
 /// The service clients, each built on first use (a client's construction costs about as much
 /// CPU as one call: a waiting hook needs only CodeDeploy's, and a deployment without classic
 /// load balancers never builds theirs). Cheap to clone: clones share the built clients.
@@ -119,6 +154,10 @@ struct Built {
     /// The audit's retry mode: the SDK's own retry partitions (their rate limiter is what
     /// adaptive mode adapts). Otherwise each client gets a partition of its own.
     adaptive: bool,
+    /// The account of an assumed role's session (`load_as`): the adaptive retry partition is
+    /// then that account's, so one account's throttling slows only its own calls (the SDK's
+    /// default partition is the service and region, whichever account calls).
+    session_account: Option<String>,
     codedeploy: OnceLock<aws_sdk_codedeploy::Client>,
     autoscaling: OnceLock<aws_sdk_autoscaling::Client>,
     elbv2: OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
@@ -142,7 +181,17 @@ macro_rules! client {
             .interceptor(AttemptWatcher)
             .retry_classifier(RetryByCause);
         if built.adaptive {
-            $sdk::Client::from_conf(config.build())
+            match &built.session_account {
+                Some(account) => {
+                    let region = built.config.region().map_or("", |r| r.as_ref());
+                    let partition = RetryPartition::new(format!(
+                        concat!("codedeploy-tg-hook/", $name, "-{}-{}"),
+                        region, account
+                    ));
+                    $sdk::Client::from_conf(config.retry_partition(partition).build())
+                }
+                None => $sdk::Client::from_conf(config.build()),
+            }
         } else {
             let partition = RetryPartition::custom(concat!("codedeploy-tg-hook/", $name))
                 .token_bucket(TokenBucket::new(RETRY_QUOTA))
@@ -158,54 +207,60 @@ impl Clients {
     /// rate-limiting retry mode, for the audit's fan-out; otherwise calls retry until the deadline.
     pub async fn load(settings: &ClientSettings, adaptive: bool) -> Self {
         let config = config_loader(settings, adaptive).load().await;
-        Clients::new(config, adaptive)
+        Clients::new(config, adaptive, None)
     }
 
-    /// `load`, in `region` (its trust store decided for it: another partition's CAs where its
-    /// endpoints chain to them).
-    pub async fn load_in(settings: &ClientSettings, adaptive: bool, region: &str) -> Self {
-        let settings = ClientSettings {
-            trust: super::tls::trust(settings.system_store_asked, Some(region)),
-            ..*settings
-        };
-        let config = config_loader(&settings, adaptive)
+    /// `load`, in `region`, over `https`' connections (the audit's: its trust store decided
+    /// for the region, one client shared by the places that trust the same store).
+    pub async fn load_in(settings: &ClientSettings, https: &HttpsClients, region: &str) -> Self {
+        let (settings, client) = https.for_region(settings, region);
+        let config = config_loader_over(client, &settings, true)
             .region(aws_config::Region::new(region.to_owned()))
             .load()
             .await;
-        Clients::new(config, adaptive)
+        Clients::new(config, true, None)
     }
 
-    /// `load_in`, calling as the session `credentials` (another account's, `sts::assume_role`)
-    /// instead of the chain's.
+    /// `load_in`, calling as `account`'s session (`sts::session`: another account's role)
+    /// instead of the chain's credentials, each client in a retry partition of that account's.
     pub async fn load_as(
         settings: &ClientSettings,
+        https: &HttpsClients,
         region: &str,
-        credentials: aws_credential_types::Credentials,
+        account: &str,
+        session: &super::sts::Session,
     ) -> Self {
+        let (settings, client) = https.for_region(settings, region);
         let settings = ClientSettings {
-            trust: super::tls::trust(settings.system_store_asked, Some(region)),
             // The chain's first provider is not asked: the session's credentials are given.
             credentials_in_environment: false,
-            ..*settings
+            ..settings
         };
-        let config = config_loader(&settings, true)
+        let config = config_loader_over(client, &settings, true)
             .region(aws_config::Region::new(region.to_owned()))
-            .credentials_provider(credentials)
+            .credentials_provider(session.provider())
             .load()
-            .await;
-        Clients::new(config, true)
+            .await
+            // The session's own provider, not the loader's wrapping of it (a cache partition of
+            // its own per place), so that the shared cache holds one session for the account.
+            .into_builder()
+            .credentials_provider(session.provider())
+            .identity_cache(session.cache())
+            .build();
+        Clients::new(config, true, Some(account.to_owned()))
     }
 
     /// Clients over a loaded configuration (`config_loader`'s, or a test's), retrying until the
     /// deadline.
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
-        Clients::new(config.clone(), false)
+        Clients::new(config.clone(), false, None)
     }
 
-    fn new(config: aws_config::SdkConfig, adaptive: bool) -> Self {
+    fn new(config: aws_config::SdkConfig, adaptive: bool, account: Option<String>) -> Self {
         Clients(Arc::new(Built {
             config,
             adaptive,
+            session_account: account,
             codedeploy: OnceLock::new(),
             autoscaling: OnceLock::new(),
             elbv2: OnceLock::new(),
@@ -339,6 +394,43 @@ mod tests {
             .build();
         let _client = aws_sdk_codedeploy::Client::from_conf(config);
         built.load(Ordering::SeqCst)
+    }
+
+    /// An audit's clients in another account's session retry in a partition of that account and
+    /// region (its own token bucket and adaptive rate limiter); the SDK's default, the service
+    /// and region, would let one throttled account slow every account in its region.
+    #[test]
+    fn each_account_s_session_retries_in_a_partition_of_its_own() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .build();
+        let partition = |account: Option<&str>| {
+            let clients = Clients::new(config.clone(), true, account.map(str::to_owned));
+            let autoscaling = clients.autoscaling().config().retry_partition().cloned();
+            let codedeploy = clients.codedeploy().config().retry_partition().cloned();
+            (
+                autoscaling.map(|p| p.to_string()),
+                codedeploy.map(|p| p.to_string()),
+            )
+        };
+        let (one, one_codedeploy) = partition(Some("111111111111"));
+        let (two, _) = partition(Some("222222222222"));
+        assert_eq!(
+            one.as_deref(),
+            Some("codedeploy-tg-hook/autoscaling-eu-west-1-111111111111")
+        );
+        assert_eq!(
+            two.as_deref(),
+            Some("codedeploy-tg-hook/autoscaling-eu-west-1-222222222222")
+        );
+        assert_eq!(
+            one_codedeploy.as_deref(),
+            Some("codedeploy-tg-hook/codedeploy-eu-west-1-111111111111")
+        );
+        // The caller's own clients keep the SDK's partition (service and region).
+        let (own, _) = partition(None);
+        assert_ne!(own, one);
     }
 
     /// The SDK has each service client's construction build (and drop) a connector; ours do not,

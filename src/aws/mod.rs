@@ -33,7 +33,7 @@ pub mod sts;
 pub mod stub;
 mod tls;
 
-pub use clients::{config_loader, ClientSettings, Clients};
+pub use clients::{config_loader, ClientSettings, Clients, HttpsClients};
 pub use error::AwsError;
 pub use retry::{
     CallLog, StillRetried, ATTEMPT_TIMEOUT, AUDIT_MAX_ATTEMPTS, AUDIT_OPERATION_TIMEOUT,

@@ -12,7 +12,7 @@ use aws_smithy_http_client::tls;
 pub const AWS_ROOTS: &str = include_str!(concat!(env!("OUT_DIR"), "/aws-roots.pem"));
 
 /// Which trust store HTTPS uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Trust {
     /// The compiled-in roots AWS endpoints chain to: the default where the region is known.
     AwsRoots,

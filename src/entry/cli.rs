@@ -164,10 +164,10 @@ pub enum Command {
         /// Accounts to audit, comma-separated, or `organization`: the organization's active
         /// accounts (ListAccounts); in each, the audit assumes the role --role-name names, and an
         /// account whose role cannot be assumed is one error row [default: the caller's own].
-        #[arg(long, value_name = "ACCOUNT,...|organization", value_parser = Accounts::parse, requires = "role_name")]
+        #[arg(long, value_name = "ACCOUNT,...|organization", value_parser = Accounts::parse)]
         accounts: Option<Accounts>,
         /// The role to assume in each account of --accounts: arn:<partition>:iam::<account>:role/<NAME>
-        /// (infra/audit-role.yaml's RoleName, codedeploy-tg-hook-audit by default).
+        /// (infra/audit-role.yaml's RoleName) [default: codedeploy-tg-hook-audit].
         #[arg(long, value_name = "NAME", value_parser = coverage::role_name, requires = "accounts")]
         role_name: Option<String>,
         #[command(flatten)]
@@ -448,15 +448,15 @@ async fn audit(
             }
         }
     } else {
-        let reached = tokio::time::timeout_at(
-            options.deadline,
-            audit::coverage::places(coverage, &clients, &config.aws),
+        // An account not reached by the deadline is its own error row; the others are audited.
+        let (places, unreached) = audit::coverage::places(
+            coverage,
+            &clients,
+            &config.aws,
+            options.concurrency,
+            run::work_deadline(options.deadline),
         )
         .await;
-        let Ok((places, unreached)) = reached else {
-            eprintln!("error: the accounts and regions were not all reached before --timeout");
-            return exit::FAILED;
-        };
         audit::audit_places(&places, unreached, &options, progress).await
     };
     if show_progress {

@@ -175,18 +175,45 @@ fn the_audit_function_policy_grants_the_audits_calls_and_repairs_only_with_audit
         "granted (left) vs the audit's calls (right)"
     );
     assert!(!policy.contains("Detach") && !policy.contains("Deregister"));
-    // Every changing action sits in a statement of its own under the AuditRepairs condition:
-    // the list item (12 spaces in) that encloses it is `- !If` on AuditRepairs.
+    // Every changing action sits in a statement of its own under the RepairsOwnAccount
+    // condition (AuditFix=true, and no AuditAccounts: then the roles assumed repair): the list
+    // item (12 spaces in) that encloses it is `- !If` on RepairsOwnAccount; every read of this
+    // account's, under AuditsOwnAccount.
+    let under = |action: &str, condition: &str| {
+        let at = policy.find(action).unwrap();
+        let statement = &policy[policy[..at].rfind("\n            - ").unwrap()..at];
+        assert!(
+            statement.starts_with(&format!(
+                "\n            - !If\n              - {condition}\n"
+            )),
+            "{action} is granted only under {condition}: {statement}"
+        );
+    };
     for action in [
         "autoscaling:AttachTrafficSources",
         "elasticloadbalancing:RegisterTargets",
         "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
     ] {
-        let at = policy.find(action).unwrap();
-        let statement = &policy[policy[..at].rfind("\n            - ").unwrap()..at];
+        under(action, "RepairsOwnAccount");
+    }
+    for action in [
+        "codedeploy:GetDeployment",
+        "codedeploy:ListDeploymentTargets",
+        "autoscaling:DescribeAutoScalingGroups",
+    ] {
+        under(action, "AuditsOwnAccount");
+    }
+    for (condition, definition) in [
+        ("AuditRepairs", "!Equals [!Ref AuditFix, \"true\"]"),
+        ("AuditsOwnAccount", "!Not [!Condition AuditsOtherAccounts]"),
+        (
+            "RepairsOwnAccount",
+            "!And [!Condition AuditRepairs, !Condition AuditsOwnAccount]",
+        ),
+    ] {
         assert!(
-            statement.starts_with("\n            - !If\n              - AuditRepairs\n"),
-            "{action} is granted only with AuditFix=true: {statement}"
+            template.contains(&format!("  {condition}: {definition}\n")),
+            "{condition}"
         );
     }
 }

@@ -268,9 +268,35 @@ fn a_denied_role_and_a_disabled_region_are_one_error_row_each_and_the_rest_is_au
     );
     assert!(text.lines().all(|l| l.chars().count() <= 120), "{text}");
 
+    // An account whose regions cannot be listed (--regions all): one row for the account.
+    moto.fault_with(
+        "ListRegions",
+        "access-denied",
+        10_000,
+        &[],
+        json!({"account": open, "service": "account"}),
+    );
+    let (code, report) = audit(&moto, &["--accounts", open.as_str(), "--regions", "all"]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(rows(&report).len(), 1, "{report}");
+    let only = &rows(&report)[0];
+    assert_eq!(
+        (&only["account"], &only["region"]),
+        (&json!(open), &json!("")),
+        "{only}"
+    );
+    let reason = only["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!(
+            "could not list the enabled regions of account {open}"
+        )) && reason.contains("account:ListRegions failed: AccessDenied"),
+        "{reason}"
+    );
+
     // The organization's accounts not listed: the one row says so.
     moto.fault_with("ListAccounts", "access-denied", 10_000, &[], json!({}));
-    let (code, report) = audit(&moto, &["--accounts", "organization", "--role-name", ROLE]);
+    // (--role-name's default is the audit role's.)
+    let (code, report) = audit(&moto, &["--accounts", "organization"]);
     assert_eq!(code, Some(1), "{report}");
     assert_eq!(rows(&report).len(), 1, "{report}");
     let reason = rows(&report)[0]["reason"].as_str().unwrap();
@@ -281,14 +307,13 @@ fn a_denied_role_and_a_disabled_region_are_one_error_row_each_and_the_rest_is_au
     );
 }
 
-/// `--accounts` needs `--role-name` (and the other way round), and each value is checked before
-/// any call: the command line refuses them, exit 2.
+/// `--role-name` needs `--accounts`, and each value is checked before any call: the command line
+/// refuses them, exit 2.
 #[test]
-fn the_command_line_refuses_accounts_without_a_role_and_malformed_values() {
+fn the_command_line_refuses_a_role_without_accounts_and_malformed_values() {
     let moto = Moto::start();
     for args in [
-        &["--accounts", "111111111111"][..],
-        &["--role-name", ROLE],
+        &["--role-name", ROLE][..],
         &["--accounts", "1111", "--role-name", ROLE],
         &["--accounts", "111111111111", "--role-name", "a/b"],
         &["--regions", "everywhere"],
@@ -362,4 +387,48 @@ fn the_scheduled_audit_covers_the_accounts_and_regions_its_variables_name() {
         "{stderr}"
     );
     assert!(moto.requests().is_empty(), "no call was made");
+}
+
+/// A throttled account is throttled alone: its rows end in errors while the other account's, in
+/// the same region, are checked as always (each account's calls retry in a retry partition of
+/// their own: the unit test `each_account_s_session_retries_in_a_partition_of_its_own`).
+#[test]
+fn a_throttled_account_does_not_hold_back_the_others_in_its_region() {
+    let moto = Moto::start();
+    let (_, members) = organization(&moto, 2);
+    let (throttled, calm) = (&members[0], &members[1]);
+    let stuck = broken_world(&moto, "org-t-stuck", throttled, "us-east-1");
+    let fine = broken_world(&moto, "org-t-fine", calm, "us-east-1");
+    moto.fault_with(
+        "GetDeployment",
+        "throttle",
+        10_000,
+        &[],
+        json!({"account": throttled}),
+    );
+    let accounts = format!("{throttled},{calm}");
+    let (code, report) = audit(&moto, &["--accounts", accounts.as_str()]);
+    assert_eq!(code, Some(1), "{report}");
+    let r = row(&report, &stuck.replacement_group);
+    assert_eq!(r["status"], "error", "{r}");
+    // Throttled until its retries give up, or its rate limiter slows it past the call's timeout.
+    let reason = r["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("codedeploy:GetDeployment failed: Throttling")
+            || reason.contains("codedeploy:GetDeployment failed: Timeout"),
+        "{r}"
+    );
+    let r = row(&report, &fine.replacement_group);
+    assert_eq!(r["status"], "missing", "{r}");
+    // The calm account's GetDeployment was answered at its first attempt.
+    let calls: Vec<Value> = moto
+        .requests()
+        .into_iter()
+        .filter(|c| {
+            c["action"] == "GetDeployment"
+                && c["body"].as_str().unwrap().contains(&fine.deployment_id)
+        })
+        .collect();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["status"], 200, "{calls:?}");
 }
