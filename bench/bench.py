@@ -165,6 +165,59 @@ def rounds(calls):
     return count
 
 
+def organization_figures(runs, groups):
+    """3 accounts x 3 regions x `groups` replacement groups (each missing its sources), audited
+    by one `audit --accounts organization --regions all` run, against 9 separate single-account,
+    single-region runs (each through the same role): wall and CPU time, and AWS requests. Medians
+    of `runs` fresh worlds."""
+    regions = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+    role = "codedeploy-tg-hook-audit"
+    one, separate = [], []
+    for run in range(runs):
+        moto = Moto()
+        try:
+            made = moto.harness("organization", {"members": 2})
+            accounts = [made["management"], *made["members"]]
+            for a, account in enumerate(accounts):
+                moto.harness("account-regions", {"account": account, "regions": {r: "ENABLED_BY_DEFAULT" for r in regions}})
+                for r, region in enumerate(regions):
+                    moto.harness("bulk", {"name": f"o{a}{r}", "count": groups, "account": account, "region": region,
+                                          "targetGroups": 2, "classicLoadBalancers": 1, "groupInstances": 1})
+            environment = env(moto)
+            moto.harness("requests", {"clear": True})
+            wall, cpu, code, out = timed(
+                [str(BINARY), "audit", "--output", "json", "--accounts", "organization", "--role-name", role, "--regions", "all"],
+                environment,
+            )
+            report = json.loads(out)
+            assert code == 3 and len(report["rows"]) == 9 * groups, (code, len(report["rows"]))
+            one.append((wall, cpu, len(moto.harness("requests", {}))))
+            total = [0.0, 0.0, 0]
+            moto.harness("requests", {"clear": True})
+            for account in accounts:
+                for region in regions:
+                    wall, cpu, code, out = timed(
+                        [str(BINARY), "audit", "--output", "json", "--accounts", account, "--role-name", role, "--regions", region],
+                        environment,
+                    )
+                    assert code == 3 and len(json.loads(out)["rows"]) == groups, (code, out[:300])
+                    total[0] += wall
+                    total[1] += cpu
+            total[2] = len(moto.harness("requests", {}))
+            separate.append(tuple(total))
+        finally:
+            moto.stop()
+    label = f"3 accounts x 3 regions x {groups} groups"
+    return [
+        (f"audit, {label}, one run, ms", stats([s[0] for s in one])),
+        ("  CPU (user + sys), ms", stats([s[1] for s in one])),
+        ("  AWS requests", stats([s[2] for s in one])),
+        (f"audit, {label}, 9 runs (sum), ms", stats([s[0] for s in separate])),
+        ("  CPU (user + sys), ms", stats([s[1] for s in separate])),
+        ("  AWS requests", stats([s[2] for s in separate])),
+    ]
+
+
 def stats(samples):
     return f"{statistics.median(samples):8.1f} ({min(samples):.1f}..{max(samples):.1f})"
 
@@ -173,8 +226,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--audit-groups", type=int, default=500)
+    parser.add_argument("--organization-only", action="store_true",
+                        help="only the audit over 3 accounts x 3 regions x 20 groups (3 runs)")
     args = parser.parse_args()
     runs = max(args.runs, 1)
+    if args.organization_only:
+        print_rows(organization_figures(3, 20), 3)
+        return 0
 
     moto = Moto()
     environment = env(moto)
@@ -258,6 +316,8 @@ def main():
         finally:
             audit_moto.stop()
 
+        rows.extend(organization_figures(3, 20))
+
         rows.append(("binary size (command line), MB", f"{BINARY.stat().st_size / 1e6:8.2f}"))
         rows.append(("binary size (Lambda), MB", f"{LAMBDA_BINARY.stat().st_size / 1e6:8.2f}"))
         if ZIP.exists():
@@ -265,6 +325,16 @@ def main():
     finally:
         moto.stop()
 
+    print_rows(rows, runs)
+    print("AWS calls of the last hook run (ms from its first call):")
+    first = min(c["start"] for c in call_log)
+    for call in sorted(call_log, key=lambda c: c["start"]):
+        print(f"  {(call['start'] - first) * 1000:7.1f} .. {(call['end'] - first) * 1000:7.1f}  {call['action']}")
+    actions = [c["action"] for c in call_log]
+    print(f"  {len(call_log)} requests, {len(set(actions))} distinct, {rounds(call_log)} sequential rounds")
+
+
+def print_rows(rows, runs):
     print(f"codedeploy-tg-hook benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, moto on 127.0.0.1, {runs} runs")
     print()
     print(f"| {'figure':<58} | {'median (min..max)':<26} |")
@@ -272,12 +342,6 @@ def main():
     for name, value in rows:
         print(f"| {name:<58} | {value:<26} |")
     print()
-    print("AWS calls of the last hook run (ms from its first call):")
-    first = min(c["start"] for c in call_log)
-    for call in sorted(call_log, key=lambda c: c["start"]):
-        print(f"  {(call['start'] - first) * 1000:7.1f} .. {(call['end'] - first) * 1000:7.1f}  {call['action']}")
-    actions = [c["action"] for c in call_log]
-    print(f"  {len(call_log)} requests, {len(set(actions))} distinct, {rounds(call_log)} sequential rounds")
 
 
 if __name__ == "__main__":

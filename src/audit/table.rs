@@ -216,12 +216,7 @@ mod tests {
         };
         let table = table(&report);
         let lines: Vec<&str> = table.lines().collect();
-        let at = |text: &str| {
-            lines
-                .iter()
-                .position(|l| l.contains(text))
-                .unwrap_or_else(|| panic!("{text}: {table}"))
-        };
+        let at = |text: &str| line_of(&table, text);
         assert!(at("ap-south-2:") < at("(groups not listed)"), "{table}");
         assert!(at("(groups not listed)") < at("eu-west-1:"), "{table}");
         assert!(
@@ -292,12 +287,7 @@ mod tests {
         };
         let table = table(&report);
         let lines: Vec<&str> = table.lines().collect();
-        let at = |text: &str| {
-            lines
-                .iter()
-                .position(|l| l.contains(text))
-                .unwrap_or_else(|| panic!("{text}: {table}"))
-        };
+        let at = |text: &str| line_of(&table, text);
         assert!(at("account 111111111111, eu-west-1:") < at("CodeDeploy_web-1-eu-west-1"));
         assert!(at("CodeDeploy_web-1-eu-west-1") < at("account 111111111111, us-east-1:"));
         assert!(at("account 111111111111, us-east-1:") < at("account 222222222222, eu-west-1:"));
@@ -317,6 +307,14 @@ mod tests {
             "{}",
             report.summary()
         );
+    }
+
+    /// The first line of `table` that holds `text`.
+    fn line_of(table: &str, text: &str) -> usize {
+        table
+            .lines()
+            .position(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("{text}: {table}"))
     }
 
     #[test]

@@ -75,6 +75,9 @@ fn init_tracing(config: &Config) {
             Targets::new()
                 .with_default(Level::INFO)
                 .with_target("aws_config", Level::WARN)
+                // Its refusal to assume a role comes with the SDK's whole error at warn; the
+                // audit reports it on the account's row, once.
+                .with_target("aws_config::sts", Level::ERROR)
                 .with_target("aws_smithy_runtime", Level::WARN)
                 .with_target("aws_runtime", Level::WARN)
         });

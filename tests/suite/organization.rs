@@ -253,6 +253,11 @@ fn a_denied_role_and_a_disabled_region_are_one_error_row_each_and_the_rest_is_au
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("ErrorMetadata"),
+        "the refusal is on its row, not dumped by the SDK: {stderr}"
+    );
     for heading in [
         format!("account {open}, us-east-1:"),
         format!("account {open}, ap-east-1:"),
