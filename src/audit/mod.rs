@@ -3,11 +3,12 @@
 
 pub mod coverage;
 mod log;
+mod scheduled;
 mod table;
 
 pub use coverage::{Accounts, Coverage, Place, Regions};
 pub use log::log_finished;
-use log::log_row;
+pub use scheduled::{scheduled, unchecked, ScheduledAudit, ScheduledError};
 pub use table::{table, TABLE_WIDTH};
 
 use std::collections::HashMap;
@@ -18,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::aws::{self, AwsError, ClientSettings, Clients};
+use crate::aws::{self, AwsError, Clients};
 use crate::plan::{self, GroupPlan, GroupState, Hold, Registration, Scope, TrafficSource};
 use crate::run::{self, Checked, Found, Job, Mode, Progress, Reads, RunError, Settings};
 
@@ -509,105 +510,4 @@ fn fill_row(row: &mut Row, group_plan: &GroupPlan, check: Found) {
     }
     row.target_groups = target_groups;
     row.load_balancers = load_balancers;
-}
-
-/// Why a scheduled audit did not finish.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ScheduledError {
-    #[error("audit could not list the Auto Scaling groups: {0}")]
-    Listing(AwsError),
-    #[error("audit ran out of time: stopped {}s before the function's deadline with replacement groups still to check (raise the audit function's timeout, AuditTimeoutSeconds)", run::REPORT_MARGIN.as_secs())]
-    Deadline,
-    /// `AUDIT_ACCOUNTS`, `AUDIT_REGIONS` or `AUDIT_ROLE_NAME` is not one the audit can take.
-    #[error("audit not run: {0}")]
-    Coverage(String),
-}
-
-/// What the scheduled audit covers and how: the entry's configuration of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScheduledAudit {
-    /// `AUDIT_FIX`.
-    pub fix: bool,
-    /// `DEPLOYMENT_GROUP_PATTERN`.
-    pub deployment_group_pattern: String,
-    /// `AUDIT_ACCOUNTS`, `AUDIT_REGIONS`, `AUDIT_ROLE_NAME` (or why they cannot be taken).
-    pub coverage: Result<Coverage, String>,
-    /// For the clients of other regions and accounts.
-    pub client_settings: ClientSettings,
-}
-
-/// The scheduled audit as the function runs it (and `handle` on a scheduled event): the account
-/// in this region (or the accounts and regions `AUDIT_ACCOUNTS` and `AUDIT_REGIONS` name),
-/// repairing only with `fix`; every row and the summary go to the log, and the metrics document
-/// with them. Stops `REPORT_MARGIN` before the deadline, saying so.
-pub async fn scheduled(
-    clients: &Clients,
-    audit_setup: &ScheduledAudit,
-    deadline: Instant,
-) -> Result<Report, ScheduledError> {
-    let coverage = audit_setup
-        .coverage
-        .as_ref()
-        .map_err(|e| ScheduledError::Coverage(e.clone()))?;
-    let options = Options {
-        fix: audit_setup.fix,
-        concurrency: 8,
-        settings: Settings::default(),
-        deadline,
-        deployment_group_pattern: Some(audit_setup.deployment_group_pattern.clone()),
-    };
-    // Each row is logged as it is checked, so a run the deadline stops still leaves them.
-    let report = tokio::time::timeout_at(run::work_deadline(deadline), async {
-        if coverage.is_configured_only() {
-            return audit(clients, &options, |row, _, _| log_row(row))
-                .await
-                .map_err(ScheduledError::Listing);
-        }
-        let (places, unreached) = coverage::places(
-            coverage,
-            clients,
-            &audit_setup.client_settings,
-            options.concurrency,
-            run::work_deadline(deadline),
-        )
-        .await;
-        for row in &unreached {
-            log_row(row);
-        }
-        Ok(audit_places(&places, unreached, &options, |row, _, _| log_row(row)).await)
-    })
-    .await
-    .map_err(|_| ScheduledError::Deadline)??;
-    log_finished(&report);
-    Ok(report)
-}
-
-/// Groups the audit could not check, as one message (a function error), or `None`.
-pub fn unchecked(report: &Report) -> Option<String> {
-    let errors: Vec<String> = report
-        .rows
-        .iter()
-        .filter(|r| r.status == RowStatus::Error)
-        .map(|r| {
-            let reason = r.reason.as_deref().unwrap_or("not checked");
-            match r.auto_scaling_group.as_str() {
-                // An account or region not listed: its reason names it.
-                "" => reason.to_owned(),
-                group => format!("{group}: {reason}"),
-            }
-        })
-        .collect();
-    let unlisted = report
-        .rows
-        .iter()
-        .filter(|r| r.status == RowStatus::Error && r.auto_scaling_group.is_empty())
-        .count();
-    let what = match (errors.len() - unlisted, unlisted) {
-        (groups, 0) => format!("{groups} replacement group(s) could not be checked"),
-        (0, places) => format!("{places} account(s) or region(s) could not be listed"),
-        (groups, places) => format!(
-            "{groups} replacement group(s) could not be checked and {places} account(s) or region(s) could not be listed"
-        ),
-    };
-    (!errors.is_empty()).then(|| format!("{what}: {}", errors.join("; ")))
 }
