@@ -48,8 +48,8 @@ pub enum RowStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Row {
-    /// The account the group is in: the one whose role the audit assumed, else read off the
-    /// groups' ARNs (`null` for the caller's own account where no group was listed).
+    /// The account the group is in: the one whose role the audit assumed, else the caller's own,
+    /// read off its groups' ARNs (`null` when no region listed a group).
     pub account: Option<String>,
     /// The region the group is in (every row of a report over several regions says which;
     /// empty on the row of an account that could not be reached).
@@ -262,6 +262,13 @@ pub async fn audit_places(
     accounts.dedup();
     regions.sort();
     regions.dedup();
+    // The caller's own account, read off the groups' ARNs of one region, is the account of its
+    // other regions' rows too (one whose groups were not listed says no account of its own).
+    if let [only] = &accounts[..] {
+        for row in rows.iter_mut().filter(|row| row.account.is_none()) {
+            row.account = Some(only.clone());
+        }
+    }
     rows.sort_by(|a, b| {
         (&a.account, &a.region, &a.auto_scaling_group).cmp(&(
             &b.account,

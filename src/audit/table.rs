@@ -45,7 +45,9 @@ pub fn table(report: &Report) -> String {
     for row in &report.rows {
         if headings && place != Some((&row.account, &row.region)) {
             place = Some((&row.account, &row.region));
-            table.add_row(vec![heading(row.account.as_deref(), &row.region)]);
+            // The account in the heading only where the report has several.
+            let account = row.account.as_deref().filter(|_| report.accounts.len() > 1);
+            table.add_row(vec![heading(account, &row.region)]);
         }
         let reason = row.reason.as_deref().unwrap_or_default();
         // A row without a group has its reason in the group's column, wider, where the cause

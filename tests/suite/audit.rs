@@ -361,6 +361,9 @@ fn audit_over_several_regions_reports_and_repairs_each_and_an_unlisted_region_is
     let west_row = rows.iter().find(|r| r["region"] == "eu-west-1").unwrap();
     assert_eq!(west_row["status"], "error", "{west_row}");
     assert_eq!(west_row["autoScalingGroup"], "", "{west_row}");
+    // The caller's own account, read off us-east-1's groups, is the unlisted region's too.
+    assert_eq!(west_row["account"], "123456789012", "{west_row}");
+    assert_eq!(denied["accounts"], json!(["123456789012"]), "{denied}");
     let reason = west_row["reason"].as_str().unwrap();
     assert!(
         reason.contains("could not list the Auto Scaling groups in eu-west-1")
