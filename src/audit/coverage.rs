@@ -103,7 +103,7 @@ impl Regions {
 }
 
 /// A region's name as AWS spells them (`us-east-1`): lowercase letters, digits and dashes.
-pub fn region_name(text: &str) -> Result<String, String> {
+fn region_name(text: &str) -> Result<String, String> {
     let region = text.trim();
     let shaped = !region.is_empty()
         && region
@@ -137,36 +137,11 @@ pub fn role_name(text: &str) -> Result<String, String> {
     }
 }
 
-/// The partition of a region, for the ARN of a role in it, by each partition's `regionRegex` in
-/// the SDK's partition table (the service crates' `endpoint_lib.rs`, aws-sdk-codedeploy 1.124),
-/// which is private to them; `aws` for any other name. The audited accounts are in the caller's
-/// partition: a role is not assumed across partitions.
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("eu-isoe-") {
-        "aws-iso-e"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-isof-") {
-        "aws-iso-f"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("eusc-") {
-        "aws-eusc"
-    } else {
-        "aws"
-    }
-}
-
-/// `arn:<partition>:iam::<account>:role/<name>`.
+/// `arn:<partition>:iam::<account>:role/<name>`, in the caller's partition (`aws` for a region
+/// no partition has): a role is not assumed across partitions.
 pub fn role_arn(home_region: &str, account: &str, role_name: &str) -> String {
-    format!(
-        "arn:{}:iam::{account}:role/{role_name}",
-        partition(home_region)
-    )
+    let partition = aws::partition::of(home_region).unwrap_or("aws");
+    format!("arn:{partition}:iam::{account}:role/{role_name}")
 }
 
 /// One account and region to audit, with its clients.
@@ -182,9 +157,10 @@ pub struct Place {
 /// The places `coverage` names, with their clients, and an `error` row without a group for each
 /// account or region that could not be reached: the organization's accounts not listed, a role
 /// not assumed, an account's regions not listed, an account not reached by `deadline`. `home`
-/// are the caller's own clients (its region, credentials and endpoints); `settings` the entry's.
-/// The accounts are reached `concurrency` at a time (one `AssumeRole`, at most one paged
-/// `ListRegions` each), and the places share their HTTPS connections.
+/// are the caller's own clients (its region, credentials and endpoints), each place's derived
+/// from them (`Clients::in_place`); `settings` the entry's. The accounts are reached
+/// `concurrency` at a time (one `AssumeRole`, at most one paged `ListRegions` each), and the
+/// places share their HTTPS connections.
 pub async fn places(
     coverage: &Coverage,
     home: &Clients,
@@ -192,7 +168,7 @@ pub async fn places(
     concurrency: usize,
     deadline: Instant,
 ) -> (Vec<Place>, Vec<Row>) {
-    let https = HttpsClients::default();
+    let https = HttpsClients::new(settings);
     let home_region = home.region().unwrap_or_default().to_owned();
     let accounts = match &coverage.accounts {
         Accounts::Own => None,
@@ -209,7 +185,7 @@ pub async fn places(
     };
     let Some(accounts) = accounts else {
         // The caller's own account, with its own credentials.
-        return match regions_of(coverage, home, settings, &https, None, &home_region).await {
+        return match regions_of(coverage, home, &https, None, &home_region).await {
             Ok(places) => (places, vec![]),
             Err(row) => (vec![], vec![*row]),
         };
@@ -234,10 +210,8 @@ pub async fn places(
                         format!("could not assume {arn}: {e}"),
                     ))
                 })?;
-            let in_account =
-                Clients::load_as(settings, https, home_region, account, &session).await;
-            let session = Some((account, &session));
-            regions_of(coverage, &in_account, settings, https, session, home_region).await
+            let session = Some((account.as_str(), &session));
+            regions_of(coverage, home, https, session, home_region).await
         };
         tokio::time::timeout_at(deadline, reach)
             .await
@@ -261,56 +235,54 @@ pub async fn places(
     (places, unreached)
 }
 
-/// The places of one account: its regions as `coverage` names them, each with clients as the
-/// account's `session` or the caller's own.
+/// The places of one account: its regions as `coverage` names them, each with `home`'s clients
+/// as the account's `session`, or as the caller itself.
 async fn regions_of(
     coverage: &Coverage,
-    clients: &Clients,
-    settings: &ClientSettings,
+    home: &Clients,
     https: &HttpsClients,
-    session: Option<(&String, &Session)>,
+    session: Option<(&str, &Session)>,
     home_region: &str,
 ) -> Result<Vec<Place>, Box<Row>> {
-    let account = session.map(|(account, _)| account.clone());
+    let account = session.map(|(account, _)| account.to_owned());
     let regions = match &coverage.regions {
         Regions::Configured if session.is_none() => {
             // The caller's own clients, as configured: the audit as it always was.
             return Ok(vec![Place {
                 account: None,
                 region: home_region.to_owned(),
-                clients: clients.clone(),
+                clients: home.clone(),
             }]);
         }
         Regions::Configured => vec![home_region.to_owned()],
         Regions::Listed(names) => names.clone(),
-        Regions::Enabled => aws::account::enabled_regions(clients.account())
-            .await
-            .map_err(|e: AwsError| {
-                let whose = account
-                    .as_deref()
-                    .map_or("this account".to_owned(), |a| format!("account {a}"));
-                Box::new(Row::unreached(
-                    account.as_deref(),
-                    "",
-                    format!("could not list the enabled regions of {whose}: {e}"),
-                ))
-            })?,
+        Regions::Enabled => {
+            let in_account = match session {
+                Some(_) => home.in_place(https, home_region, session),
+                None => home.clone(),
+            };
+            aws::account::enabled_regions(in_account.account())
+                .await
+                .map_err(|e: AwsError| {
+                    let whose = account
+                        .as_deref()
+                        .map_or("this account".to_owned(), |a| format!("account {a}"));
+                    Box::new(Row::unreached(
+                        account.as_deref(),
+                        "",
+                        format!("could not list the enabled regions of {whose}: {e}"),
+                    ))
+                })?
+        }
     };
-    let mut places = Vec::with_capacity(regions.len());
-    for region in regions {
-        let clients = match session {
-            Some((account, session)) => {
-                Clients::load_as(settings, https, &region, account, session).await
-            }
-            None => Clients::load_in(settings, https, &region).await,
-        };
-        places.push(Place {
+    Ok(regions
+        .into_iter()
+        .map(|region| Place {
             account: account.clone(),
+            clients: home.in_place(https, &region, session),
             region,
-            clients,
-        });
-    }
-    Ok(places)
+        })
+        .collect())
 }
 
 #[cfg(test)]

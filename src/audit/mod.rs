@@ -6,7 +6,7 @@ mod log;
 mod scheduled;
 mod table;
 
-pub use coverage::{Accounts, Coverage, Place, Regions};
+use coverage::{Coverage, Place};
 pub use log::log_finished;
 pub use scheduled::{scheduled, unchecked, ScheduledAudit, ScheduledError};
 pub use table::{table, TABLE_WIDTH};
@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::aws::{self, AwsError, Clients};
+use crate::aws::{self, AwsError, ClientSettings, Clients};
 use crate::plan::{self, GroupPlan, GroupState, Hold, Registration, Scope, TrafficSource};
 use crate::run::{self, Checked, Found, Job, Mode, Progress, Reads, RunError, Settings};
 
@@ -179,23 +179,68 @@ pub async fn audit(
     audit_with(clients, None, options, &permits, progress).await
 }
 
+/// The audit `coverage` names: the configured account and region as `audit` does it (its
+/// listing failing the whole audit), or every place `coverage::places` reaches, as one report
+/// (`audit_places`). `home` are the caller's own clients; `settings` the entry's.
+pub async fn audit_coverage(
+    home: &Clients,
+    coverage: &Coverage,
+    settings: &ClientSettings,
+    options: &Options,
+    progress: impl FnMut(&Row, usize, usize) + Send,
+) -> Result<Report, AwsError> {
+    if coverage.is_configured_only() {
+        return audit(home, options, progress).await;
+    }
+    let deadline = run::work_deadline(options.deadline);
+    let (places, unreached) =
+        coverage::places(coverage, home, settings, options.concurrency, deadline).await;
+    Ok(audit_places(&places, unreached, options, progress).await)
+}
+
+/// Every row heard as it comes (a place's when it is checked, or not listed), with the rows so
+/// far and the groups listed so far.
+struct Hearing<F> {
+    rows: usize,
+    listed: usize,
+    progress: F,
+}
+
+impl<F: FnMut(&Row, usize, usize)> Hearing<F> {
+    fn hear(&mut self, row: &Row, newly_listed: usize) {
+        self.rows += 1;
+        self.listed += newly_listed;
+        (self.progress)(row, self.rows, self.listed);
+    }
+}
+
 /// Every place's audit as one report (`coverage::places`: accounts and regions), side by side,
 /// `options.concurrency` groups checked at a time over all of them (one place's slow or throttled
 /// groups hold only the permits they take). A place whose groups cannot be listed (a disabled
 /// region, a denial, no answer) is one `error` row without a group, as is each account or region
-/// `unreached` already; the others are reported all the same. `progress` hears of each row as it
-/// is checked, with the rows so far and the groups listed so far.
-pub async fn audit_places(
+/// `unreached` already; the others are reported all the same. `progress` hears of each row, the
+/// unreached first.
+async fn audit_places(
     places: &[Place],
     unreached: Vec<Row>,
     options: &Options,
     progress: impl FnMut(&Row, usize, usize) + Send,
 ) -> Report {
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    // Rows so far and groups listed so far, with the caller's progress: held only to count.
-    let progress = std::sync::Mutex::new(((0, 0), progress));
+    let hearing = std::sync::Mutex::new(Hearing {
+        rows: 0,
+        listed: 0,
+        progress,
+    });
+    let hear = |row: &Row, newly_listed: usize| {
+        let mut hearing = hearing.lock().unwrap_or_else(|e| e.into_inner());
+        hearing.hear(row, newly_listed);
+    };
+    for row in &unreached {
+        hear(row, 1);
+    }
     let audits = places.iter().map(|place| {
-        let (permits, progress) = (&permits, &progress);
+        let (permits, hear) = (&permits, &hear);
         let mut listed = false;
         async move {
             let report = audit_with(
@@ -204,14 +249,14 @@ pub async fn audit_places(
                 options,
                 permits,
                 |row, _, total| {
-                    let mut progress = progress.lock().unwrap_or_else(|e| e.into_inner());
-                    let ((done, known), report) = &mut *progress;
-                    if !listed {
-                        *known += total;
-                        listed = true;
-                    }
-                    *done += 1;
-                    report(row, *done, *known);
+                    hear(
+                        row,
+                        if std::mem::replace(&mut listed, true) {
+                            0
+                        } else {
+                            total
+                        },
+                    )
                 },
             )
             .await;
@@ -226,12 +271,7 @@ pub async fn audit_places(
                     region,
                     format!("could not list the Auto Scaling groups{whose} in {region}: {e}"),
                 );
-                // Heard of as the checked rows are (the scheduled audit logs it).
-                let mut progress = progress.lock().unwrap_or_else(|e| e.into_inner());
-                let ((done, known), report) = &mut *progress;
-                *done += 1;
-                *known += 1;
-                report(&row, *done, *known);
+                hear(&row, 1);
                 Report {
                     accounts: account.map(str::to_owned).into_iter().collect(),
                     regions: vec![region.clone()],

@@ -6,8 +6,9 @@ use tokio::time::Instant;
 use crate::aws::{AwsError, ClientSettings, Clients};
 use crate::run::{self, Settings};
 
+use super::coverage::Coverage;
 use super::log::log_row;
-use super::{audit, audit_places, coverage, log_finished, Coverage, Options, Report, RowStatus};
+use super::{audit_coverage, log_finished, Options, Report, RowStatus};
 
 /// Why a scheduled audit did not finish.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,27 +56,16 @@ pub async fn scheduled(
         deployment_group_pattern: Some(audit_setup.deployment_group_pattern.clone()),
     };
     // Each row is logged as it is checked, so a run the deadline stops still leaves them.
-    let report = tokio::time::timeout_at(run::work_deadline(deadline), async {
-        if coverage.is_configured_only() {
-            return audit(clients, &options, |row, _, _| log_row(row))
-                .await
-                .map_err(ScheduledError::Listing);
-        }
-        let (places, unreached) = coverage::places(
-            coverage,
-            clients,
-            &audit_setup.client_settings,
-            options.concurrency,
-            run::work_deadline(deadline),
-        )
-        .await;
-        for row in &unreached {
-            log_row(row);
-        }
-        Ok(audit_places(&places, unreached, &options, |row, _, _| log_row(row)).await)
-    })
+    let settings = &audit_setup.client_settings;
+    let report = tokio::time::timeout_at(
+        run::work_deadline(deadline),
+        audit_coverage(clients, coverage, settings, &options, |row, _, _| {
+            log_row(row)
+        }),
+    )
     .await
-    .map_err(|_| ScheduledError::Deadline)??;
+    .map_err(|_| ScheduledError::Deadline)?
+    .map_err(ScheduledError::Listing)?;
     log_finished(&report);
     Ok(report)
 }

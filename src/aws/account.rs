@@ -41,14 +41,13 @@ pub async fn enabled_regions(client: &Client) -> Result<Vec<String>, AwsError> {
     if names.is_empty() {
         // Every account has the regions enabled by default: an answer without one is not one
         // to audit nothing by.
-        return Err(AwsError {
-            action: "account:ListRegions",
-            code: "MalformedAnswer".to_owned(),
-            message: format!(
+        return Err(AwsError::incomplete(
+            "account:ListRegions",
+            format!(
                 "answered {} regions and none enabled (every account has the regions enabled by default)",
                 regions.len()
             ),
-        });
+        ));
     }
     Ok(names)
 }

@@ -37,26 +37,7 @@ pub struct ClientSettings {
 /// The standard chain with `retry`'s policy (`adaptive`: the audit's) and `settings`' trust store;
 /// tests add an endpoint and credentials.
 pub fn config_loader(settings: &ClientSettings, adaptive: bool) -> aws_config::ConfigLoader {
-    config_loader_over(https_client(settings.trust), settings, adaptive)
-}
-
-/// The HTTPS client over `trust`'s store, its connector built on first use.
-fn https_client(trust: Trust) -> SharedHttpClient {
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .tls_context(tls_context(trust))
-        .build_https();
-    SharedHttpClient::new(BuiltOnFirstUse(https))
-}
-
-/// `config_loader` over a given HTTPS client (shared by the places of one audit).
-fn config_loader_over(
-    https: SharedHttpClient,
-    settings: &ClientSettings,
-    adaptive: bool,
-) -> aws_config::ConfigLoader {
+    let https = https_client(settings.trust);
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT);
@@ -92,6 +73,17 @@ fn config_loader_over(
     }
 }
 
+/// The HTTPS client over `trust`'s store, its connector built on first use.
+fn https_client(trust: Trust) -> SharedHttpClient {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .tls_context(tls_context(trust))
+        .build_https();
+    SharedHttpClient::new(BuiltOnFirstUse(https))
+}
+
 /// The SDK's HTTPS client, minus the connector it builds, checks and throws away at each service
 /// client's construction (`validate_base_client_config`, there to load the system's certificates
 /// early): a whole TLS configuration, its trust store parsed from PEM, per client. The connector
@@ -124,21 +116,30 @@ impl HttpClient for BuiltOnFirstUse {
 /// The HTTPS clients of one audit over several places, one per trust store: the places share
 /// their connections (a pool per client, kept for the endpoints they call again) instead of one
 /// TLS setup and pool each.
-#[derive(Debug, Default)]
-pub struct HttpsClients(Mutex<HashMap<Trust, SharedHttpClient>>);
+#[derive(Debug)]
+pub struct HttpsClients {
+    /// `ClientSettings::system_store_asked`: what each region's trust store is decided by.
+    system_store_asked: bool,
+    by_trust: Mutex<HashMap<Trust, SharedHttpClient>>,
+}
 
 impl HttpsClients {
-    /// The settings for `region` (its trust store: another partition's CAs where its endpoints
-    /// chain to them) and the HTTPS client over that store.
-    fn for_region(
-        &self,
-        settings: &ClientSettings,
-        region: &str,
-    ) -> (ClientSettings, SharedHttpClient) {
-        let trust = super::tls::trust(settings.system_store_asked, Some(region));
-        let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let client = clients.entry(trust).or_insert_with(|| https_client(trust));
-        (ClientSettings { trust, ..*settings }, client.clone())
+    pub fn new(settings: &ClientSettings) -> Self {
+        HttpsClients {
+            system_store_asked: settings.system_store_asked,
+            by_trust: Mutex::default(),
+        }
+    }
+
+    /// The HTTPS client over `region`'s trust store (another partition's CAs where its
+    /// endpoints chain to them).
+    fn for_region(&self, region: &str) -> SharedHttpClient {
+        let trust = super::tls::trust(self.system_store_asked, Some(region));
+        let mut clients = self.by_trust.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(trust)
+            .or_insert_with(|| https_client(trust))
+            .clone()
     }
 }
 
@@ -210,44 +211,32 @@ impl Clients {
         Clients::new(config, adaptive, None)
     }
 
-    /// `load`, in `region`, over `https`' connections (the audit's: its trust store decided
-    /// for the region, one client shared by the places that trust the same store).
-    pub async fn load_in(settings: &ClientSettings, https: &HttpsClients, region: &str) -> Self {
-        let (settings, client) = https.for_region(settings, region);
-        let config = config_loader_over(client, &settings, true)
-            .region(aws_config::Region::new(region.to_owned()))
-            .load()
-            .await;
-        Clients::new(config, true, None)
-    }
-
-    /// `load_in`, calling as `account`'s session (`sts::session`: another account's role)
-    /// instead of the chain's credentials, each client in a retry partition of that account's.
-    pub async fn load_as(
-        settings: &ClientSettings,
+    /// The clients of one place of an audit over several: this configuration (its credentials
+    /// and their cache, endpoints, retry policy: loaded once, by `load`) in `region`, over
+    /// `https`' client for that region's trust store; as `session` (another account's role),
+    /// each client then in a retry partition of that account and region.
+    pub fn in_place(
+        &self,
         https: &HttpsClients,
         region: &str,
-        account: &str,
-        session: &super::sts::Session,
-    ) -> Self {
-        let (settings, client) = https.for_region(settings, region);
-        let settings = ClientSettings {
-            // The chain's first provider is not asked: the session's credentials are given.
-            credentials_in_environment: false,
-            ..settings
-        };
-        let config = config_loader_over(client, &settings, true)
-            .region(aws_config::Region::new(region.to_owned()))
-            .credentials_provider(session.provider())
-            .load()
-            .await
-            // The session's own provider, not the loader's wrapping of it (a cache partition of
-            // its own per place), so that the shared cache holds one session for the account.
+        session: Option<(&str, &super::sts::Session)>,
+    ) -> Clients {
+        let mut config = self
+            .0
+            .config
+            .clone()
             .into_builder()
-            .credentials_provider(session.provider())
-            .identity_cache(session.cache())
-            .build();
-        Clients::new(config, true, Some(account.to_owned()))
+            .region(aws_config::Region::new(region.to_owned()))
+            .http_client(https.for_region(region));
+        if let Some((_, session)) = session {
+            // The session's provider itself (its cache partition) and the account's cache: one
+            // session for all the account's places.
+            config = config
+                .credentials_provider(session.provider())
+                .identity_cache(session.cache());
+        }
+        let account = session.map(|(account, _)| account.to_owned());
+        Clients::new(config.build(), self.0.adaptive, account)
     }
 
     /// Clients over a loaded configuration (`config_loader`'s, or a test's), retrying until the

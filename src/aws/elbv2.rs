@@ -60,14 +60,10 @@ async fn describe(client: &Client, names: &[String]) -> Result<BTreeMap<String, 
         .map(String::as_str)
         .collect();
     if !unanswered.is_empty() {
-        return Err(AwsError {
-            action: ACTION,
-            code: "IncompleteAnswer".into(),
-            message: format!(
+        return Err(AwsError::incomplete(ACTION, format!(
                 "answered without {} (and without TargetGroupNotFound, AWS's answer for a name it does not know)",
                 unanswered.join(", ")
-            ),
-        });
+            )));
     }
     Ok(found)
 }

@@ -50,12 +50,21 @@ impl AwsError {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        AwsError::of_sdk(action, &err)
+    }
+
+    /// `from_sdk`, of an error the caller only sees (one inside another's source chain: the
+    /// assume-role provider's `CredentialsError`).
+    pub fn of_sdk<E>(action: &'static str, err: &SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
         let before_an_answer = matches!(
             err,
             SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
         );
         if let Some(mistake) = before_an_answer
-            .then(|| setup_mistake(&innermost(&err)))
+            .then(|| setup_mistake(&innermost(err)))
             .flatten()
         {
             return AwsError {
@@ -64,7 +73,7 @@ impl AwsError {
                 message: mistake.to_owned(),
             };
         }
-        let (code, message) = match &err {
+        let (code, message) = match err {
             SdkError::ServiceError(service) => match service.err().code() {
                 Some(code) => (
                     code.to_owned(),
@@ -72,7 +81,7 @@ impl AwsError {
                 ),
                 None => ("Unknown".to_owned(), http_failure(service.raw())),
             },
-            SdkError::ResponseError(response) => match find_source::<MalformedAnswer>(&err) {
+            SdkError::ResponseError(response) => match find_source::<MalformedAnswer>(err) {
                 Some(malformed) => (
                     "MalformedAnswer".to_owned(),
                     format!(
@@ -86,37 +95,47 @@ impl AwsError {
                     format!(
                         "could not read its HTTP {} answer: {}",
                         response.raw().status().as_u16(),
-                        innermost(&err)
+                        innermost(err)
                     ),
                 ),
             },
             SdkError::DispatchFailure(dispatch) => (
                 "DispatchFailure".to_owned(),
-                match find_source::<Unreached>(&err) {
+                match find_source::<Unreached>(err) {
                     Some(unreached) => unreached.to_string(),
                     None => match dispatch.as_connector_error() {
                         Some(connector) => connection_failure(&innermost(connector), None),
-                        None => innermost(&err),
+                        None => innermost(err),
                     },
                 },
             ),
             SdkError::TimeoutError(_) => (
                 "Timeout".to_owned(),
-                match find_source::<NoAnswer>(&err) {
+                match find_source::<NoAnswer>(err) {
                     Some(no_answer) => no_answer.to_string(),
                     // The operation's own timeout (the audit's, around all its attempts) when it
                     // ends a pause between attempts (within an attempt, the watcher has put
                     // `NoAnswer` in place already).
-                    None => format!("no answer in time: {}", innermost(&err)),
+                    None => format!("no answer in time: {}", innermost(err)),
                 },
             ),
-            SdkError::ConstructionFailure(_) => ("ConstructionFailure".to_owned(), innermost(&err)),
-            _ => ("Unknown".to_owned(), DisplayErrorContext(&err).to_string()),
+            SdkError::ConstructionFailure(_) => ("ConstructionFailure".to_owned(), innermost(err)),
+            _ => ("Unknown".to_owned(), DisplayErrorContext(err).to_string()),
         };
         AwsError {
             action,
             code,
             message,
+        }
+    }
+
+    /// An answer without what AWS always sends in it (`what`: what was missing, or seen instead):
+    /// never read as an answer saying "none".
+    pub fn incomplete(action: &'static str, what: String) -> Self {
+        AwsError {
+            action,
+            code: "IncompleteAnswer".to_owned(),
+            message: what,
         }
     }
 

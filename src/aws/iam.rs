@@ -87,15 +87,14 @@ pub async fn simulate(
                 PolicyEvaluationDecisionType::ImplicitDeny => Eval::ImplicitDeny,
                 PolicyEvaluationDecisionType::ExplicitDeny => Eval::ExplicitDeny,
                 other => {
-                    return Err(AwsError {
-                        action: "iam:SimulatePrincipalPolicy",
-                        code: "IncompleteAnswer".into(),
-                        message: format!(
+                    return Err(AwsError::incomplete(
+                        "iam:SimulatePrincipalPolicy",
+                        format!(
                             "a decision doctor does not know for {}: {}",
                             result.eval_action_name(),
                             other.as_str()
                         ),
-                    })
+                    ))
                 }
             };
             Ok(Decision {
@@ -123,11 +122,10 @@ pub async fn simulate(
         })
         .collect();
     if !unanswered.is_empty() {
-        return Err(AwsError {
-            action: "iam:SimulatePrincipalPolicy",
-            code: "IncompleteAnswer".into(),
-            message: format!("answered without a decision for {}", unanswered.join(", ")),
-        });
+        return Err(AwsError::incomplete(
+            "iam:SimulatePrincipalPolicy",
+            format!("answered without a decision for {}", unanswered.join(", ")),
+        ));
     }
     Ok(decisions)
 }
@@ -153,11 +151,10 @@ pub async fn instance_profile_roles(
             .filter(|p| !p.instance_profile_name().is_empty())
         {
             Some(p) => Ok(Some(p.roles().iter().map(|r| r.arn().to_owned()).collect())),
-            None => Err(AwsError {
-                action: "iam:GetInstanceProfile",
-                code: "IncompleteAnswer".into(),
-                message: format!("answered without InstanceProfile for {name}"),
-            }),
+            None => Err(AwsError::incomplete(
+                "iam:GetInstanceProfile",
+                format!("answered without InstanceProfile for {name}"),
+            )),
         },
         Err(e) if e.code() == Some("NoSuchEntity") => Ok(None),
         Err(e) => Err(AwsError::from_sdk("iam:GetInstanceProfile", e)),

@@ -44,11 +44,10 @@ pub async fn function_configuration(
         Err(e) => return Err(AwsError::from_sdk(ACTION, e)),
     };
     let (Some(arn), Some(role)) = (output.function_arn(), output.role()) else {
-        return Err(AwsError {
-            action: ACTION,
-            code: "IncompleteAnswer".into(),
-            message: format!("answered without the FunctionArn or Role of {name}"),
-        });
+        return Err(AwsError::incomplete(
+            ACTION,
+            format!("answered without the FunctionArn or Role of {name}"),
+        ));
     };
     Ok(Some(FunctionConfiguration {
         arn: arn.to_owned(),
@@ -58,10 +57,8 @@ pub async fn function_configuration(
         timeout_seconds: output
             .timeout()
             .and_then(|t| u32::try_from(t).ok())
-            .ok_or_else(|| AwsError {
-                action: ACTION,
-                code: "IncompleteAnswer".into(),
-                message: format!("answered without the Timeout of {name}"),
+            .ok_or_else(|| {
+                AwsError::incomplete(ACTION, format!("answered without the Timeout of {name}"))
             })?,
         environment: output
             .environment()
@@ -82,11 +79,7 @@ pub async fn invokers(client: &Client, name: &str) -> Result<Vec<Invoker>, AwsEr
     };
     // An answer without a policy, or one that is not a policy document, says nothing of who
     // may invoke: never "no invokers".
-    let incomplete = |message: String| AwsError {
-        action: ACTION,
-        code: "IncompleteAnswer".into(),
-        message,
-    };
+    let incomplete = |message: String| AwsError::incomplete(ACTION, message);
     let policy = output
         .policy()
         .ok_or_else(|| incomplete(format!("answered without the Policy of {name}")))?;

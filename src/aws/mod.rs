@@ -27,6 +27,7 @@ mod error;
 pub mod iam;
 pub mod lambda;
 pub mod organizations;
+pub mod partition;
 mod retry;
 pub mod sts;
 #[cfg(test)]

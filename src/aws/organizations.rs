@@ -33,14 +33,13 @@ pub async fn active_accounts(client: &Client) -> Result<Vec<String>, AwsError> {
     if ids.is_empty() {
         // An organization always has its management account: an answer without any active
         // account is not one to audit nothing by.
-        return Err(AwsError {
-            action: "organizations:ListAccounts",
-            code: "MalformedAnswer".to_owned(),
-            message: format!(
+        return Err(AwsError::incomplete(
+            "organizations:ListAccounts",
+            format!(
                 "answered {} accounts and none active (an organization always has its active management account)",
                 pages.iter().map(|page| page.accounts().len()).sum::<usize>()
             ),
-        });
+        ));
     }
     Ok(ids)
 }

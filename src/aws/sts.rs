@@ -6,7 +6,6 @@ use aws_config::identity::IdentityCache;
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_sdk_sts::error::ProvideErrorMetadata;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::identity::SharedIdentityCache;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -87,16 +86,13 @@ impl ProvideCredentials for FirstThenProvider {
     }
 }
 
-/// The provider's error as the call's: STS's code and message when STS answered, else the
-/// innermost cause (no answer, a connection refused, ...).
+/// The provider's error as the call's: its STS call's error, worded as every call's is
+/// (`AwsError::of_sdk`: STS's code and message, or the connection, the timeout, the answer that
+/// was not AWS's); else (the provider failed before its call) the innermost cause.
 fn credentials_error(error: &aws_credential_types::provider::error::CredentialsError) -> AwsError {
     match find_source::<aws_sdk_sts::error::SdkError<AssumeRoleError, HttpResponse>>(error) {
-        Some(sdk) if sdk.code().is_some() => AwsError {
-            action: "sts:AssumeRole",
-            code: sdk.code().unwrap_or_default().to_owned(),
-            message: sdk.message().unwrap_or_default().to_owned(),
-        },
-        _ => AwsError {
+        Some(sdk) => AwsError::of_sdk("sts:AssumeRole", sdk),
+        None => AwsError {
             action: "sts:AssumeRole",
             code: "CredentialsError".to_owned(),
             message: innermost(error),

@@ -35,29 +35,12 @@ pub fn trust(system_store_asked: bool, region: Option<&str>) -> Trust {
         return Trust::System;
     }
     match region {
-        Some(region) if uses_amazon_trust_services(region) => Trust::AwsRoots,
+        // The partitions whose endpoints use Amazon Trust Services.
+        Some(region) if matches!(super::partition::of(region), Some("aws" | "aws-us-gov")) => {
+            Trust::AwsRoots
+        }
         _ => Trust::System,
     }
-}
-
-/// `us-east-1`, `eu-west-3`, `ap-southeast-5`, `us-gov-west-1`, ...: the `aws` and
-/// `aws-us-gov` partitions' region shapes (not `cn-*`, `us-iso-*`, `us-isob-*`, `eu-isoe-*`,
-/// `eusc-*`).
-fn uses_amazon_trust_services(region: &str) -> bool {
-    const AREAS: [&str; 9] = ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"];
-    let region = match region.strip_prefix("us-gov-") {
-        Some(rest) => format!("us-{rest}"),
-        None => region.to_owned(),
-    };
-    let mut parts = region.split('-');
-    let (Some(area), Some(place), Some(number)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    AREAS.contains(&area)
-        && !place.starts_with("iso")
-        && !place.is_empty()
-        && number.parse::<u8>().is_ok()
-        && parts.next().is_none()
 }
 
 /// The HTTPS trust store of `trust`.

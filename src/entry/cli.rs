@@ -439,26 +439,16 @@ async fn audit(
     };
     // One audit fans out many calls: adaptive retry rate-limits the client instead of hammering.
     let clients = Clients::load(&config.aws, true).await;
-    let report = if coverage.is_configured_only() {
-        match audit::audit(&clients, &options, progress).await {
+    // An account or region not reached is its own error row; the others are audited. Only the
+    // configured region's listing, alone, fails the audit.
+    let report =
+        match audit::audit_coverage(&clients, coverage, &config.aws, &options, progress).await {
             Ok(report) => report,
             Err(e) => {
                 eprintln!("error: cannot list Auto Scaling groups: {e}");
                 return exit::FAILED;
             }
-        }
-    } else {
-        // An account not reached by the deadline is its own error row; the others are audited.
-        let (places, unreached) = audit::coverage::places(
-            coverage,
-            &clients,
-            &config.aws,
-            options.concurrency,
-            run::work_deadline(options.deadline),
-        )
-        .await;
-        audit::audit_places(&places, unreached, &options, progress).await
-    };
+        };
     if show_progress {
         eprintln!();
     }
