@@ -246,14 +246,6 @@ async fn regions_of(
 ) -> Result<Vec<Place>, Box<Row>> {
     let account = session.map(|(account, _)| account.to_owned());
     let regions = match &coverage.regions {
-        Regions::Configured if session.is_none() => {
-            // The caller's own clients, as configured: the audit as it always was.
-            return Ok(vec![Place {
-                account: None,
-                region: home_region.to_owned(),
-                clients: home.clone(),
-            }]);
-        }
         Regions::Configured => vec![home_region.to_owned()],
         Regions::Listed(names) => names.clone(),
         Regions::Enabled => {

@@ -133,10 +133,13 @@ impl Report {
             (accounts, 1) => Some(format!("{accounts} accounts")),
             (accounts, regions) => Some(format!("{accounts} accounts and {regions} regions")),
         };
-        let over = match (places, unlisted) {
-            (None, _) => String::new(),
-            (Some(places), 0) => format!(" in {places}"),
-            (Some(places), unlisted) => format!(" in {places} ({unlisted} not listed)"),
+        let not_listed = match unlisted {
+            0 => String::new(),
+            unlisted => format!(" ({unlisted} not listed)"),
+        };
+        let over = match places {
+            None => not_listed,
+            Some(places) => format!(" in {places}{not_listed}"),
         };
         format!(
             "scanned {} Auto Scaling groups{over}, {} replacement groups: {} ok, {} missing, {} unregistered, {} repaired, {} skipped, {} waiting, {} error",
@@ -148,7 +151,8 @@ impl Report {
             self.count(RowStatus::Repaired),
             self.count(RowStatus::Skipped),
             self.count(RowStatus::Waiting),
-            self.count(RowStatus::Error),
+            // The replacement groups' errors: a place not listed is counted above.
+            self.count(RowStatus::Error) - unlisted,
         )
     }
 }

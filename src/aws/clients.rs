@@ -417,9 +417,9 @@ mod tests {
             one_codedeploy.as_deref(),
             Some("codedeploy-tg-hook/codedeploy-eu-west-1-111111111111")
         );
-        // The caller's own clients keep the SDK's partition (service and region).
+        // The caller's own clients set none: the SDK's default partition (service and region).
         let (own, _) = partition(None);
-        assert_ne!(own, one);
+        assert_eq!(own, None);
     }
 
     /// The SDK has each service client's construction build (and drop) a connector; ours do not,

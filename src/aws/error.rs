@@ -144,7 +144,10 @@ impl AwsError {
     }
 
     fn hint(&self) -> String {
-        if self.is_access_denied() {
+        if self.is_access_denied() && self.action == "sts:AssumeRole" {
+            // Either side may refuse: the role's trust policy, or the caller's own policy.
+            " (is infra/audit-role.yaml deployed in that account, trusting this account as its AuditingAccountId? and is sts:AssumeRole on it granted to the caller's role?)".to_owned()
+        } else if self.is_access_denied() {
             format!(" (grant {} to the caller's role)", self.action)
         } else if self.code == "DispatchFailure"
             && self.message.to_ascii_lowercase().contains("certificate")

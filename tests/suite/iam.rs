@@ -313,11 +313,13 @@ fn statements_in(
                 Value::String(s) => s.clone(),
                 Value::Sequence(form) => {
                     let regions = serde_yaml_ng::to_string(&form[1]["Regions"]).unwrap();
+                    // Every region (`*`) only when AuditRegions is set, else this one.
+                    let at = |text: &str| regions.find(text).unwrap_or(usize::MAX);
                     assert!(
-                        regions.contains("!If")
-                            && regions.contains("AuditsOtherRegions")
-                            && regions.contains("'*'")
-                            && regions.contains("AWS::Region"),
+                        regions.starts_with("!If")
+                            && at("AuditsOtherRegions") < at("'*'")
+                            && at("'*'") < at("!Ref AWS::Region")
+                            && at("!Ref AWS::Region") != usize::MAX,
                         "{function}: ${{Regions}} is * or this region: {regions}"
                     );
                     form[0]
@@ -354,13 +356,14 @@ fn statements_in(
 }
 
 /// Whether `resource` is an ARN of the reference's type for `action`: it starts with the type's
-/// ARN prefix, where a `*` may stand for the region (a role that serves every region of its
-/// account), and for `sts:AssumeRole` for the account too (the audit's role is in other accounts).
-fn of_the_type(action: &str, resource: &str, prefix: &str) -> bool {
+/// ARN prefix, where, if `every_region` (the audit's, which may cover every region), a `*` may
+/// stand for the region, and for `sts:AssumeRole` for the account too (the audit's role is in
+/// other accounts).
+fn of_the_type(action: &str, resource: &str, prefix: &str, every_region: bool) -> bool {
     let any_region = prefix.replace("${AWS::Region}", "*");
     let any_account = prefix.replace("${AWS::AccountId}", "*");
     resource.starts_with(prefix)
-        || resource.starts_with(&any_region)
+        || (every_region && resource.starts_with(&any_region))
         || (action == "sts:AssumeRole" && resource.starts_with(&any_account))
 }
 
@@ -382,8 +385,10 @@ fn assert_statements_hold_to_the_reference(
                 ),
                 Some(kind) => {
                     for resource in &resources {
+                        // The hook function acts in its own region only.
+                        let every_region = function != "Function";
                         assert!(
-                            of_the_type(action, resource, &reference.arn_prefix),
+                            of_the_type(action, resource, &reference.arn_prefix, every_region),
                             "{function}/{sid}: {action} takes {kind} ARNs ({}), not {resource}",
                             reference.arn_prefix
                         );
@@ -415,23 +420,28 @@ fn the_reference_check_allows_another_region_or_account_only_where_meant() {
     let prefix =
         "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:";
     let any_region = "arn:${AWS::Partition}:codedeploy:*:${AWS::AccountId}:deploymentgroup:web/*";
-    assert!(of_the_type("codedeploy:GetDeployment", any_region, prefix));
+    assert!(of_the_type(
+        "codedeploy:GetDeployment",
+        any_region,
+        prefix,
+        true
+    ));
+    assert!(
+        !of_the_type("codedeploy:GetDeployment", any_region, prefix, false),
+        "the hook function's statements keep to its region"
+    );
     let any_account = "arn:${AWS::Partition}:codedeploy:${AWS::Region}:*:deploymentgroup:web/*";
     assert!(!of_the_type(
         "codedeploy:GetDeployment",
         any_account,
-        prefix
+        prefix,
+        true
     ));
     let role = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/";
-    assert!(of_the_type(
-        "sts:AssumeRole",
-        "arn:${AWS::Partition}:iam::*:role/${AuditRoleName}",
-        role
-    ));
-    assert!(!of_the_type(
-        "sts:AssumeRole",
-        "arn:${AWS::Partition}:iam::*:user/${AuditRoleName}",
-        role
+    let assume = |resource: &str| of_the_type("sts:AssumeRole", resource, role, true);
+    assert!(assume("arn:${AWS::Partition}:iam::*:role/${AuditRoleName}"));
+    assert!(!assume(
+        "arn:${AWS::Partition}:iam::*:user/${AuditRoleName}"
     ));
 }
 

@@ -10,14 +10,35 @@ const ROLE: &str = "codedeploy-tg-hook-audit";
 
 /// The organization: the default account as its management account, and `members` members.
 fn organization(moto: &Moto, members: usize) -> (String, Vec<String>) {
-    let made = moto.harness("organization", json!({"members": members}));
+    organization_with_closed(moto, members, 0).0
+}
+
+/// `organization`, with `closed` more members closed (`SUSPENDED`), their ids apart.
+fn organization_with_closed(
+    moto: &Moto,
+    members: usize,
+    closed: usize,
+) -> ((String, Vec<String>), Vec<String>) {
+    let made = moto.harness(
+        "organization",
+        json!({"members": members, "closed": closed}),
+    );
+    let closed = made["closed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
     let members = made["members"]
         .as_array()
         .unwrap()
         .iter()
         .map(|id| id.as_str().unwrap().to_owned())
         .collect();
-    (made["management"].as_str().unwrap().to_owned(), members)
+    (
+        (made["management"].as_str().unwrap().to_owned(), members),
+        closed,
+    )
 }
 
 /// `account`'s regions and their opt-in status, as ListRegions answers them, `page` a page.
@@ -49,8 +70,9 @@ fn requests_of<'a>(requests: &'a [Value], action: &str) -> Vec<&'a Value> {
 #[test]
 fn one_run_reports_and_repairs_every_account_and_enabled_region_of_the_organization() {
     let moto = Moto::start();
-    // 22 accounts: ListAccounts answers them in two pages (20 at most a page).
-    let (management, members) = organization(&moto, 21);
+    // 22 active accounts and a closed one: ListAccounts answers them in two pages (20 at most
+    // a page), and the closed one is not audited.
+    let ((management, members), closed) = organization_with_closed(&moto, 21, 1);
     let (first, second) = (&members[3], &members[17]);
     regions(
         &moto,
@@ -127,6 +149,7 @@ fn one_run_reports_and_repairs_every_account_and_enabled_region_of_the_organizat
         "a disabled region is not audited: {report}"
     );
 
+    assert!(!report.to_string().contains(&closed[0]), "{report}");
     let requests = moto.requests();
     let list_accounts = requests_of(&requests, "ListAccounts");
     assert_eq!(
@@ -224,7 +247,8 @@ fn a_denied_role_and_a_disabled_region_are_one_error_row_each_and_the_rest_is_au
     assert!(
         reason.contains(&format!(
             "could not assume arn:aws:iam::{closed}:role/{ROLE}"
-        )) && reason.contains("sts:AssumeRole failed: AccessDenied"),
+        )) && reason.contains("sts:AssumeRole failed: AccessDenied")
+            && reason.contains("is infra/audit-role.yaml deployed in that account"),
         "{reason}"
     );
     let disabled = rows(&report)

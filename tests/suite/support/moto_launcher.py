@@ -754,9 +754,13 @@ def injected(fault, action, protocol):
         code = "ThrottlingException" if protocol == "json" else "Throttling"
         return error_response(protocol, "400 Bad Request", code, "Rate exceeded")
     if kind == "region-disabled":
-        # What a region the account has not enabled answers a call signed for it: the session's
-        # token is not valid there (STS: "Managing AWS STS in an AWS Region"; query protocols
-        # InvalidClientTokenId, JSON ones UnrecognizedClientException).
+        # What a region that does not take the session's token answers (a region not enabled by
+        # default, reached with a token it does not accept: AWS's knowledge center,
+        # https://repost.aws/knowledge-center/iam-validate-access-credentials, gives EC2's
+        # AuthFailure; for the query protocols' services the code reported is InvalidClientTokenId,
+        # "The security token included in the request is invalid", as in
+        # https://github.com/grafana/grafana-aws-sdk/pull/129; UnrecognizedClientException is the
+        # JSON protocols' word for it). The audit only needs it to be an error that names itself.
         code = "UnrecognizedClientException" if protocol in ("json", "rest-json") else "InvalidClientTokenId"
         return error_response(protocol, "403 Forbidden", code, "The security token included in the request is invalid.")
     if kind == "server-error":
@@ -1169,14 +1173,20 @@ def aws_client(endpoint, service, region="us-east-1", account=None):
 
 def build_organization(endpoint, spec):
     """The default account as an organization's management account, with `members` member
-    accounts (moto gives them ids); returns every account id, the management account's first."""
+    accounts (moto gives them ids) and `closed` more that CloseAccount left SUSPENDED; returns
+    the ids, the management account's apart."""
     organizations = aws_client(endpoint, "organizations")
     organizations.create_organization(FeatureSet="ALL")
-    members = []
-    for i in range(int(spec.get("members", 0))):
+
+    def member(i):
         created = organizations.create_account(Email=f"member{i}@example.com", AccountName=f"member{i}")
-        members.append(created["CreateAccountStatus"]["AccountId"])
-    return {"management": ACCOUNT, "members": members}
+        return created["CreateAccountStatus"]["AccountId"]
+
+    members = [member(i) for i in range(int(spec.get("members", 0)))]
+    closed = [member(f"closed{i}") for i in range(int(spec.get("closed", 0)))]
+    for account in closed:
+        organizations.close_account(AccountId=account)
+    return {"management": ACCOUNT, "members": members, "closed": closed}
 
 
 def build_world(endpoint, spec):
